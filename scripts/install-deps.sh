@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the main job need; idempotent (a second run only checks).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: the real tools renderers are checked with, and the daemons/clients of the local stack.
+APT_PACKAGES=(nginx nftables openssh-server openssh-client apparmor haproxy redis-server curl openssl
+              iproute2 nghttp2-client wrk testssl.sh jq)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== apt-get install ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies, exactly as locked; skipped when node_modules already matches the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.apiproxy-lock-stamp; then
+    echo "== npm ci"
+    npm ci --no-audit --no-fund
+    cp package-lock.json node_modules/.apiproxy-lock-stamp
+fi
