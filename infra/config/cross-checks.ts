@@ -1,0 +1,130 @@
+/**
+ * Rules that span fields (references, uniqueness, ceilings relative to other fields) and
+ * rules that consult the component catalogues. Run only after the schema passed.
+ */
+import type { TierConfigParsed } from "./schema";
+import type { ConfigProblem } from "./load";
+import { checkInstanceType } from "../../components/compute/instance-catalogue";
+import { APPROVED_TLS } from "./approved-tls";
+import { parseHostPort } from "./units";
+
+/** Environments in which accidental deletion must be impossible. */
+export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod"];
+
+function duplicates<T>(items: readonly T[], key: (t: T) => string, report: (index: number, value: string) => void): void {
+    const seen = new Set<string>();
+    items.forEach((item, index) => {
+        const value = key(item);
+        if (seen.has(value)) {
+            report(index, value);
+        }
+        seen.add(value);
+    });
+}
+
+export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    const add = (path: string, message: string) => problems.push({ path: `tier.${path}`, message });
+
+    // Instance catalogue: x86 with AES-NI, local NVMe, >= 4 vCPU and >= 8 GiB.
+    const instance = checkInstanceType(tier.aws.instanceType);
+    if (!instance.ok) {
+        add("aws.instanceType", instance.reason);
+    }
+
+    // Availability zones must belong to the region.
+    tier.aws.availabilityZones.forEach((az, i) => {
+        if (!new RegExp(`^${tier.aws.region}[a-z]$`).test(az)) {
+            add(`aws.availabilityZones[${i}]`, `"${az}" is not a zone of region ${tier.aws.region}`);
+        }
+    });
+
+    if (PRODUCTION_ENVIRONMENTS.includes(tier.environment) && !tier.aws.deletionProtection) {
+        add("aws.deletionProtection", `must be true in environment "${tier.environment}" (NLB and instances must not be deletable by accident)`);
+    }
+    if (PRODUCTION_ENVIRONMENTS.includes(tier.environment) && tier.aws.image !== "golden") {
+        add("aws.image", `must be "golden" in environment "${tier.environment}" (hosts come from the baked, reviewed image)`);
+    }
+
+    // TLS: only NIST SP 800-52r2 protocol versions, suites and groups.
+    tier.tls.protocols.forEach((p, i) => {
+        if (!APPROVED_TLS.protocols.includes(p)) {
+            add(`tls.protocols[${i}]`, `"${p}" is not allowed: only ${APPROVED_TLS.protocols.join(", ")} (NIST SP 800-52r2 3.1)`);
+        }
+    });
+    (tier.tls.tls12Ciphers ?? []).forEach((c, i) => {
+        if (!APPROVED_TLS.tls12Ciphers.includes(c)) {
+            add(`tls.tls12Ciphers[${i}]`, `"${c}" is not a NIST SP 800-52r2 approved TLS 1.2 suite; choose from ${APPROVED_TLS.tls12Ciphers.join(", ")}`);
+        }
+    });
+    (tier.tls.tls13Ciphersuites ?? []).forEach((c, i) => {
+        if (!APPROVED_TLS.tls13Ciphersuites.includes(c)) {
+            add(`tls.tls13Ciphersuites[${i}]`, `"${c}" is not a NIST SP 800-52r2 approved TLS 1.3 suite; choose from ${APPROVED_TLS.tls13Ciphersuites.join(", ")}`);
+        }
+    });
+    (tier.tls.groups ?? []).forEach((g, i) => {
+        if (!APPROVED_TLS.groups.includes(g)) {
+            add(`tls.groups[${i}]`, `"${g}" is not a NIST SP 800-52r2 approved group; choose from ${APPROVED_TLS.groups.join(", ")}`);
+        }
+    });
+    if (tier.tls.tls12Ciphers && !tier.tls.protocols.includes("TLSv1.2")) {
+        add("tls.tls12Ciphers", "is set but TLSv1.2 is not enabled");
+    }
+
+    // Upstream pools and routes reference each other by name.
+    duplicates(tier.upstreams, (u) => u.name, (i, v) => add(`upstreams[${i}].name`, `"${v}" is declared twice`));
+    duplicates(tier.routes, (r) => r.name, (i, v) => add(`routes[${i}].name`, `"${v}" is declared twice`));
+    tier.upstreams.forEach((u, i) => {
+        duplicates(u.servers, (s) => s.address, (j, v) => add(`upstreams[${i}].servers[${j}].address`, `"${v}" is listed twice`));
+    });
+    const poolNames = new Set(tier.upstreams.map((u) => u.name));
+    const used = new Set<string>();
+    tier.routes.forEach((route, i) => {
+        if (!poolNames.has(route.upstream)) {
+            add(`routes[${i}].upstream`, `"${route.upstream}" is not a declared upstream pool (declared: ${[...poolNames].join(", ")})`);
+        }
+        used.add(route.upstream);
+        if (route.rateLimitPerIp && route.rateLimitPerIp.ratePerSecond > tier.limits.rateLimitPerIp.ratePerSecond) {
+            add(`routes[${i}].rateLimitPerIp.ratePerSecond`,
+                `${route.rateLimitPerIp.ratePerSecond} r/s exceeds the tier's per-IP limit of ${tier.limits.rateLimitPerIp.ratePerSecond} r/s (routes may only tighten it)`);
+        }
+        if (route.maxBodySize !== undefined && route.maxBodySize > tier.limits.maxBodySize) {
+            add(`routes[${i}].maxBodySize`, `${route.maxBodySize} bytes exceeds the tier's maxBodySize of ${tier.limits.maxBodySize} bytes (routes may only tighten it)`);
+        }
+        if (route.protocol !== "http" && route.methods.some((m) => m !== "GET" && route.protocol === "websocket")) {
+            add(`routes[${i}].methods`, "a websocket route is opened with GET only");
+        }
+        if (route.protocol === "grpc" && route.methods.some((m) => m !== "POST")) {
+            add(`routes[${i}].methods`, "gRPC calls are HTTP/2 POSTs: use [POST]");
+        }
+        if (route.path === tier.healthPath) {
+            add(`routes[${i}].path`, `collides with the health endpoint ${tier.healthPath}`);
+        }
+    });
+    tier.upstreams.forEach((u, i) => {
+        if (!used.has(u.name)) {
+            add(`upstreams[${i}].name`, `"${u.name}" is not used by any route (remove it: an unused pool is unreviewed egress)`);
+        }
+    });
+    // Two routes may not claim the same path on the same listener (nginx would refuse, or one would shadow the other).
+    const claimed = new Map<string, number>();
+    tier.routes.forEach((route, i) => {
+        for (const listener of route.listeners) {
+            const key = `${listener} ${route.exact ? "=" : ""}${route.path}`;
+            const previous = claimed.get(key);
+            if (previous !== undefined) {
+                add(`routes[${i}].path`, `"${route.path}" on listener ${listener} is already claimed by routes[${previous}] (${tier.routes[previous].name})`);
+            }
+            claimed.set(key, i);
+        }
+    });
+
+    const keyService = parseHostPort(tier.apiKeyService);
+    if (keyService && [tier.ports.https, tier.ports.mtls].includes(keyService.port) && /^(127\.|localhost)/.test(keyService.host)) {
+        add("apiKeyService", "points at the proxy's own listener");
+    }
+    if (tier.aws.flowLogRetentionDays !== undefined && tier.aws.flowLogRetentionDays < 90 && PRODUCTION_ENVIRONMENTS.includes(tier.environment)) {
+        add("aws.flowLogRetentionDays", "must be at least 90 days in production (incident response needs flow history)");
+    }
+    return problems;
+}

@@ -1,0 +1,69 @@
+/**
+ * Defaults and ceilings of the stack configuration, each with why. The README's
+ * configuration table is checked against these by test/unit/infra/defaults-doc.test.ts.
+ */
+
+export const DEFAULTS = {
+    /** Seed: 10,000 to 100,000 concurrent sessions; the low end sizes a small host honestly. */
+    concurrencyTarget: 10000,
+    /** Seed: rate=50r/s per source IP. */
+    rateLimitPerIp: { ratePerSecond: 50, burst: 20 },
+    /** A key identifies one client app that may sit behind many IPs: 4x the per-IP rate. */
+    rateLimitPerApiKey: { ratePerSecond: 200, burst: 50 },
+    /** Seed: client_max_body_size 2M. */
+    maxBodyBytes: 2 * 1024 * 1024,
+    /** nginx's own default (4 x 8k) already fits real headers; larger needs a reason. */
+    largeHeaderBufferKb: 8,
+    /** Seed: default security ports. */
+    httpsPort: 443,
+    mtlsPort: 8443,
+    /** Plain-HTTP status endpoint for NLB health checks, off the TLS listeners. */
+    healthPort: 8081,
+    healthPath: "/healthz",
+    /** Seed: TLS 1.2/1.3 only. */
+    tlsProtocols: ["TLSv1.2", "TLSv1.3"] as const,
+    /** Two years: the HSTS preload list's expectation. */
+    hstsMaxAgeSeconds: 63072000,
+    /** Same-origin only; an API serves no active content. */
+    contentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
+    /** 90-day leaves keep a compromised key's useful life short (ACME practice). */
+    serverValidityDays: 90,
+    /** Renew with a third of the lifetime left, so a missed monthly run still rotates in time. */
+    earlyRenewalDays: 30,
+    /** Spreads load evenly when backends are homogeneous (seed: round-robin or least-connections). */
+    upstreamAlgorithm: "round-robin" as const,
+    /** Idle connections kept per worker to each pool: avoids a TCP/TLS handshake per request (seed). */
+    upstreamKeepalive: 32,
+    /** Circuit breaker: 3 failures within failTimeout take a peer out for failTimeout. */
+    upstreamMaxFails: 3,
+    upstreamFailTimeoutSeconds: 10,
+    /** Fail fast when a peer does not accept: the breaker, not the client, absorbs the wait. */
+    connectTimeoutSeconds: 2,
+    sendTimeoutSeconds: 30,
+    /** Seed: proxy_read_timeout 30 s; longer jobs must say so per route. */
+    readTimeoutSeconds: 30,
+    /** One year of access logs: PCI DSS 10.5.1 retention. */
+    logRetentionDays: 365,
+} as const;
+
+export const LIMITS = {
+    concurrencyMin: 10000,
+    concurrencyMax: 100000,
+    /** Above this a single client is a flood, not a client; per-IP limits must mean something. */
+    rateLimitCeilingPerSecond: 10000,
+    burstCeiling: 10000,
+    /** Largest request body any route may accept (payload-exhaustion control). */
+    maxBodyCeilingBytes: 100 * 1024 * 1024,
+    largeHeaderBufferCeilingKb: 64,
+    timeoutCeilingSeconds: 3600,
+    /** SSH from anything broader than a /16 is not a management network. */
+    managementCidrMinPrefix: 16,
+    leafValidityCeilingDays: 398,
+    hstsMinSeconds: 31536000,
+    maxPairs: 10,
+} as const;
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
+export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];

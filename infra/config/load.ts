@@ -1,0 +1,81 @@
+/**
+ * Reads and validates the tier configuration. Nothing is registered before this passes; all
+ * problems are returned at once, each with its field path (e.g. `tier.aws.instanceType`).
+ */
+import * as fs from "fs";
+import * as YAML from "yaml";
+import { tierSchema, TierConfigParsed } from "./schema";
+import { crossFieldProblems } from "./cross-checks";
+
+/** The Pulumi project name and the config key holding the tier object. */
+export const PROJECT_NAME = "api-proxy-security";
+export const TIER_CONFIG_KEY = `${PROJECT_NAME}:tier`;
+
+export interface ConfigProblem {
+    /** Dotted path from the config key, e.g. `tier.routes[2].path`. */
+    readonly path: string;
+    readonly message: string;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly source: string, readonly problems: readonly ConfigProblem[]) {
+        super(`${source}: ${problems.length} configuration problem(s):\n` +
+            problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+export type TierConfig = TierConfigParsed;
+
+export function formatPath(path: readonly PropertyKey[]): string {
+    let out = "tier";
+    for (const part of path) {
+        out += typeof part === "number" ? `[${part}]` : `.${String(part)}`;
+    }
+    return out;
+}
+
+/** Validates a raw tier object; throws ConfigError listing every problem. */
+export function validateTierConfig(raw: unknown, source = "config"): TierConfig {
+    const parsed = tierSchema.safeParse(raw);
+    if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => {
+            if (issue.code === "unrecognized_keys") {
+                return { path: formatPath(issue.path), message: `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")} (typo?)` };
+            }
+            return { path: formatPath(issue.path), message: issue.message };
+        });
+        throw new ConfigError(source, problems);
+    }
+    const problems = crossFieldProblems(parsed.data);
+    if (problems.length > 0) {
+        throw new ConfigError(source, problems);
+    }
+    return parsed.data;
+}
+
+/** Stack file path for a stack name (stackConfigDir: stacks). */
+export function stackFilePath(projectRoot: string, stack: string): string {
+    return `${projectRoot}/stacks/Pulumi.${stack}.yaml`;
+}
+
+/** Reads stacks/Pulumi.<stack>.yaml and validates its tier object. */
+export function loadStackFile(file: string): TierConfig {
+    if (!fs.existsSync(file)) {
+        throw new ConfigError(file, [{ path: "(file)", message: "stack configuration file does not exist" }]);
+    }
+    let document: unknown;
+    try {
+        document = YAML.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        throw new ConfigError(file, [{ path: "(file)", message: `is not valid YAML: ${(err as Error).message}` }]);
+    }
+    const config = (document as { config?: Record<string, unknown> } | null)?.config;
+    if (!config || typeof config !== "object") {
+        throw new ConfigError(file, [{ path: "config", message: "the stack file has no `config:` mapping" }]);
+    }
+    if (!(TIER_CONFIG_KEY in config)) {
+        throw new ConfigError(file, [{ path: TIER_CONFIG_KEY, message: "is missing: the tier object is required" }]);
+    }
+    return validateTierConfig(config[TIER_CONFIG_KEY], file);
+}

@@ -1,0 +1,202 @@
+/**
+ * The stack configuration schema: `api-proxy-security:tier` in stacks/Pulumi.<stack>.yaml.
+ * One zod schema validates the whole object before any resource is registered; every
+ * problem is reported at once with its field path (see load.ts).
+ *
+ * Defaults live in infra/config/defaults.ts, each with the reason it was chosen.
+ */
+import { z } from "zod";
+import { DEFAULTS, LIMITS, CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { isCanonicalIpv4Cidr, parseHostPort, parseIpv4Cidr, parseSize } from "./units";
+
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** Literal path prefixes only: nginx regex or variable syntax would defeat default deny. */
+const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+
+const cidr = z.string().refine((v) => parseIpv4Cidr(v) !== undefined, { error: "is not an IPv4 CIDR (a.b.c.d/n)" })
+    .refine((v) => parseIpv4Cidr(v) === undefined || isCanonicalIpv4Cidr(v), {
+        error: "has host bits set beyond its prefix (write the network address, e.g. 10.0.0.0/16)",
+    });
+
+const managementCidr = cidr.refine((v) => (parseIpv4Cidr(v)?.prefix ?? 32) >= LIMITS.managementCidrMinPrefix, {
+    error: `is too broad for SSH management: a prefix of at least /${LIMITS.managementCidrMinPrefix} is required (never 0.0.0.0/0)`,
+});
+
+const size = (ceilingBytes: number) =>
+    z.union([z.string(), z.number()]).transform((v, ctx) => {
+        const bytes = parseSize(v);
+        if (bytes === undefined) {
+            ctx.addIssue({ code: "custom", message: `"${v}" is not a size (e.g. 512k, 2m, or bytes)` });
+            return z.NEVER;
+        }
+        if (bytes < 1) {
+            ctx.addIssue({ code: "custom", message: "must be at least 1 byte" });
+            return z.NEVER;
+        }
+        if (bytes > ceilingBytes) {
+            ctx.addIssue({ code: "custom", message: `${v} exceeds the ceiling of ${ceilingBytes} bytes (payload DoS control)` });
+            return z.NEVER;
+        }
+        return bytes;
+    });
+
+const rateLimit = z.strictObject({
+    ratePerSecond: z.number().int().min(1, { error: "must be at least 1 request/second" })
+        .max(LIMITS.rateLimitCeilingPerSecond, { error: `must not exceed the ceiling of ${LIMITS.rateLimitCeilingPerSecond} r/s` }),
+    burst: z.number().int().min(0, { error: "must not be negative" })
+        .max(LIMITS.burstCeiling, { error: `must not exceed ${LIMITS.burstCeiling}` }),
+});
+
+const port = z.number().int().min(1, { error: "must be a TCP port (1-65535)" }).max(65535, { error: "must be a TCP port (1-65535)" });
+
+const upstreamServer = z.strictObject({
+    address: z.string().refine((v) => parseHostPort(v) !== undefined, { error: "must be host:port with a port in 1-65535" }),
+    weight: z.number().int().min(1).max(100).default(1),
+});
+
+const upstreamPool = z.strictObject({
+    name: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
+    algorithm: z.enum(["round-robin", "least-conn"]).default(DEFAULTS.upstreamAlgorithm),
+    servers: z.array(upstreamServer).min(1, { error: "an upstream pool needs at least one server" }),
+    keepalive: z.number().int().min(0).max(1024).default(DEFAULTS.upstreamKeepalive),
+    maxFails: z.number().int().min(1, { error: "must be at least 1 (0 disables the circuit breaker)" }).max(100).default(DEFAULTS.upstreamMaxFails),
+    failTimeoutSeconds: z.number().int().min(1).max(3600).default(DEFAULTS.upstreamFailTimeoutSeconds),
+    tls: z.boolean().default(false),
+});
+
+const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+const timeoutSeconds = z.number().int().min(1, { error: "must be at least 1 second" })
+    .max(LIMITS.timeoutCeilingSeconds, { error: `must not exceed ${LIMITS.timeoutCeilingSeconds} seconds` });
+
+const route = z.strictObject({
+    name: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
+    path: z.string()
+        .regex(ROUTE_PATH, { error: "must be a literal path starting with / (letters, digits, . _ ~ - / only; no regex, no variables)" })
+        .refine((v) => v !== "/", { error: "\"/\" is a catch-all: routes must name the API paths they expose (default deny)" }),
+    exact: z.boolean().default(false),
+    methods: z.array(httpMethod).min(1, { error: "a route needs at least one method" })
+        .refine((m) => new Set(m).size === m.length, { error: "lists a method twice" }),
+    upstream: z.string(),
+    protocol: z.enum(["http", "grpc", "websocket"]).default("http"),
+    apiKey: z.boolean().default(true),
+    listeners: z.array(z.enum(["public", "mtls"])).min(1, { error: "a route needs at least one listener" }).default(["public"]),
+    timeouts: z.strictObject({
+        connect: timeoutSeconds.default(DEFAULTS.connectTimeoutSeconds),
+        send: timeoutSeconds.default(DEFAULTS.sendTimeoutSeconds),
+        read: timeoutSeconds.default(DEFAULTS.readTimeoutSeconds),
+    }).default({ connect: DEFAULTS.connectTimeoutSeconds, send: DEFAULTS.sendTimeoutSeconds, read: DEFAULTS.readTimeoutSeconds }),
+    maxBodySize: size(LIMITS.maxBodyCeilingBytes).optional(),
+    rateLimitPerIp: rateLimit.optional(),
+});
+
+const keySpec = z.discriminatedUnion("algorithm", [
+    z.strictObject({ algorithm: z.literal("ECDSA"), curve: z.enum(["P256", "P384"]).default("P256") }),
+    z.strictObject({
+        algorithm: z.literal("RSA"),
+        rsaBits: z.number().int().min(3072, { error: "RSA keys must be at least 3072 bits (NIST SP 800-57 Part 1 r5, beyond 2030)" })
+            .max(8192),
+    }),
+], { error: "algorithm must be ECDSA or RSA" });
+
+const pki = z.strictObject({
+    key: keySpec.default({ algorithm: "ECDSA", curve: "P256" }),
+    serverValidityDays: z.number().int().min(1).max(LIMITS.leafValidityCeilingDays, {
+        error: `must not exceed ${LIMITS.leafValidityCeilingDays} days (CA/Browser Forum BR 6.3.2)`,
+    }).default(DEFAULTS.serverValidityDays),
+    earlyRenewalDays: z.number().int().min(1, { error: "must be at least 1 day: without a renewal window nothing rotates" })
+        .default(DEFAULTS.earlyRenewalDays),
+    clients: z.array(z.strictObject({
+        name: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
+        commonName: z.string().min(1).max(64),
+    })).default([]),
+}).superRefine((p, ctx) => {
+    if (p.earlyRenewalDays >= p.serverValidityDays) {
+        ctx.addIssue({ code: "custom", path: ["earlyRenewalDays"], message: `must be shorter than serverValidityDays (${p.serverValidityDays})` });
+    }
+    const names = p.clients.map((c) => c.name);
+    names.forEach((n, i) => {
+        if (names.indexOf(n) !== i) {
+            ctx.addIssue({ code: "custom", path: ["clients", i, "name"], message: `"${n}" is declared twice` });
+        }
+    });
+});
+
+const awsTarget = z.strictObject({
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "is not an AWS region name (e.g. eu-west-1)" }),
+    vpcCidr: cidr.refine((v) => {
+        const p = parseIpv4Cidr(v)?.prefix ?? 16;
+        return p >= 16 && p <= 20;
+    }, { error: "must be a /16 to /20 (three /24-or-larger subnets per AZ are carved from it)" }),
+    availabilityZones: z.array(z.string()).min(2, { error: "at least 2 availability zones are required for an HA pair" })
+        .max(6).refine((a) => new Set(a).size === a.length, { error: "lists an availability zone twice" }),
+    natGatewayPerAz: z.boolean().default(false),
+    instanceType: z.string(),
+    pairCount: z.number().int().min(1, { error: "at least one proxy pair is required" }).max(LIMITS.maxPairs).default(1),
+    image: z.enum(["golden", "stock"]).default("golden"),
+    deletionProtection: z.boolean().default(false),
+    flowLogRetentionDays: z.number().int().refine((d) => CLOUDWATCH_RETENTION_DAYS.includes(d), {
+        error: `must be one of the CloudWatch retention values: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+    }).optional(),
+});
+
+export const tierSchema = z.strictObject({
+    environment: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
+    target: z.literal("aws", { error: "only the aws target is available in this version" }),
+    serverName: z.string().regex(DNS_NAME, { error: "must be a lower-case DNS name (e.g. api.example.com)" }),
+    concurrencyTarget: z.number().int().min(LIMITS.concurrencyMin, { error: `must be at least ${LIMITS.concurrencyMin} sessions (seed: 10,000 to 100,000)` })
+        .max(LIMITS.concurrencyMax, { error: `must be at most ${LIMITS.concurrencyMax} sessions per host (seed: 10,000 to 100,000); add pairs instead` })
+        .default(DEFAULTS.concurrencyTarget),
+    managementCidrs: z.array(managementCidr).min(1, { error: "at least one management CIDR is required for SSH" }),
+    trafficCidrs: z.array(cidr).min(1, { error: "at least one CIDR must be allowed to reach 443/8443" }).default(["0.0.0.0/0"]),
+    logRetentionDays: z.number().int().refine((d) => CLOUDWATCH_RETENTION_DAYS.includes(d), {
+        error: `must be one of the CloudWatch retention values: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+    }).default(DEFAULTS.logRetentionDays),
+    ports: z.strictObject({
+        https: port.default(DEFAULTS.httpsPort),
+        mtls: port.default(DEFAULTS.mtlsPort),
+        health: port.default(DEFAULTS.healthPort),
+    }).default({ https: DEFAULTS.httpsPort, mtls: DEFAULTS.mtlsPort, health: DEFAULTS.healthPort })
+        .refine((p) => new Set([p.https, p.mtls, p.health, 22]).size === 4, { error: "https, mtls, health and SSH (22) ports must all differ" }),
+    healthPath: z.string().regex(/^\/[a-z0-9._-]+$/, { error: "must be a single path segment like /healthz" }).default(DEFAULTS.healthPath),
+    limits: z.strictObject({
+        rateLimitPerIp: rateLimit.default(DEFAULTS.rateLimitPerIp),
+        rateLimitPerApiKey: rateLimit.default(DEFAULTS.rateLimitPerApiKey),
+        maxBodySize: size(LIMITS.maxBodyCeilingBytes).default(DEFAULTS.maxBodyBytes),
+        largeHeaderBufferKb: z.number().int().min(1).max(LIMITS.largeHeaderBufferCeilingKb, {
+            error: `must not exceed ${LIMITS.largeHeaderBufferCeilingKb} KiB (header DoS control)`,
+        }).default(DEFAULTS.largeHeaderBufferKb),
+    }).default({
+        rateLimitPerIp: DEFAULTS.rateLimitPerIp,
+        rateLimitPerApiKey: DEFAULTS.rateLimitPerApiKey,
+        maxBodySize: DEFAULTS.maxBodyBytes,
+        largeHeaderBufferKb: DEFAULTS.largeHeaderBufferKb,
+    }),
+    tls: z.strictObject({
+        protocols: z.array(z.string()).min(1).default([...DEFAULTS.tlsProtocols]),
+        tls12Ciphers: z.array(z.string()).min(1).optional(),
+        tls13Ciphersuites: z.array(z.string()).min(1).optional(),
+        groups: z.array(z.string()).min(1).optional(),
+        sessionTickets: z.boolean().default(false),
+        hstsMaxAgeSeconds: z.number().int().min(LIMITS.hstsMinSeconds, {
+            error: `must be at least ${LIMITS.hstsMinSeconds} seconds (one year, OWASP HSTS guidance)`,
+        }).default(DEFAULTS.hstsMaxAgeSeconds),
+    }).default({ protocols: [...DEFAULTS.tlsProtocols], sessionTickets: false, hstsMaxAgeSeconds: DEFAULTS.hstsMaxAgeSeconds }),
+    contentSecurityPolicy: z.string().min(1).refine((v) => !/[\r\n"]/.test(v), { error: "must not contain quotes or newlines" })
+        .default(DEFAULTS.contentSecurityPolicy),
+    pki: pki.default({
+        key: { algorithm: "ECDSA", curve: "P256" },
+        serverValidityDays: DEFAULTS.serverValidityDays,
+        earlyRenewalDays: DEFAULTS.earlyRenewalDays,
+        clients: [],
+    }),
+    apiKeyService: z.string().refine((v) => parseHostPort(v) !== undefined, { error: "must be host:port of the API-key check service" }),
+    upstreams: z.array(upstreamPool).min(1, { error: "at least one upstream pool is required" }),
+    routes: z.array(route).min(1, { error: "at least one route is required (everything undeclared is denied)" }),
+    aws: awsTarget,
+    tags: z.record(z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/), z.string().max(256)).default({}),
+});
+
+export type TierConfigInput = z.input<typeof tierSchema>;
+export type TierConfigParsed = z.output<typeof tierSchema>;
