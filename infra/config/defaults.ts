@@ -1,3 +1,5 @@
+import * as nginx from "../../components/nginx/constants";
+
 /**
  * Defaults and ceilings of the stack configuration, each with why. The README's
  * configuration table is checked against these by test/unit/infra/defaults-doc.test.ts.
@@ -6,26 +8,19 @@
 export const DEFAULTS = {
     /** Seed: 10,000 to 100,000 concurrent sessions; the low end sizes a small host honestly. */
     concurrencyTarget: 10000,
-    /** Seed: rate=50r/s per source IP. */
-    rateLimitPerIp: { ratePerSecond: 50, burst: 20 },
-    /** A key identifies one client app that may sit behind many IPs: 4x the per-IP rate. */
-    rateLimitPerApiKey: { ratePerSecond: 200, burst: 50 },
-    /** Seed: client_max_body_size 2M. */
-    maxBodyBytes: 2 * 1024 * 1024,
-    /** nginx's own default (4 x 8k) already fits real headers; larger needs a reason. */
-    largeHeaderBufferKb: 8,
-    /** Seed: default security ports. */
-    httpsPort: 443,
-    mtlsPort: 8443,
+    /** The renderer's defaults are the source of truth (components/nginx/constants.ts says why). */
+    rateLimitPerIp: { ratePerSecond: nginx.DEFAULT_RATE_PER_IP, burst: nginx.DEFAULT_BURST_PER_IP },
+    rateLimitPerApiKey: { ratePerSecond: nginx.DEFAULT_RATE_PER_API_KEY, burst: nginx.DEFAULT_BURST_PER_API_KEY },
+    maxBodyBytes: nginx.DEFAULT_MAX_BODY_BYTES,
+    largeHeaderBufferKb: nginx.DEFAULT_LARGE_HEADER_BUFFER_KB,
+    httpsPort: nginx.DEFAULT_HTTPS_PORT,
+    mtlsPort: nginx.DEFAULT_MTLS_PORT,
     /** Plain-HTTP status endpoint for NLB health checks, off the TLS listeners. */
     healthPort: 8081,
     healthPath: "/healthz",
-    /** Seed: TLS 1.2/1.3 only. */
-    tlsProtocols: ["TLSv1.2", "TLSv1.3"] as const,
-    /** Two years: the HSTS preload list's expectation. */
-    hstsMaxAgeSeconds: 63072000,
-    /** Same-origin only; an API serves no active content. */
-    contentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
+    tlsProtocols: nginx.APPROVED_TLS_PROTOCOLS,
+    hstsMaxAgeSeconds: nginx.DEFAULT_HSTS_MAX_AGE_SECONDS,
+    contentSecurityPolicy: nginx.DEFAULT_CONTENT_SECURITY_POLICY,
     /** 90-day leaves keep a compromised key's useful life short (ACME practice). */
     serverValidityDays: 90,
     /** Renew with a third of the lifetime left, so a missed monthly run still rotates in time. */
