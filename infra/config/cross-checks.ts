@@ -4,8 +4,6 @@
  */
 import type { TierConfigParsed } from "./schema";
 import type { ConfigProblem } from "./load";
-import { checkInstanceType } from "../../components/compute/instance-catalogue";
-import { APPROVED_TLS } from "./approved-tls";
 import { parseHostPort } from "./units";
 
 /** Environments in which accidental deletion must be impossible. */
@@ -26,12 +24,6 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
     const add = (path: string, message: string) => problems.push({ path: `tier.${path}`, message });
 
-    // Instance catalogue: x86 with AES-NI, local NVMe, >= 4 vCPU and >= 8 GiB.
-    const instance = checkInstanceType(tier.aws.instanceType);
-    if (!instance.ok) {
-        add("aws.instanceType", instance.reason);
-    }
-
     // Availability zones must belong to the region.
     tier.aws.availabilityZones.forEach((az, i) => {
         if (!new RegExp(`^${tier.aws.region}[a-z]$`).test(az)) {
@@ -46,27 +38,6 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
         add("aws.image", `must be "golden" in environment "${tier.environment}" (hosts come from the baked, reviewed image)`);
     }
 
-    // TLS: only NIST SP 800-52r2 protocol versions, suites and groups.
-    tier.tls.protocols.forEach((p, i) => {
-        if (!APPROVED_TLS.protocols.includes(p)) {
-            add(`tls.protocols[${i}]`, `"${p}" is not allowed: only ${APPROVED_TLS.protocols.join(", ")} (NIST SP 800-52r2 3.1)`);
-        }
-    });
-    (tier.tls.tls12Ciphers ?? []).forEach((c, i) => {
-        if (!APPROVED_TLS.tls12Ciphers.includes(c)) {
-            add(`tls.tls12Ciphers[${i}]`, `"${c}" is not a NIST SP 800-52r2 approved TLS 1.2 suite; choose from ${APPROVED_TLS.tls12Ciphers.join(", ")}`);
-        }
-    });
-    (tier.tls.tls13Ciphersuites ?? []).forEach((c, i) => {
-        if (!APPROVED_TLS.tls13Ciphersuites.includes(c)) {
-            add(`tls.tls13Ciphersuites[${i}]`, `"${c}" is not a NIST SP 800-52r2 approved TLS 1.3 suite; choose from ${APPROVED_TLS.tls13Ciphersuites.join(", ")}`);
-        }
-    });
-    (tier.tls.groups ?? []).forEach((g, i) => {
-        if (!APPROVED_TLS.groups.includes(g)) {
-            add(`tls.groups[${i}]`, `"${g}" is not a NIST SP 800-52r2 approved group; choose from ${APPROVED_TLS.groups.join(", ")}`);
-        }
-    });
     if (tier.tls.tls12Ciphers && !tier.tls.protocols.includes("TLSv1.2")) {
         add("tls.tls12Ciphers", "is set but TLSv1.2 is not enabled");
     }

@@ -7,6 +7,8 @@
  */
 import { z } from "zod";
 import { DEFAULTS, LIMITS, CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { checkInstanceType } from "../../components/compute/instance-catalogue";
+import { APPROVED_TLS } from "./approved-tls";
 import { isCanonicalIpv4Cidr, parseHostPort, parseIpv4Cidr, parseSize } from "./units";
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -39,6 +41,12 @@ const size = (ceilingBytes: number) =>
             return z.NEVER;
         }
         return bytes;
+    });
+
+/** A string from a NIST SP 800-52r2 allow-list. */
+const approved = (allowed: readonly string[], what: string, section: string) =>
+    z.string().refine((v) => allowed.includes(v), {
+        error: (issue) => `"${String(issue.input)}" is not a NIST SP 800-52r2 approved ${what} (section ${section}); choose from ${allowed.join(", ")}`,
     });
 
 const rateLimit = z.strictObject({
@@ -132,7 +140,13 @@ const awsTarget = z.strictObject({
     availabilityZones: z.array(z.string()).min(2, { error: "at least 2 availability zones are required for an HA pair" })
         .max(6).refine((a) => new Set(a).size === a.length, { error: "lists an availability zone twice" }),
     natGatewayPerAz: z.boolean().default(false),
-    instanceType: z.string(),
+    // x86 with AES-NI and local NVMe, >= 4 vCPU and >= 8 GiB (components/compute/instance-catalogue.ts).
+    instanceType: z.string().superRefine((value, ctx) => {
+        const verdict = checkInstanceType(value);
+        if (!verdict.ok) {
+            ctx.addIssue({ code: "custom", message: verdict.reason });
+        }
+    }),
     pairCount: z.number().int().min(1, { error: "at least one proxy pair is required" }).max(LIMITS.maxPairs).default(1),
     image: z.enum(["golden", "stock"]).default("golden"),
     deletionProtection: z.boolean().default(false),
@@ -174,10 +188,10 @@ export const tierSchema = z.strictObject({
         largeHeaderBufferKb: DEFAULTS.largeHeaderBufferKb,
     }),
     tls: z.strictObject({
-        protocols: z.array(z.string()).min(1).default([...DEFAULTS.tlsProtocols]),
-        tls12Ciphers: z.array(z.string()).min(1).optional(),
-        tls13Ciphersuites: z.array(z.string()).min(1).optional(),
-        groups: z.array(z.string()).min(1).optional(),
+        protocols: z.array(approved(APPROVED_TLS.protocols, "protocol version", "3.1")).min(1).default([...DEFAULTS.tlsProtocols]),
+        tls12Ciphers: z.array(approved(APPROVED_TLS.tls12Ciphers, "TLS 1.2 suite", "3.3.1")).min(1).optional(),
+        tls13Ciphersuites: z.array(approved(APPROVED_TLS.tls13Ciphersuites, "TLS 1.3 suite", "3.3.1")).min(1).optional(),
+        groups: z.array(approved(APPROVED_TLS.groups, "group", "3.3.2")).min(1).optional(),
         sessionTickets: z.boolean().default(false),
         hstsMaxAgeSeconds: z.number().int().min(LIMITS.hstsMinSeconds, {
             error: `must be at least ${LIMITS.hstsMinSeconds} seconds (one year, OWASP HSTS guidance)`,
