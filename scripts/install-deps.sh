@@ -17,9 +17,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm dependencies, exactly as locked; skipped when node_modules already matches the lockfile.
-if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.apiproxy-lock-stamp; then
-    echo "== npm ci"
-    npm ci --no-audit --no-fund
-    cp package-lock.json node_modules/.apiproxy-lock-stamp
-fi
+bash scripts/ensure-npm.sh
