@@ -48,8 +48,11 @@ export interface UpstreamPoolSpec {
     /** Circuit breaker: failures within failTimeoutSeconds mark a peer down for that long. */
     readonly maxFails: number;
     readonly failTimeoutSeconds: number;
-    /** Speak TLS to the upstream (proxy_ssl / grpcs). */
+    /** Speak TLS to the upstream (proxy_ssl / grpcs); verified against certificates.upstreamCa. */
     readonly tls: boolean;
+    /** Name the upstream certificate must carry (SNI + verification) when tls is true.
+     *  Default: the host part of the first server's address. */
+    readonly tlsServerName?: string;
 }
 
 export interface TlsSettings {
@@ -61,11 +64,13 @@ export interface TlsSettings {
     readonly tls13Ciphersuites: readonly string[];
     /** Key-exchange groups (NIST SP 800-52r2 3.3.2: P-256, P-384, P-521; x25519 excluded). */
     readonly groups: readonly string[];
+    /** Default: 10 (DEFAULT_SESSION_CACHE_MEGABYTES). */
     readonly sessionCacheMegabytes: number;
+    /** Default: 60 (DEFAULT_SESSION_TIMEOUT_MINUTES). */
     readonly sessionTimeoutMinutes: number;
     /** Session tickets only when keys are rotated; the renderer turns them off otherwise. */
     readonly sessionTickets: boolean;
-    /** HSTS max-age in seconds. */
+    /** HSTS max-age in seconds. Default: 63072000 (DEFAULT_HSTS_MAX_AGE_SECONDS). */
     readonly hstsMaxAgeSeconds: number;
 }
 
@@ -74,29 +79,59 @@ export interface CertificatePaths {
     readonly serverCertificate: string;   // leaf + intermediate chain
     readonly serverKey: string;
     readonly clientCa: string;            // CA bundle used to verify mTLS clients
+    /** CA bundle that upstream certificates are verified against. Required when any pool has tls. */
+    readonly upstreamCa?: string;
 }
 
 export interface NginxSpec {
+    /** Where nginx.conf and apiproxy/ land; every include is absolute under it.
+     *  Default: "/etc/nginx" (DEFAULT_CONFIG_ROOT). Tests point it into a temp dir. */
+    readonly configRoot?: string;
+    /** Unprivileged account of the worker processes (CIS NGINX Benchmark 2.2.1):
+     *  "www-data" on Ubuntu/Debian, "nginx" on RHEL. */
+    readonly runUser: string;
+    /** Group of the workers. Default: same name as runUser (Debian's "nobody" needs "nogroup"). */
+    readonly runGroup?: string;
+    /** pid file, e.g. "/run/nginx.pid". */
+    readonly pidFile: string;
+    /** Directory for client-body/proxy temp files. Default: the distribution's compiled-in paths. */
+    readonly tempDirectory?: string;
+    /** Address the listeners bind to. Default: all addresses. Tests use 127.0.0.1. */
+    readonly listenAddress?: string;
     readonly serverName: string;
-    readonly httpsPort: number;           // 443
-    readonly mtlsPort: number;            // 8443
+    /** Default: 443 (DEFAULT_HTTPS_PORT). */
+    readonly httpsPort: number;
+    /** Default: 8443 (DEFAULT_MTLS_PORT). */
+    readonly mtlsPort: number;
     /** Status endpoint for load-balancer health checks (plain HTTP on a separate port). */
     readonly health: { readonly port: number; readonly path: string };
     readonly tls: TlsSettings;
     readonly certificates: CertificatePaths;
+    /** Default: 2 (DEFAULT_MTLS_VERIFY_DEPTH). */
     readonly mtlsVerifyDepth: number;
     /** Target concurrent sessions (10k-100k): sizes worker_connections/rlimit. */
     readonly concurrencyTarget: number;
     readonly rateLimits: {
-        /** Default per-IP rate limit. */
+        /** Default per-IP rate limit. Default: 50 (DEFAULT_RATE_PER_IP) r/s, burst 20 (DEFAULT_BURST_PER_IP),
+         *  zone 10 (DEFAULT_RATE_ZONE_MEGABYTES) MB. */
         readonly perIp: { readonly ratePerSecond: number; readonly burst: number; readonly zoneMegabytes: number };
-        /** Per-API-key rate limit. */
+        /** Per-API-key rate limit. Default: 100 (DEFAULT_RATE_PER_API_KEY) r/s, burst 50 (DEFAULT_BURST_PER_API_KEY). */
         readonly perApiKey: { readonly ratePerSecond: number; readonly burst: number; readonly zoneMegabytes: number };
+        /** Concurrent connections (HTTP/2: streams) per client IP. Default: 100 (DEFAULT_CONNECTIONS_PER_IP). */
+        readonly connectionsPerIp?: number;
     };
+    /** Default: 2097152 (DEFAULT_MAX_BODY_BYTES), i.e. 2m. */
     readonly maxBodyBytes: number;
+    /** Default: 1 (DEFAULT_CLIENT_HEADER_BUFFER_KB) KB, 4 (DEFAULT_LARGE_HEADER_BUFFERS) x 8 (DEFAULT_LARGE_HEADER_BUFFER_KB) KB. */
     readonly headerLimits: { readonly clientHeaderBufferKb: number; readonly largeHeaderBuffers: number; readonly largeHeaderBufferKb: number };
     /** API-key validation service (auth_request target), e.g. a local key-check service backed by Redis. */
-    readonly apiKeyService: { readonly address: string };
+    readonly apiKeyService: {
+        /** host:port of the key-check service. */
+        readonly address: string;
+        /** Path the auth_request subrequest calls. Default: "/check" (DEFAULT_API_KEY_CHECK_PATH). */
+        readonly checkPath?: string;
+    };
+    /** Default: "default-src 'none'; frame-ancestors 'none'" (DEFAULT_CONTENT_SECURITY_POLICY). */
     readonly contentSecurityPolicy: string;
     readonly upstreams: readonly UpstreamPoolSpec[];
     readonly routes: readonly RouteSpec[];

@@ -1,0 +1,43 @@
+/** Where each rendered file lands: one place, so includes and HostFile paths cannot disagree. */
+import { DEFAULT_CONFIG_ROOT, INCLUDE_DIRECTORY } from "./constants";
+import type { NginxSpec } from "./types";
+
+export interface NginxLayout {
+    readonly root: string;
+    readonly mainConf: string;
+    readonly logging: string;
+    readonly tls: string;
+    readonly requestLimits: string;
+    readonly rateLimits: string;
+    readonly upstreams: string;
+    readonly routeMaps: string;
+    readonly securityHeaders: string;
+    readonly proxyHeaders: string;
+    readonly grpcHeaders: string;
+    readonly errors: string;
+    readonly apiKeyAuth: string;
+    readonly routes: (listener: "public" | "mtls") => string;
+    readonly servers: string;
+}
+
+export function nginxLayout(spec: NginxSpec): NginxLayout {
+    const root = (spec.configRoot ?? DEFAULT_CONFIG_ROOT).replace(/\/+$/, "");
+    const inc = `${root}/${INCLUDE_DIRECTORY}`;
+    return {
+        root,
+        mainConf: `${root}/nginx.conf`,
+        logging: `${inc}/logging.conf`,
+        tls: `${inc}/tls.conf`,
+        requestLimits: `${inc}/request-limits.conf`,
+        rateLimits: `${inc}/rate-limits.conf`,
+        upstreams: `${inc}/upstreams.conf`,
+        routeMaps: `${inc}/route-maps.conf`,
+        securityHeaders: `${inc}/security-headers.conf`,
+        proxyHeaders: `${inc}/proxy-headers.conf`,
+        grpcHeaders: `${inc}/grpc-headers.conf`,
+        errors: `${inc}/errors.conf`,
+        apiKeyAuth: `${inc}/api-key-auth.conf`,
+        routes: (listener) => `${inc}/routes-${listener}.conf`,
+        servers: `${inc}/servers.conf`,
+    };
+}

@@ -1,0 +1,42 @@
+/** logging.conf: structured JSON access logs. The API key itself is never logged. */
+import { block, directive, fileContent } from "./lines";
+import type { NginxSpec } from "./types";
+
+/** JSON field -> nginx variable. Query strings ($request_uri/$args) are left out: they can carry secrets. */
+export const ACCESS_LOG_FIELDS: readonly (readonly [string, string])[] = [
+    ["time", "$time_iso8601"],
+    ["request_id", "$request_id"],
+    ["client_ip", "$remote_addr"],
+    ["server_port", "$server_port"],
+    ["method", "$request_method"],
+    ["uri", "$uri"],
+    ["protocol", "$server_protocol"],
+    ["status", "$status"],
+    ["bytes_sent", "$body_bytes_sent"],
+    ["request_length", "$request_length"],
+    ["request_time", "$request_time"],
+    ["upstream_addr", "$upstream_addr"],
+    ["upstream_status", "$upstream_status"],
+    ["upstream_response_time", "$upstream_response_time"],
+    ["tls_protocol", "$ssl_protocol"],
+    ["tls_cipher", "$ssl_cipher"],
+    ["client_cert_subject", "$ssl_client_s_dn"],
+    ["client_cert_verify", "$ssl_client_verify"],
+    ["api_key_present", "$api_key_present"],
+    ["api_key_id", "$api_key_id"],
+    ["user_agent", "$http_user_agent"],
+];
+
+export function renderLogging(spec: NginxSpec): string {
+    const json = "{" + ACCESS_LOG_FIELDS.map(([field, variable]) => `"${field}":"${variable}"`).join(",") + "}";
+    const lines = [
+        ...block("map $http_x_api_key $api_key_present", [
+            `"" "false";`,
+            `default "true";`,
+        ], "OWASP ASVS 7.1.1: log key presence only, never the key"),
+        "",
+        directive(`log_format apiproxy_json escape=json '${json}'`, "CIS NGINX Benchmark 3.1 / OWASP ASVS 7.1.3: structured access log"),
+        directive(`access_log ${spec.logDirectory}/access.log apiproxy_json`, "CIS NGINX Benchmark 3.2: access logging on"),
+    ];
+    return fileContent("logging.conf: JSON access log (no secrets)", lines);
+}

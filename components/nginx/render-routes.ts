@@ -1,0 +1,148 @@
+/**
+ * route-maps.conf (http level) and routes-<listener>.conf (inside each TLS server): one
+ * location per declared route. Nothing else proxies: the server's `location /` answers 404.
+ *
+ * Method check: a map per route turns $request_method into 0/1 and `return 405` runs in the
+ * rewrite phase, before rate limiting, auth and proxying (limit_except would answer 403).
+ * Such local rejections are static and cheap; every proxied request is rate limited.
+ */
+import {
+    API_KEY_ID_HEADER,
+    UPSTREAM_NEXT_TRIES,
+} from "./constants";
+import { API_KEY_AUTH_LOCATION } from "./render-api-key";
+import { PER_API_KEY_ZONE, PER_IP_ZONE, routeZone } from "./render-limits";
+import { poolUpstreamName } from "./render-upstreams";
+import { block, comment, directive, fileContent, identifier, sizeLiteral } from "./lines";
+import type { NginxLayout } from "./layout";
+import type { NginxSpec, RouteSpec, UpstreamPoolSpec } from "./types";
+
+export function methodVariable(route: RouteSpec): string {
+    return `$route_${identifier(route.name)}_method_allowed`;
+}
+
+export function renderRouteMaps(spec: NginxSpec): string {
+    const lines = [
+        ...block("map $http_upgrade $connection_upgrade", [
+            `default "upgrade";`,
+            `"" "";`,
+        ], "WebSocket: Connection: upgrade only when the client asked to upgrade"),
+        "",
+        ...spec.routes.flatMap((route) => [
+            ...block(`map $request_method ${methodVariable(route)}`, [
+                ...route.methods.map((method) => `${method} 1;`),
+                "default 0;",
+            ], `OWASP ASVS 14.5.1: route ${route.name} allows ${route.methods.join(", ")}`),
+            "",
+        ]),
+    ];
+    return fileContent("route-maps.conf: per-route method allow-lists", lines);
+}
+
+function seconds(value: number): string {
+    return `${value}s`;
+}
+
+/** Retries may only happen while a second connect attempt still fits (bounded, never a hang). */
+function nextUpstreamTimeout(route: RouteSpec): number {
+    return route.timeouts.connectSeconds * UPSTREAM_NEXT_TRIES;
+}
+
+function upstreamTls(spec: NginxSpec, pool: UpstreamPoolSpec, prefix: "proxy" | "grpc"): string[] {
+    if (!pool.tls) return [];
+    const serverName = pool.tlsServerName ?? pool.servers[0].address.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+    return [
+        directive(`${prefix}_ssl_verify on`, "OWASP ASVS 9.2.1: upstream certificate verified"),
+        directive(`${prefix}_ssl_trusted_certificate ${spec.certificates.upstreamCa}`, "OWASP ASVS 9.2.1"),
+        directive(`${prefix}_ssl_verify_depth ${spec.mtlsVerifyDepth}`),
+        directive(`${prefix}_ssl_name ${serverName}`),
+        directive(`${prefix}_ssl_server_name on`),
+        directive(`${prefix}_ssl_protocols ${spec.tls.protocols.join(" ")}`, "NIST SP 800-52r2 3.1"),
+        directive(`${prefix}_ssl_ciphers ${spec.tls.tls12Ciphers.join(":")}`, "NIST SP 800-52r2 3.3.1"),
+        directive(`${prefix}_ssl_conf_command Ciphersuites ${spec.tls.tls13Ciphersuites.join(":")}`, "NIST SP 800-52r2 3.3.1"),
+    ];
+}
+
+function protocolBody(spec: NginxSpec, layout: NginxLayout, route: RouteSpec, pool: UpstreamPoolSpec): string[] {
+    const t = route.timeouts;
+    const upstream = poolUpstreamName(pool.name);
+    const timeouts = (prefix: "proxy" | "grpc") => [
+        directive(`${prefix}_connect_timeout ${seconds(t.connectSeconds)}`, "seed: short connect timeout -> fast 503 when peers are down"),
+        directive(`${prefix}_send_timeout ${seconds(t.sendSeconds)}`, "seed: per-route timeout -> 504"),
+        directive(`${prefix}_read_timeout ${seconds(t.readSeconds)}`, "seed: per-route timeout -> 504"),
+        directive(`${prefix}_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, "seed: circuit breaker - bounded retries"),
+        directive(`${prefix}_next_upstream_timeout ${seconds(nextUpstreamTimeout(route))}`, "seed: circuit breaker - bounded retry time"),
+    ];
+    switch (route.protocol) {
+        case "http":
+            return [
+                directive(`include ${layout.proxyHeaders}`),
+                directive(`proxy_set_header Connection ""`, "hop-by-hop stripped; enables upstream keepalive"),
+                ...timeouts("proxy"),
+                ...upstreamTls(spec, pool, "proxy"),
+                directive(`proxy_pass ${pool.tls ? "https" : "http"}://${upstream}`),
+            ];
+        case "websocket":
+            return [
+                directive(`include ${layout.proxyHeaders}`),
+                directive("proxy_set_header Upgrade $http_upgrade", "WebSocket upgrade passed on this route only"),
+                directive("proxy_set_header Connection $connection_upgrade", "WebSocket upgrade passed on this route only"),
+                ...timeouts("proxy"),
+                ...upstreamTls(spec, pool, "proxy"),
+                directive(`proxy_pass ${pool.tls ? "https" : "http"}://${upstream}`),
+            ];
+        case "grpc":
+            return [
+                directive(`include ${layout.grpcHeaders}`),
+                ...timeouts("grpc"),
+                ...upstreamTls(spec, pool, "grpc"),
+                directive(`grpc_pass ${pool.tls ? "grpcs" : "grpc"}://${upstream}`),
+            ];
+        default: {
+            const unknown: never = route.protocol;
+            throw new Error(`unknown protocol ${String(unknown)}`);
+        }
+    }
+}
+
+export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route: RouteSpec): string[] {
+    const pool = spec.upstreams.find((candidate) => candidate.name === route.upstream);
+    if (pool === undefined) throw new Error(`route ${route.name}: unknown pool ${route.upstream}`);
+    const perIp = spec.rateLimits.perIp;
+    const perKey = spec.rateLimits.perApiKey;
+    const apiKey = route.requireApiKey
+        ? [
+              directive(
+                  `limit_req zone=${PER_API_KEY_ZONE} burst=${perKey.burst} nodelay`,
+                  "seed: rate limiting per API key / OWASP ASVS 11.1.4",
+              ),
+              directive(`auth_request ${API_KEY_AUTH_LOCATION}`, "seed: API keys via auth_request / OWASP ASVS 13.1.4"),
+              directive(`auth_request_set $api_key_id $upstream_http_${identifier(API_KEY_ID_HEADER.toLowerCase())}`, "non-secret key id for logs/upstreams"),
+          ]
+        : [];
+    const matcher = route.exact ? `= ${route.pathPrefix}` : route.pathPrefix;
+    return block(`location ${matcher}`, [
+        comment(`route ${route.name}: ${route.protocol} -> ${pool.name}; ${route.methods.join(",")}${route.requireApiKey ? "; API key" : ""}`),
+        ...block(`if (${methodVariable(route)} = 0)`, [
+            directive("return 405", "OWASP ASVS 14.5.1: undeclared method -> 405 locally"),
+        ]),
+        directive(
+            `limit_req zone=${PER_IP_ZONE} burst=${perIp.burst} nodelay`,
+            "seed: rate limiting per source IP / CIS NGINX Benchmark 5.2.5",
+        ),
+        directive(
+            `limit_req zone=${routeZone(route)} burst=${route.rateLimitPerIp.burst} nodelay`,
+            `seed: rate limiting, route ${route.name} ${route.rateLimitPerIp.ratePerSecond}r/s`,
+        ),
+        ...apiKey,
+        directive(`client_max_body_size ${sizeLiteral(route.maxBodyBytes)}`, "seed: payload validation / CIS NGINX Benchmark 5.2.2"),
+        ...protocolBody(spec, layout, route, pool),
+    ]);
+}
+
+export function renderRoutes(spec: NginxSpec, layout: NginxLayout, listener: "public" | "mtls"): string {
+    const routes = spec.routes.filter((route) => route.listeners.includes(listener));
+    const lines = routes.flatMap((route) => [...renderRouteLocation(spec, layout, route), ""]);
+    if (routes.length === 0) lines.push(comment("no routes on this listener: everything answers 404"));
+    return fileContent(`routes-${listener}.conf: declared routes on the ${listener} listener (default deny)`, lines);
+}

@@ -1,0 +1,64 @@
+/**
+ * servers.conf: the public TLS server, the mTLS server and the plain-HTTP health server.
+ * Each TLS server denies by default (`location /` -> 404) and proxies only declared routes.
+ */
+import { connectionsPerIp, CONN_PER_IP_ZONE } from "./render-limits";
+import { block, directive, fileContent } from "./lines";
+import type { NginxLayout } from "./layout";
+import type { NginxSpec } from "./types";
+
+function listen(spec: NginxSpec, port: number, tls: boolean): string {
+    const address = spec.listenAddress === undefined ? `${port}` : `${spec.listenAddress}:${port}`;
+    return tls
+        ? directive(`listen ${address} ssl http2`, "seed: TLS termination, HTTP/2 (nginx 1.22 syntax)")
+        : directive(`listen ${address}`, "plain HTTP for load-balancer health checks only");
+}
+
+function tlsServer(spec: NginxSpec, layout: NginxLayout, listener: "public" | "mtls"): string[] {
+    const mtls =
+        listener === "mtls"
+            ? [
+                  directive("ssl_verify_client on", "NIST SP 800-52r2 3.5: client certificate required"),
+                  directive(`ssl_client_certificate ${spec.certificates.clientCa}`, "NIST SP 800-52r2 3.5: only the client CA is trusted"),
+                  directive(`ssl_verify_depth ${spec.mtlsVerifyDepth}`, "NIST SP 800-52r2 3.5: bounded chain"),
+              ]
+            : [];
+    return block("server", [
+        listen(spec, listener === "mtls" ? spec.mtlsPort : spec.httpsPort, true),
+        directive(`server_name ${spec.serverName}`),
+        ...mtls,
+        directive(`limit_conn ${CONN_PER_IP_ZONE} ${connectionsPerIp(spec)}`, "CIS NGINX Benchmark 5.2.4: connections per IP"),
+        directive(`set $api_key_id ""`, "filled by auth_request_set on API-key routes only"),
+        directive(`include ${layout.securityHeaders}`, "OWASP ASVS 14.4: security headers on every response"),
+        directive(`include ${layout.errors}`),
+        directive(`include ${layout.apiKeyAuth}`),
+        "",
+        ...block("location /", [directive("return 404", "seed: default deny - undeclared paths never reach an upstream")]),
+        "",
+        directive(`include ${layout.routes(listener)}`),
+    ], `${listener} listener`);
+}
+
+function healthServer(spec: NginxSpec): string[] {
+    return block("server", [
+        listen(spec, spec.health.port, false),
+        directive(`set $api_key_id ""`),
+        directive("default_type text/plain"),
+        ...block(`location = ${spec.health.path}`, [
+            directive("access_log off", "health probes are not traffic"),
+            directive("return 200 'ok\\n'"),
+        ], "seed: status endpoint for the Layer 4 load balancer"),
+        ...block("location /", [directive("return 404", "seed: default deny - nothing else on the health port")]),
+    ], "health listener");
+}
+
+export function renderServers(spec: NginxSpec, layout: NginxLayout): string {
+    const lines = [
+        ...tlsServer(spec, layout, "public"),
+        "",
+        ...tlsServer(spec, layout, "mtls"),
+        "",
+        ...healthServer(spec),
+    ];
+    return fileContent("servers.conf: listeners", lines);
+}

@@ -1,0 +1,166 @@
+/**
+ * Defence in depth: the config schema validates the stack first, but the renderer refuses to
+ * emit a weak or unparseable nginx config even if handed one. Every check names the field.
+ */
+import {
+    APPROVED_TLS12_CIPHERS,
+    APPROVED_TLS13_CIPHERSUITES,
+    APPROVED_TLS_GROUPS,
+    APPROVED_TLS_PROTOCOLS,
+    MAX_CONCURRENCY_TARGET,
+    MIN_CONCURRENCY_TARGET,
+} from "./constants";
+import type { NginxSpec } from "./types";
+
+export class NginxSpecError extends Error {
+    constructor(readonly field: string, message: string) {
+        super(`nginx spec: ${field}: ${message}`);
+        this.name = "NginxSpecError";
+    }
+}
+
+const NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+/** Absolute path without characters that would end or bend an nginx token. */
+const SAFE_PATH = /^\/[A-Za-z0-9._\-/]*$/;
+/** URI path prefix: unreserved characters only (RFC 3986), no nginx metacharacters. */
+const URI_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+const HOST_PORT = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const ACCOUNT = /^[a-z_][a-z0-9_-]*$/;
+const IP_ADDRESS = /^([0-9.]+|\[[0-9A-Fa-f:.]+\])$/;
+
+function check(condition: boolean, field: string, message: string): void {
+    if (!condition) throw new NginxSpecError(field, message);
+}
+
+function checkSubset(values: readonly string[], approved: readonly string[], field: string): void {
+    check(values.length > 0, field, "must not be empty");
+    for (const value of values) {
+        check(approved.includes(value), field, `"${value}" is not approved (allowed: ${approved.join(", ")})`);
+    }
+    check(new Set(values).size === values.length, field, "contains duplicates");
+}
+
+function checkPort(port: number, field: string): void {
+    check(Number.isInteger(port) && port >= 1 && port <= 65535, field, `invalid port ${port}`);
+}
+
+function checkPositiveInt(value: number, field: string): void {
+    check(Number.isInteger(value) && value > 0, field, `must be a positive integer, got ${value}`);
+}
+
+function checkPath(path: string, field: string): void {
+    check(SAFE_PATH.test(path) && !path.split("/").includes(".."), field, `unsafe path "${path}"`);
+}
+
+export function validateNginxSpec(spec: NginxSpec): void {
+    // TLS: only NIST SP 800-52r2 approved protocols, suites and groups.
+    checkSubset(spec.tls.protocols, APPROVED_TLS_PROTOCOLS, "tls.protocols");
+    checkSubset(spec.tls.tls12Ciphers, APPROVED_TLS12_CIPHERS, "tls.tls12Ciphers");
+    checkSubset(spec.tls.tls13Ciphersuites, APPROVED_TLS13_CIPHERSUITES, "tls.tls13Ciphersuites");
+    checkSubset(spec.tls.groups, APPROVED_TLS_GROUPS, "tls.groups");
+    checkPositiveInt(spec.tls.sessionCacheMegabytes, "tls.sessionCacheMegabytes");
+    checkPositiveInt(spec.tls.sessionTimeoutMinutes, "tls.sessionTimeoutMinutes");
+    checkPositiveInt(spec.tls.hstsMaxAgeSeconds, "tls.hstsMaxAgeSeconds");
+
+    if (spec.configRoot !== undefined) checkPath(spec.configRoot, "configRoot");
+    checkPath(spec.pidFile, "pidFile");
+    checkPath(spec.logDirectory, "logDirectory");
+    if (spec.tempDirectory !== undefined) checkPath(spec.tempDirectory, "tempDirectory");
+    checkPath(spec.certificates.serverCertificate, "certificates.serverCertificate");
+    checkPath(spec.certificates.serverKey, "certificates.serverKey");
+    checkPath(spec.certificates.clientCa, "certificates.clientCa");
+    if (spec.certificates.upstreamCa !== undefined) checkPath(spec.certificates.upstreamCa, "certificates.upstreamCa");
+    check(ACCOUNT.test(spec.runUser), "runUser", `invalid account name "${spec.runUser}"`);
+    if (spec.runGroup !== undefined) check(ACCOUNT.test(spec.runGroup), "runGroup", `invalid group "${spec.runGroup}"`);
+    if (spec.listenAddress !== undefined) {
+        check(IP_ADDRESS.test(spec.listenAddress), "listenAddress", `must be an IP address, got "${spec.listenAddress}"`);
+    }
+    check(HOSTNAME.test(spec.serverName), "serverName", `invalid host name "${spec.serverName}"`);
+
+    checkPort(spec.httpsPort, "httpsPort");
+    checkPort(spec.mtlsPort, "mtlsPort");
+    checkPort(spec.health.port, "health.port");
+    check(new Set([spec.httpsPort, spec.mtlsPort, spec.health.port]).size === 3, "health.port", "httpsPort, mtlsPort and health.port must differ");
+    check(URI_PATH.test(spec.health.path), "health.path", `unsafe path "${spec.health.path}"`);
+    checkPositiveInt(spec.mtlsVerifyDepth, "mtlsVerifyDepth");
+    check(
+        Number.isInteger(spec.concurrencyTarget) &&
+            spec.concurrencyTarget >= MIN_CONCURRENCY_TARGET &&
+            spec.concurrencyTarget <= MAX_CONCURRENCY_TARGET,
+        "concurrencyTarget",
+        `must be an integer in ${MIN_CONCURRENCY_TARGET}..${MAX_CONCURRENCY_TARGET}`,
+    );
+
+    for (const kind of ["perIp", "perApiKey"] as const) {
+        const limit = spec.rateLimits[kind];
+        checkPositiveInt(limit.ratePerSecond, `rateLimits.${kind}.ratePerSecond`);
+        check(Number.isInteger(limit.burst) && limit.burst >= 0, `rateLimits.${kind}.burst`, "must be an integer >= 0");
+        checkPositiveInt(limit.zoneMegabytes, `rateLimits.${kind}.zoneMegabytes`);
+    }
+    if (spec.rateLimits.connectionsPerIp !== undefined) {
+        checkPositiveInt(spec.rateLimits.connectionsPerIp, "rateLimits.connectionsPerIp");
+    }
+    checkPositiveInt(spec.maxBodyBytes, "maxBodyBytes");
+    checkPositiveInt(spec.headerLimits.clientHeaderBufferKb, "headerLimits.clientHeaderBufferKb");
+    checkPositiveInt(spec.headerLimits.largeHeaderBuffers, "headerLimits.largeHeaderBuffers");
+    checkPositiveInt(spec.headerLimits.largeHeaderBufferKb, "headerLimits.largeHeaderBufferKb");
+
+    check(HOST_PORT.test(spec.apiKeyService.address), "apiKeyService.address", `must be host:port, got "${spec.apiKeyService.address}"`);
+    if (spec.apiKeyService.checkPath !== undefined) {
+        check(URI_PATH.test(spec.apiKeyService.checkPath), "apiKeyService.checkPath", "unsafe path");
+    }
+    // Emitted inside a double-quoted nginx string: no quote, backslash, variable or newline.
+    check(/^[^"\\$\n\r]+$/.test(spec.contentSecurityPolicy), "contentSecurityPolicy", "contains characters nginx would interpret");
+
+    const pools = new Map<string, (typeof spec.upstreams)[number]>();
+    spec.upstreams.forEach((pool, i) => {
+        const at = `upstreams[${i}]`;
+        check(NAME.test(pool.name), `${at}.name`, `must match ${NAME}`);
+        check(!pools.has(pool.name), `${at}.name`, `duplicate pool "${pool.name}"`);
+        pools.set(pool.name, pool);
+        check(pool.servers.length > 0, `${at}.servers`, "a pool needs at least one server");
+        pool.servers.forEach((server, j) => {
+            check(HOST_PORT.test(server.address), `${at}.servers[${j}].address`, `must be host:port, got "${server.address}"`);
+            checkPositiveInt(server.weight, `${at}.servers[${j}].weight`);
+        });
+        check(Number.isInteger(pool.keepalive) && pool.keepalive >= 0, `${at}.keepalive`, "must be an integer >= 0");
+        checkPositiveInt(pool.maxFails, `${at}.maxFails`);
+        checkPositiveInt(pool.failTimeoutSeconds, `${at}.failTimeoutSeconds`);
+        if (pool.tls) {
+            check(spec.certificates.upstreamCa !== undefined, "certificates.upstreamCa", `pool "${pool.name}" speaks TLS: an upstream CA is required (no unverified TLS)`);
+        }
+        if (pool.tlsServerName !== undefined) {
+            check(HOSTNAME.test(pool.tlsServerName), `${at}.tlsServerName`, "invalid host name");
+        }
+    });
+
+    const routeNames = new Set<string>();
+    const locations = new Set<string>();
+    spec.routes.forEach((route, i) => {
+        const at = `routes[${i}]`;
+        check(NAME.test(route.name), `${at}.name`, `must match ${NAME}`);
+        check(!routeNames.has(route.name), `${at}.name`, `duplicate route "${route.name}"`);
+        routeNames.add(route.name);
+        check(URI_PATH.test(route.pathPrefix) && !route.pathPrefix.split("/").includes(".."), `${at}.pathPrefix`, `unsafe path "${route.pathPrefix}"`);
+        check(route.pathPrefix !== "/" || route.exact, `${at}.pathPrefix`, `"/" as a prefix would be a catch-all proxy (default deny)`);
+        check(route.pathPrefix !== spec.health.path || !route.exact, `${at}.pathPrefix`, "collides with the health path");
+        check(route.methods.length > 0, `${at}.methods`, "at least one method");
+        check(new Set(route.methods).size === route.methods.length, `${at}.methods`, "contains duplicates");
+        check(route.listeners.length > 0, `${at}.listeners`, "at least one listener");
+        const pool = pools.get(route.upstream);
+        check(pool !== undefined, `${at}.upstream`, `unknown pool "${route.upstream}"`);
+        for (const listener of route.listeners) {
+            const key = `${listener} ${route.exact ? "=" : ""}${route.pathPrefix}`;
+            check(!locations.has(key), `${at}.pathPrefix`, `another route already owns ${route.pathPrefix} on ${listener}`);
+            locations.add(key);
+        }
+        checkPositiveInt(route.timeouts.connectSeconds, `${at}.timeouts.connectSeconds`);
+        checkPositiveInt(route.timeouts.sendSeconds, `${at}.timeouts.sendSeconds`);
+        checkPositiveInt(route.timeouts.readSeconds, `${at}.timeouts.readSeconds`);
+        checkPositiveInt(route.maxBodyBytes, `${at}.maxBodyBytes`);
+        check(route.maxBodyBytes <= spec.maxBodyBytes, `${at}.maxBodyBytes`, `exceeds the tier maximum ${spec.maxBodyBytes}`);
+        checkPositiveInt(route.rateLimitPerIp.ratePerSecond, `${at}.rateLimitPerIp.ratePerSecond`);
+        check(Number.isInteger(route.rateLimitPerIp.burst) && route.rateLimitPerIp.burst >= 0, `${at}.rateLimitPerIp.burst`, "must be an integer >= 0");
+    });
+}
