@@ -1,0 +1,3 @@
+module apiproxy.local/engine/command
+
+go 1.26
