@@ -1,0 +1,452 @@
+/**
+ * Targeted assertions on the rendered nginx config, one property per test, on the parsed
+ * directive tree (includes resolved). Each fails if its property is dropped from the renderer.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+    APPROVED_TLS12_CIPHERS,
+    APPROVED_TLS13_CIPHERSUITES,
+    CLIENT_BODY_TIMEOUT_SECONDS,
+    CLIENT_HEADER_TIMEOUT_SECONDS,
+    KEEPALIVE_TIMEOUT_SECONDS,
+    UPSTREAM_NEXT_TRIES,
+    workerSizing,
+} from "../../../components/nginx";
+import type { NginxSpec } from "../../../components/nginx/types";
+import { validSpec } from "./fixtures";
+import { location, locations, proxiedLocations, render, routeMatcher, values } from "./helpers";
+import { argsOf, children, only, walk, type Directive } from "./parse";
+
+const r = render(validSpec);
+const tlsServers = [r.publicServer, r.mtlsServer];
+const allProxied = tlsServers.flatMap(proxiedLocations);
+const routeByMatcher = new Map(validSpec.routes.map((route) => [routeMatcher(route), route]));
+function routeOf(loc: Directive) {
+    const route = routeByMatcher.get(argsOf(loc));
+    assert.ok(route, `location ${argsOf(loc)} is not a declared route`);
+    return route;
+}
+function withSpec(patch: (spec: NginxSpec) => NginxSpec) {
+    return render(patch(validSpec));
+}
+
+describe("TLS (NIST SP 800-52r2)", () => {
+    it("allows only TLS 1.2 and 1.3", () => {
+        assert.deepEqual(values(r.http, "ssl_protocols"), ["TLSv1.2 TLSv1.3"]);
+    });
+    it("limits TLS 1.2 to ECDHE + AES-GCM suites", () => {
+        assert.deepEqual(values(r.http, "ssl_ciphers"), [APPROVED_TLS12_CIPHERS.join(":")]);
+    });
+    it("limits TLS 1.3 to the AES-GCM suites (no CHACHA20)", () => {
+        assert.deepEqual(values(r.http, "ssl_conf_command"), [`Ciphersuites ${APPROVED_TLS13_CIPHERSUITES.join(":")}`]);
+        assert.doesNotMatch(r.directivesText, /CHACHA20/i);
+    });
+    it("offers only NIST groups (no x25519)", () => {
+        assert.deepEqual(values(r.http, "ssl_ecdh_curve"), ["P-256:P-384"]);
+        assert.doesNotMatch(r.directivesText, /x25519|X448/i);
+    });
+    it("prefers server ciphers, shares the session cache, bounds the session lifetime", () => {
+        assert.deepEqual(values(r.http, "ssl_prefer_server_ciphers"), ["on"]);
+        assert.match(values(r.http, "ssl_session_cache")[0], /^shared:\w+:10m$/);
+        assert.deepEqual(values(r.http, "ssl_session_timeout"), ["60m"]);
+    });
+    it("turns session tickets off unless the spec enables them", () => {
+        assert.deepEqual(values(r.http, "ssl_session_tickets"), ["off"]);
+        const on = withSpec((s) => ({ ...s, tls: { ...s.tls, sessionTickets: true } }));
+        assert.deepEqual(values(on.http, "ssl_session_tickets"), ["on"]);
+    });
+    it("disables 0-RTT early data", () => {
+        assert.deepEqual(values(r.http, "ssl_early_data"), ["off"]);
+    });
+    it("throws on a non-approved protocol, suite or group", () => {
+        const bad: [string, (s: NginxSpec) => NginxSpec][] = [
+            ["tls.protocols", (s) => ({ ...s, tls: { ...s.tls, protocols: ["TLSv1.1" as "TLSv1.2", "TLSv1.2"] } })],
+            ["tls.tls12Ciphers", (s) => ({ ...s, tls: { ...s.tls, tls12Ciphers: ["ECDHE-ECDSA-CHACHA20-POLY1305"] } })],
+            ["tls.tls12Ciphers", (s) => ({ ...s, tls: { ...s.tls, tls12Ciphers: ["AES128-SHA"] } })],
+            ["tls.tls13Ciphersuites", (s) => ({ ...s, tls: { ...s.tls, tls13Ciphersuites: ["TLS_CHACHA20_POLY1305_SHA256"] } })],
+            ["tls.groups", (s) => ({ ...s, tls: { ...s.tls, groups: ["X25519", "P-256"] } })],
+            ["tls.protocols", (s) => ({ ...s, tls: { ...s.tls, protocols: [] } })],
+        ];
+        for (const [field, patch] of bad) {
+            assert.throws(() => render(patch(validSpec)), new RegExp(field.replace(".", "\\.")), field);
+        }
+    });
+    it("serves HTTP/2 on both TLS listeners (nginx 1.22 listen syntax)", () => {
+        assert.deepEqual(values(r.publicServer, "listen"), ["443 ssl http2"]);
+        assert.deepEqual(values(r.mtlsServer, "listen"), ["8443 ssl http2"]);
+    });
+    it("verifies upstream TLS against the upstream CA with the approved suites", () => {
+        const accounts = location(r.publicServer, "/api/v1/accounts/");
+        assert.deepEqual(values(accounts, "proxy_ssl_verify"), ["on"]);
+        assert.deepEqual(values(accounts, "proxy_ssl_trusted_certificate"), [validSpec.certificates.upstreamCa]);
+        assert.deepEqual(values(accounts, "proxy_ssl_name"), ["accounts.internal"]);
+        assert.deepEqual(values(accounts, "proxy_ssl_protocols"), ["TLSv1.2 TLSv1.3"]);
+        assert.throws(
+            () => render({ ...validSpec, certificates: { ...validSpec.certificates, upstreamCa: undefined } }),
+            /upstreamCa/,
+        );
+    });
+});
+
+describe("mTLS listener", () => {
+    it("requires a client certificate from the client CA with a bounded chain", () => {
+        assert.deepEqual(values(r.mtlsServer, "ssl_verify_client"), ["on"]);
+        assert.deepEqual(values(r.mtlsServer, "ssl_client_certificate"), [validSpec.certificates.clientCa]);
+        assert.deepEqual(values(r.mtlsServer, "ssl_verify_depth"), [String(validSpec.mtlsVerifyDepth)]);
+        assert.deepEqual(values(r.publicServer, "ssl_verify_client"), []);
+    });
+    it("exposes mTLS-only routes on the mTLS listener alone", () => {
+        assert.equal(locations(r.publicServer).filter((l) => argsOf(l) === "/api/v1/admin/").length, 0);
+        assert.equal(proxiedLocations(r.mtlsServer).filter((l) => argsOf(l) === "/api/v1/admin/").length, 1);
+    });
+    it("answers missing/invalid client certificates with a local JSON 400", () => {
+        const page = children(r.mtlsServer, "error_page").find((d) => d.args.includes("495") && d.args.includes("496"));
+        assert.ok(page, "error_page 495 496");
+    });
+});
+
+describe("rate and connection limits", () => {
+    it("defines the per-IP zone from the spec", () => {
+        assert.ok(values(r.http, "limit_req_zone").includes("$binary_remote_addr zone=per_ip:10m rate=50r/s"));
+    });
+    it("keys the per-API-key zone by the key through a map that skips keyless requests", () => {
+        const zone = values(r.http, "limit_req_zone").find((v) => v.includes("zone=per_api_key:"));
+        assert.equal(zone, "$api_key_rate_key zone=per_api_key:10m rate=100r/s");
+        const map = children(r.http, "map").find((m) => argsOf(m) === "$http_x_api_key $api_key_rate_key");
+        assert.ok(map?.block, "map for the key");
+        assert.deepEqual(map.block.map(argsOf), ["", "$http_x_api_key"]);
+        assert.deepEqual(map.block.map((d) => d.name), ["", "default"]);
+    });
+    it("applies the per-IP limit with burst and nodelay on EVERY proxied location", () => {
+        assert.ok(allProxied.length >= validSpec.routes.length);
+        for (const loc of allProxied) {
+            assert.ok(values(loc, "limit_req").includes("zone=per_ip burst=20 nodelay"), argsOf(loc));
+            const route = routeOf(loc);
+            assert.ok(
+                values(loc, "limit_req").includes(`zone=route_${route.name} burst=${route.rateLimitPerIp.burst} nodelay`),
+                `route zone on ${argsOf(loc)}`,
+            );
+        }
+        const status = withSpec((s) => s);
+        assert.ok(values(status.http, "limit_req_zone").includes("$binary_remote_addr zone=route_status:10m rate=5r/s"));
+    });
+    it("applies the per-key limit exactly where the route requires a key", () => {
+        for (const loc of allProxied) {
+            const hasKeyLimit = values(loc, "limit_req").some((v) => v.startsWith("zone=per_api_key burst=50 nodelay"));
+            assert.equal(hasKeyLimit, routeOf(loc).requireApiKey, argsOf(loc));
+        }
+    });
+    it("answers limits with 429", () => {
+        assert.deepEqual(values(r.http, "limit_req_status"), ["429"]);
+        assert.deepEqual(values(r.http, "limit_conn_status"), ["429"]);
+    });
+    it("limits connections per IP on both TLS listeners", () => {
+        assert.ok(values(r.http, "limit_conn_zone").includes("$binary_remote_addr zone=conn_per_ip:10m"));
+        for (const server of tlsServers) assert.deepEqual(values(server, "limit_conn"), ["conn_per_ip 100"]);
+    });
+});
+
+describe("request size and time bounds", () => {
+    it("caps bodies at the tier default and per route", () => {
+        assert.deepEqual(values(r.http, "client_max_body_size"), ["2m"]);
+        assert.deepEqual(values(location(r.publicServer, "/api/v1/orders/"), "client_max_body_size"), ["1m"]);
+        for (const loc of allProxied) assert.equal(values(loc, "client_max_body_size").length, 1, argsOf(loc));
+        assert.throws(() => render({ ...validSpec, maxBodyBytes: 512 * 1024 }), /maxBodyBytes/);
+    });
+    it("bounds header buffers", () => {
+        assert.deepEqual(values(r.http, "client_header_buffer_size"), ["1k"]);
+        assert.deepEqual(values(r.http, "large_client_header_buffers"), ["4 8k"]);
+    });
+    it("bounds client header/body and keepalive timeouts", () => {
+        assert.deepEqual(values(r.http, "client_header_timeout"), [`${CLIENT_HEADER_TIMEOUT_SECONDS}s`]);
+        assert.deepEqual(values(r.http, "client_body_timeout"), [`${CLIENT_BODY_TIMEOUT_SECONDS}s`]);
+        assert.deepEqual(values(r.http, "keepalive_timeout"), [`${KEEPALIVE_TIMEOUT_SECONDS}s`]);
+        assert.equal(values(r.http, "send_timeout").length, 1);
+    });
+});
+
+describe("header sanitising", () => {
+    it("hides the nginx version", () => {
+        assert.deepEqual(values(r.http, "server_tokens"), ["off"]);
+    });
+    it("hides upstream Server and X-Powered-By on every proxied location (proxy and grpc)", () => {
+        for (const loc of allProxied) {
+            const hide = children(loc, "grpc_pass").length > 0 ? "grpc_hide_header" : "proxy_hide_header";
+            const hidden = values(loc, hide);
+            assert.ok(hidden.includes("Server") && hidden.includes("X-Powered-By"), `${hide} on ${argsOf(loc)}`);
+        }
+    });
+    it("adds the security headers with `always` on both TLS servers", () => {
+        const expected = new Map([
+            ["X-Frame-Options", '"DENY"'],
+            ["X-Content-Type-Options", '"nosniff"'],
+            ["Content-Security-Policy", `"${validSpec.contentSecurityPolicy}"`],
+            ["Strict-Transport-Security", `"max-age=${validSpec.tls.hstsMaxAgeSeconds}; includeSubDomains"`],
+            ["Referrer-Policy", '"no-referrer"'],
+        ]);
+        for (const server of tlsServers) {
+            const headers = children(server, "add_header");
+            for (const [name] of expected) {
+                const header = headers.find((h) => h.args[0] === name);
+                assert.ok(header, `${name} missing`);
+                assert.equal(header.args[2], "always", `${name} without always`);
+            }
+        }
+        const raw = r.file("security-headers.conf").content;
+        for (const [name, value] of expected) assert.ok(raw.includes(`add_header ${name} ${value} always;`), name);
+    });
+    it("never sets add_header inside a location (it would drop the server-level headers)", () => {
+        for (const server of tlsServers) {
+            for (const loc of walk(locations(server))) assert.notEqual(loc.name, "add_header", `${loc.file}:${loc.line}`);
+        }
+    });
+    it("sets X-Forwarded-For/X-Real-IP from $remote_addr and strips the client key and hop-by-hop headers", () => {
+        assert.doesNotMatch(r.directivesText, /\$proxy_add_x_forwarded_for/);
+        for (const loc of allProxied) {
+            const set = children(loc, "grpc_pass").length > 0 ? "grpc_set_header" : "proxy_set_header";
+            const headers = values(loc, set);
+            assert.ok(headers.includes("X-Forwarded-For $remote_addr"), argsOf(loc));
+            assert.ok(headers.includes("X-Real-IP $remote_addr"), argsOf(loc));
+            assert.ok(headers.includes("X-API-Key "), `client X-API-Key stripped on ${argsOf(loc)}`);
+            assert.ok(headers.includes("X-Api-Key-Id $api_key_id"), `client key id overwritten on ${argsOf(loc)}`);
+            if (set === "proxy_set_header") {
+                assert.ok(headers.includes("Proxy-Connection ") && headers.includes("Keep-Alive "), argsOf(loc));
+            }
+        }
+    });
+});
+
+describe("default deny", () => {
+    it("answers undeclared paths with a local 404 and never proxies from `location /`", () => {
+        for (const server of [...tlsServers, r.healthServer]) {
+            const root = location(server, "/");
+            assert.deepEqual(values(root, "return"), ["404"]);
+            assert.equal(walk(root.block ?? []).filter((d) => /_pass$/.test(d.name)).length, 0);
+        }
+        const notFound = children(r.publicServer, "error_page").find((d) => d.args[0] === "404");
+        assert.ok(notFound, "404 mapped to a JSON page");
+    });
+    it("proxies exactly the declared routes on each listener", () => {
+        for (const [server, listener] of [[r.publicServer, "public"], [r.mtlsServer, "mtls"]] as const) {
+            const declared = validSpec.routes.filter((x) => x.listeners.includes(listener)).map(routeMatcher).sort();
+            assert.deepEqual(proxiedLocations(server).map(argsOf).sort(), declared);
+        }
+        const passes = walk(r.main).filter((d) => /^(proxy|grpc)_pass$/.test(d.name));
+        // every proxy_pass is either a route location's or the internal key check's
+        assert.equal(passes.length, allProxied.length + 2);
+    });
+    it("answers a declared path with a wrong method 405 (not 403) before anything else", () => {
+        assert.doesNotMatch(r.directivesText, /limit_except/);
+        for (const loc of allProxied) {
+            const route = routeOf(loc);
+            const variable = `$route_${route.name.replace(/-/g, "_")}_method_allowed`;
+            const guard = only(loc, "if");
+            assert.equal(argsOf(guard), `(${variable} = 0)`);
+            assert.deepEqual(values(guard, "return"), ["405"]);
+            assert.equal(loc.block?.findIndex((d) => d.name === "if"), 1 - 1, "method check comes first");
+            const map = children(r.http, "map").find((m) => argsOf(m) === `$request_method ${variable}`);
+            assert.ok(map?.block);
+            assert.deepEqual(
+                map.block.filter((d) => d.name !== "default").map((d) => d.name).sort(),
+                [...route.methods].sort(),
+            );
+            assert.deepEqual(values(map, "default"), ["0"]);
+        }
+    });
+    it("refuses a prefix route on `/` (it would be a catch-all proxy)", () => {
+        assert.throws(
+            () => render({ ...validSpec, routes: [{ ...validSpec.routes[0], pathPrefix: "/" }] }),
+            /catch-all/,
+        );
+    });
+});
+
+describe("API keys", () => {
+    const internal = location(r.publicServer, "= /_apiproxy/api-key-check");
+    it("checks keys with auth_request exactly on key routes", () => {
+        for (const loc of allProxied) {
+            const auth = values(loc, "auth_request");
+            assert.deepEqual(auth, routeOf(loc).requireApiKey ? ["/_apiproxy/api-key-check"] : [], argsOf(loc));
+        }
+    });
+    it("sends only the key (no body) to the key service from an internal location", () => {
+        assert.equal(children(internal, "internal").length, 1);
+        assert.deepEqual(values(internal, "proxy_pass_request_body"), ["off"]);
+        assert.ok(values(internal, "proxy_set_header").includes("X-API-Key $http_x_api_key"));
+        assert.deepEqual(values(internal, "proxy_pass"), ["http://apiproxy_api_key_service/check"]);
+        const keyService = children(r.http, "upstream").find((u) => argsOf(u) === "apiproxy_api_key_service");
+        assert.ok(keyService && values(keyService, "server")[0].startsWith(validSpec.apiKeyService.address));
+    });
+    it("answers 401/403 locally", () => {
+        const codes = children(r.publicServer, "error_page").map((d) => d.args[0]);
+        assert.ok(codes.includes("401") && codes.includes("403"));
+    });
+});
+
+describe("upstream pools and failure handling", () => {
+    const upstream = (name: string) => {
+        const found = children(r.http, "upstream").find((u) => argsOf(u) === `pool_${name}`);
+        assert.ok(found, name);
+        return found;
+    };
+    it("renders round-robin and least_conn pools with keepalive and per-server circuit breaking", () => {
+        assert.equal(children(upstream("orders"), "least_conn").length, 0);
+        assert.equal(children(upstream("accounts"), "least_conn").length, 1);
+        for (const pool of validSpec.upstreams) {
+            const block = upstream(pool.name);
+            assert.deepEqual(values(block, "keepalive"), [String(pool.keepalive)]);
+            const servers = values(block, "server");
+            assert.equal(servers.length, pool.servers.length);
+            for (const server of servers) {
+                assert.match(server, new RegExp(`max_fails=${pool.maxFails} fail_timeout=${pool.failTimeoutSeconds}s$`));
+            }
+            assert.equal(children(block, "zone").length, 1, "shared peer state");
+        }
+    });
+    it("uses HTTP/1.1 with an empty Connection header for keepalive on http routes", () => {
+        for (const loc of allProxied.filter((l) => routeOf(l).protocol === "http")) {
+            assert.deepEqual(values(loc, "proxy_http_version"), ["1.1"]);
+            assert.ok(values(loc, "proxy_set_header").includes("Connection "), argsOf(loc));
+        }
+    });
+    it("bounds connect time and retries per route", () => {
+        for (const loc of allProxied) {
+            const route = routeOf(loc);
+            const p = children(loc, "grpc_pass").length > 0 ? "grpc" : "proxy";
+            assert.deepEqual(values(loc, `${p}_connect_timeout`), [`${route.timeouts.connectSeconds}s`]);
+            assert.deepEqual(values(loc, `${p}_send_timeout`), [`${route.timeouts.sendSeconds}s`]);
+            assert.deepEqual(values(loc, `${p}_read_timeout`), [`${route.timeouts.readSeconds}s`]);
+            assert.deepEqual(values(loc, `${p}_next_upstream_tries`), [String(UPSTREAM_NEXT_TRIES)]);
+            assert.equal(values(loc, `${p}_next_upstream_timeout`).length, 1);
+            assert.deepEqual(values(loc, `${p}_next_upstream`), ["error timeout"]);
+        }
+    });
+    it("maps 502/no live upstream to a JSON 503 and leaves 504 as 504", () => {
+        const pages = children(r.publicServer, "error_page");
+        const unavailable = pages.find((d) => d.args.includes("502"));
+        assert.ok(unavailable);
+        assert.ok(unavailable.args.includes("503"));
+        const target = location(r.publicServer, unavailable.args[unavailable.args.length - 1]);
+        assert.match(values(target, "return")[0], /^503 /);
+        const timeout = pages.find((d) => d.args[0] === "504");
+        assert.ok(timeout);
+        assert.match(values(location(r.publicServer, timeout.args[1]), "return")[0], /^504 /);
+    });
+});
+
+describe("protocols", () => {
+    it("passes gRPC routes with grpc_pass (grpcs to TLS pools)", () => {
+        assert.deepEqual(values(location(r.publicServer, "/helloworld.Greeter/"), "grpc_pass"), ["grpcs://pool_accounts"]);
+        const plain = withSpec((s) => ({ ...s, routes: s.routes.map((x) => (x.name === "greeter" ? { ...x, upstream: "orders" } : x)) }));
+        assert.deepEqual(values(location(plain.publicServer, "/helloworld.Greeter/"), "grpc_pass"), ["grpc://pool_orders"]);
+    });
+    it("upgrades WebSocket routes (only those) with their long read timeout", () => {
+        const ws = location(r.publicServer, "/ws/");
+        const headers = values(ws, "proxy_set_header");
+        assert.ok(headers.includes("Upgrade $http_upgrade"));
+        assert.ok(headers.includes("Connection $connection_upgrade"));
+        assert.deepEqual(values(ws, "proxy_read_timeout"), ["3600s"]);
+        assert.ok(children(r.http, "map").some((m) => argsOf(m) === "$http_upgrade $connection_upgrade"));
+        for (const loc of allProxied.filter((l) => routeOf(l).protocol !== "websocket")) {
+            assert.ok(!values(loc, "proxy_set_header").includes("Upgrade $http_upgrade"), argsOf(loc));
+        }
+    });
+});
+
+describe("health listener", () => {
+    it("answers the health path with 200, unlogged, over plain HTTP and nothing else", () => {
+        assert.deepEqual(values(r.healthServer, "listen"), ["8080"]);
+        const health = location(r.healthServer, "= /healthz");
+        assert.match(values(health, "return")[0], /^200 /);
+        assert.deepEqual(values(health, "access_log"), ["off"]);
+        assert.equal(locations(r.healthServer).length, 2);
+        assert.equal(walk([r.healthServer]).filter((d) => /_pass$/.test(d.name)).length, 0);
+    });
+});
+
+describe("logging", () => {
+    const format = children(r.http, "log_format")[0];
+    it("writes a JSON access log with the required fields", () => {
+        assert.equal(format.args[0], "apiproxy_json");
+        assert.equal(format.args[1], "escape=json");
+        const json = JSON.parse(format.args[2].replace(/\$[a-z_0-9]+/g, "x")) as Record<string, string>;
+        for (const field of ["time", "request_id", "client_ip", "method", "uri", "status", "bytes_sent", "request_time",
+            "upstream_addr", "upstream_status", "upstream_response_time", "tls_protocol", "tls_cipher",
+            "client_cert_subject", "api_key_present", "api_key_id"]) {
+            assert.ok(field in json, field);
+        }
+        assert.deepEqual(values(r.http, "access_log"), [`${validSpec.logDirectory}/access.log apiproxy_json`]);
+        assert.deepEqual(values(r.main, "error_log"), [`${validSpec.logDirectory}/error.log warn`]);
+    });
+    it("never logs the API key itself (nor query strings)", () => {
+        assert.doesNotMatch(format.args[2], /\$http_x_api_key|\$request_uri|\$args|\$query_string|\$request"/);
+        assert.ok(format.args[2].includes("$api_key_present"));
+    });
+});
+
+describe("process model", () => {
+    it("sizes workers from the concurrency target", () => {
+        const sizing = workerSizing(validSpec.concurrencyTarget);
+        assert.deepEqual(sizing, { workerConnections: 25_000, workerRlimitNofile: 50_000 });
+        assert.deepEqual(values(r.main, "worker_rlimit_nofile"), ["50000"]);
+        const events = only(r.main, "events");
+        assert.deepEqual(values(events, "worker_connections"), ["25000"]);
+        assert.deepEqual(values(events, "use"), ["epoll"]);
+        assert.deepEqual(values(events, "multi_accept"), ["on"]);
+        assert.deepEqual(workerSizing(100_000).workerConnections, 50_000);
+        assert.throws(() => render({ ...validSpec, concurrencyTarget: 500 }), /concurrencyTarget/);
+    });
+    it("runs auto workers with CPU affinity, the pid path and the run user", () => {
+        assert.deepEqual(values(r.main, "worker_processes"), ["auto"]);
+        assert.deepEqual(values(r.main, "worker_cpu_affinity"), ["auto"]);
+        assert.deepEqual(values(r.main, "pid"), ["/run/nginx.pid"]);
+        assert.deepEqual(values(r.main, "user"), ["www-data www-data"]);
+        assert.deepEqual(values(withSpec((s) => ({ ...s, runUser: "nobody", runGroup: "nogroup" })).main, "user"), ["nobody nogroup"]);
+    });
+});
+
+describe("auditability", () => {
+    /** Directives that encode a security decision must carry `# <control>` in the output. */
+    const SECURITY_DIRECTIVES = new Set([
+        "user", "worker_connections", "worker_rlimit_nofile", "error_log", "server_tokens",
+        "ssl_protocols", "ssl_ciphers", "ssl_conf_command", "ssl_ecdh_curve", "ssl_prefer_server_ciphers",
+        "ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_early_data",
+        "ssl_verify_client", "ssl_client_certificate", "ssl_verify_depth",
+        "limit_req_zone", "limit_req", "limit_req_status", "limit_conn_zone", "limit_conn", "limit_conn_status",
+        "client_max_body_size", "client_header_buffer_size", "large_client_header_buffers",
+        "client_header_timeout", "client_body_timeout", "keepalive_timeout", "send_timeout",
+        "proxy_hide_header", "grpc_hide_header", "add_header", "auth_request", "error_page",
+        "proxy_connect_timeout", "proxy_read_timeout", "grpc_connect_timeout", "grpc_read_timeout",
+        "proxy_next_upstream_tries", "grpc_next_upstream_tries", "log_format", "access_log",
+        "proxy_ssl_verify", "grpc_ssl_verify", "listen", "internal", "proxy_pass_request_body",
+    ]);
+    it("cites a control on every security directive line", () => {
+        const missing = walk(r.main)
+            .filter((d) => SECURITY_DIRECTIVES.has(d.name) && !(d.comment ?? "").trim())
+            .filter((d) => !(d.name === "access_log" && d.args[0] === "off" && d.comment));
+        assert.deepEqual(missing.map((d) => `${d.file}:${d.line} ${d.name}`), []);
+        for (const name of ["X-Forwarded-For", "X-API-Key "]) {
+            const line = r.text.split("\n").find((l) => l.includes(`proxy_set_header ${name}`));
+            assert.match(line ?? "", /# \S/, name);
+        }
+        for (const d of walk(r.main).filter((x) => x.name === "return" && x.args.length === 1 && ["404", "405"].includes(x.args[0]))) {
+            assert.ok(d.comment, `${d.file}:${d.line}`);
+        }
+    });
+    it("emits absolute HostFiles under the config root, reloaded with nginx", () => {
+        assert.ok(r.files.length >= 10);
+        for (const f of r.files) {
+            assert.ok(f.path.startsWith("/etc/nginx/"), f.path);
+            assert.equal(f.mode, "0644");
+            assert.equal(f.action, "nginx-reload");
+            assert.ok(!f.secret);
+        }
+        const moved = render({ ...validSpec, configRoot: "/srv/nginx" });
+        assert.ok(moved.files.every((f) => f.path.startsWith("/srv/nginx/")));
+        assert.ok(walk(moved.main).length > 0, "includes resolve under the moved root");
+    });
+    it("is pure: the same spec renders the same bytes", () => {
+        assert.deepEqual(render(validSpec).files, r.files);
+    });
+});
