@@ -33,7 +33,8 @@ export function errorLocationName(page: ErrorPage): string {
 
 export function renderErrors(): string {
     const lines = ERROR_PAGES.flatMap((page) => [
-        directive(`error_page ${page.codes.join(" ")} ${errorLocationName(page)}`, page.control),
+        // `=status` is required: without it nginx keeps the original code (502 stays 502).
+        directive(`error_page ${page.codes.join(" ")} =${page.status} ${errorLocationName(page)}`, page.control),
         ...block(`location ${errorLocationName(page)}`, [
             directive("default_type application/json"),
             directive(`return ${page.status} '{"error":"${page.error}","status":${page.status},"request_id":"$request_id"}\\n'`),

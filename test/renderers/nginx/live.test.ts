@@ -1,0 +1,380 @@
+/**
+ * Live test: the rendered nginx on loopback high ports in front of tiny node upstreams and a
+ * node key-check service. Every loop is bounded; every process is stopped in `after`.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as https from "node:https";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { renderNginx } from "../../../components/nginx";
+import { nginxLayout } from "../../../components/nginx/layout";
+import type { NginxSpec } from "../../../components/nginx/types";
+import { route, validSpec } from "./fixtures";
+import { freePort, makeTempTree, NGINX_BINARY, nginxConfigTest, type TempTree } from "./harness";
+
+const GOOD_KEY = "good-key-0123456789";
+const GOOD_KEY_ID = "k-5f3a";
+const LOOPBACK = "127.0.0.1";
+
+interface Reply {
+    readonly status: number;
+    readonly headers: http.IncomingHttpHeaders;
+    readonly body: string;
+    readonly ms: number;
+}
+
+interface Seen {
+    readonly url: string;
+    readonly headers: http.IncomingHttpHeaders;
+}
+
+const canRun = existsSync(NGINX_BINARY) && process.getuid?.() === 0;
+
+describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and /usr/sbin/nginx" }, () => {
+    let tree: TempTree;
+    let spec: NginxSpec;
+    let nginx: ChildProcess | undefined;
+    let nginxExited: Promise<void> = Promise.resolve();
+    const servers: http.Server[] = [];
+    const seen: Seen[] = [];
+    const ports = { https: 0, mtls: 0, health: 0, upstream: 0, keys: 0, dead1: 0, dead2: 0 };
+
+    function errorLog(): string {
+        try {
+            return readFileSync(join(tree.root, "log/error.log"), "utf8").slice(-3000);
+        } catch {
+            return "(no error log)";
+        }
+    }
+
+    function request(
+        path: string,
+        options: { method?: string; headers?: Record<string, string>; body?: Buffer; port?: number; cert?: "client" | "rogue" } = {},
+    ): Promise<Reply> {
+        const started = Date.now();
+        return new Promise((resolve, reject) => {
+            const req = https.request(
+                {
+                    host: LOOPBACK,
+                    port: options.port ?? ports.https,
+                    path,
+                    method: options.method ?? "GET",
+                    headers: options.headers,
+                    ca: readFileSync(tree.pki.caCert),
+                    servername: "localhost",
+                    agent: false,
+                    cert: options.cert === undefined ? undefined : readFileSync(options.cert === "client" ? tree.pki.clientCert : tree.pki.rogueCert),
+                    key: options.cert === undefined ? undefined : readFileSync(options.cert === "client" ? tree.pki.clientKey : tree.pki.rogueKey),
+                    timeout: 10_000,
+                },
+                (res) => {
+                    const chunks: Buffer[] = [];
+                    res.on("data", (c: Buffer) => chunks.push(c));
+                    res.on("end", () =>
+                        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: Date.now() - started }),
+                    );
+                },
+            );
+            req.on("timeout", () => req.destroy(new Error(`timeout on ${path}`)));
+            req.on("error", reject);
+            req.end(options.body);
+        });
+    }
+
+    function plainGet(port: number, path: string): Promise<number> {
+        return new Promise((resolve, reject) => {
+            const req = http.get({ host: LOOPBACK, port, path, agent: false, timeout: 5000 }, (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+            });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", reject);
+        });
+    }
+
+    function sClient(args: readonly string[], withClientCert = false): { ok: boolean; output: string } {
+        const certArgs = withClientCert ? ["-cert", tree.pki.clientCert, "-key", tree.pki.clientKey] : [];
+        const result = spawnSync(
+            "openssl",
+            ["s_client", "-connect", `${LOOPBACK}:${ports.https}`, "-servername", "localhost", "-CAfile", tree.pki.caCert, ...certArgs, ...args],
+            { input: "", encoding: "utf8", timeout: 10_000 },
+        );
+        const output = `${result.stdout}${result.stderr}`;
+        return { ok: result.status === 0 && /Cipher is (?!\(NONE\))/.test(output), output };
+    }
+
+    async function listen(server: http.Server, port: number): Promise<void> {
+        servers.push(server);
+        await new Promise<void>((resolve) => server.listen(port, LOOPBACK, resolve));
+    }
+
+    before(async () => {
+        tree = makeTempTree("apiproxy-nginx-live-");
+        for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
+
+        // Upstream: echoes what it received; leaks a fingerprint the proxy must hide; /slow/ stalls.
+        const upstream = http.createServer((req, res) => {
+            seen.push({ url: req.url ?? "", headers: req.headers });
+            if ((req.url ?? "").startsWith("/api/v1/slow/")) {
+                const timer = setTimeout(() => res.end("late"), 3000);
+                res.on("close", () => clearTimeout(timer));
+                return;
+            }
+            req.resume();
+            req.on("end", () => {
+                res.writeHead(200, { "content-type": "application/json", server: "Express/4.18.2", "x-powered-by": "Express" });
+                res.end(JSON.stringify({ url: req.url }));
+            });
+        });
+        upstream.on("upgrade", (req, socket) => {
+            seen.push({ url: req.url ?? "", headers: req.headers });
+            socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        });
+        await listen(upstream, ports.upstream);
+
+        // Key-check service: 200 + non-secret id for the good key, 401 without a key, 403 otherwise.
+        const keys = http.createServer((req, res) => {
+            const key = req.headers["x-api-key"];
+            const bodyLength = Number(req.headers["content-length"] ?? 0);
+            if (bodyLength > 0) res.setHeader("x-unexpected-body", "1");
+            if (key === undefined || key === "") res.writeHead(401);
+            else if (key === GOOD_KEY) res.writeHead(200, { "x-api-key-id": GOOD_KEY_ID });
+            else res.writeHead(403);
+            res.end();
+        });
+        await listen(keys, ports.keys);
+
+        const timeouts = { connectSeconds: 1, sendSeconds: 5, readSeconds: 5 };
+        spec = tree.relocate({
+            ...validSpec,
+            runUser: "nobody",
+            runGroup: "nogroup",
+            listenAddress: LOOPBACK,
+            httpsPort: ports.https,
+            mtlsPort: ports.mtls,
+            health: { port: ports.health, path: "/healthz" },
+            concurrencyTarget: 10_000,
+            rateLimits: {
+                perIp: { ratePerSecond: 1000, burst: 1000, zoneMegabytes: 1 },
+                perApiKey: { ratePerSecond: 1000, burst: 1000, zoneMegabytes: 1 },
+            },
+            apiKeyService: { address: `${LOOPBACK}:${ports.keys}` },
+            upstreams: [
+                { name: "app", algorithm: "round-robin", servers: [{ address: `${LOOPBACK}:${ports.upstream}`, weight: 1 }], keepalive: 8, maxFails: 3, failTimeoutSeconds: 10, tls: false },
+                {
+                    name: "dead",
+                    algorithm: "least-conn",
+                    servers: [{ address: `${LOOPBACK}:${ports.dead1}`, weight: 1 }, { address: `${LOOPBACK}:${ports.dead2}`, weight: 1 }],
+                    keepalive: 8, maxFails: 1, failTimeoutSeconds: 30, tls: false,
+                },
+            ],
+            routes: [
+                route({ name: "orders", pathPrefix: "/api/v1/orders/", methods: ["GET", "POST"], upstream: "app", timeouts, maxBodyBytes: 64 * 1024 }),
+                route({ name: "accounts", pathPrefix: "/api/v1/accounts/", methods: ["GET"], upstream: "app", timeouts, requireApiKey: true }),
+                route({ name: "limited", pathPrefix: "/api/v1/limited", exact: true, methods: ["GET"], upstream: "app", timeouts, rateLimitPerIp: { ratePerSecond: 1, burst: 3 } }),
+                route({ name: "down", pathPrefix: "/api/v1/down/", methods: ["GET"], upstream: "dead", timeouts }),
+                route({ name: "slow", pathPrefix: "/api/v1/slow/", methods: ["GET"], upstream: "app", timeouts: { ...timeouts, readSeconds: 1 } }),
+                route({ name: "admin", pathPrefix: "/api/v1/admin/", methods: ["GET"], upstream: "app", timeouts, listeners: ["mtls"] }),
+                route({ name: "stream", pathPrefix: "/ws/", methods: ["GET"], upstream: "app", protocol: "websocket", timeouts: { ...timeouts, readSeconds: 60 } }),
+                route({ name: "greeter", pathPrefix: "/helloworld.Greeter/", methods: ["POST"], upstream: "app", protocol: "grpc", timeouts }),
+            ],
+        });
+        tree.writeFiles(renderNginx(spec));
+        const conf = nginxLayout(spec).mainConf;
+        const check = nginxConfigTest(conf, tree.root);
+        assert.ok(check.ok, check.output);
+
+        const child = spawn(NGINX_BINARY, ["-c", conf, "-p", tree.root + "/", "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+        nginx = child;
+        nginxExited = new Promise((resolve) => child.once("exit", () => resolve()));
+        let stderr = "";
+        child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+        for (let attempt = 0; attempt < 50; attempt++) {
+            if (child.exitCode !== null) break;
+            const status = await plainGet(ports.health, "/healthz").catch(() => 0);
+            if (status === 200) return;
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`nginx did not come up: ${stderr}\n${errorLog()}`);
+    });
+
+    after(async () => {
+        if (nginx !== undefined && nginx.exitCode === null) {
+            nginx.kill("SIGTERM");
+            const timer = setTimeout(() => nginx?.kill("SIGKILL"), 5000);
+            await nginxExited;
+            clearTimeout(timer);
+        }
+        for (const server of servers) {
+            server.closeAllConnections();
+            await new Promise((resolve) => server.close(resolve));
+        }
+        tree?.remove();
+    });
+
+    it("proxies a declared route (200) with sanitised headers", async () => {
+        const reply = await request("/api/v1/orders/42", { headers: { "x-forwarded-for": "6.6.6.6", "x-api-key": "leak-me", "x-api-key-id": "forged" } });
+        assert.equal(reply.status, 200, reply.body + errorLog());
+        assert.equal(reply.headers.server, "nginx", "Server header without version");
+        assert.equal(reply.headers["x-powered-by"], undefined);
+        const upstreamSaw = seen.filter((s) => s.url === "/api/v1/orders/42").at(-1);
+        assert.ok(upstreamSaw);
+        assert.equal(upstreamSaw.headers["x-forwarded-for"], LOOPBACK, "client X-Forwarded-For replaced");
+        assert.equal(upstreamSaw.headers["x-real-ip"], LOOPBACK);
+        assert.equal(upstreamSaw.headers["x-api-key"], undefined, "client key never reaches upstreams");
+        assert.equal(upstreamSaw.headers["x-api-key-id"], undefined, "forged key id dropped");
+        assert.equal(upstreamSaw.headers.host, validSpec.serverName);
+    });
+
+    it("sends the security headers on success and on errors", async () => {
+        for (const path of ["/api/v1/orders/1", "/nope"]) {
+            const reply = await request(path);
+            assert.equal(reply.headers["x-frame-options"], "DENY", path);
+            assert.equal(reply.headers["x-content-type-options"], "nosniff", path);
+            assert.equal(reply.headers["content-security-policy"], validSpec.contentSecurityPolicy, path);
+            assert.match(String(reply.headers["strict-transport-security"]), /^max-age=\d+; includeSubDomains$/, path);
+            assert.equal(reply.headers["referrer-policy"], "no-referrer", path);
+        }
+    });
+
+    it("answers unknown paths 404 locally (JSON), including the internal key-check location", async () => {
+        for (const path of ["/", "/api/v2/orders/1", "/api/v1/admin/x", "/_apiproxy/api-key-check"]) {
+            const before = seen.length;
+            const reply = await request(path);
+            assert.equal(reply.status, 404, path);
+            assert.equal(JSON.parse(reply.body).error, "not_found");
+            assert.equal(seen.length, before, `${path} reached the upstream`);
+        }
+    });
+
+    it("answers a wrong method 405 (not 403)", async () => {
+        assert.equal((await request("/api/v1/orders/1", { method: "DELETE" })).status, 405);
+        const reply = await request("/api/v1/accounts/1", { method: "POST", headers: { "x-api-key": GOOD_KEY } });
+        assert.equal(reply.status, 405);
+        assert.equal(JSON.parse(reply.body).error, "method_not_allowed");
+    });
+
+    it("requires an API key: missing 401, invalid 403, valid 200 with the key id passed on", async () => {
+        assert.equal((await request("/api/v1/accounts/7")).status, 401);
+        assert.equal((await request("/api/v1/accounts/7", { headers: { "x-api-key": "wrong" } })).status, 403);
+        const ok = await request("/api/v1/accounts/7", { headers: { "x-api-key": GOOD_KEY } });
+        assert.equal(ok.status, 200, ok.body + errorLog());
+        const upstreamSaw = seen.filter((s) => s.url === "/api/v1/accounts/7").at(-1);
+        assert.equal(upstreamSaw?.headers["x-api-key"], undefined);
+        assert.equal(upstreamSaw?.headers["x-api-key-id"], GOOD_KEY_ID);
+    });
+
+    it("rejects an oversized body with 413 before the upstream", async () => {
+        const before = seen.length;
+        const reply = await request("/api/v1/orders/upload", { method: "POST", body: Buffer.alloc(100 * 1024, 97) });
+        assert.equal(reply.status, 413);
+        assert.equal(seen.length, before);
+        assert.equal((await request("/api/v1/orders/upload", { method: "POST", body: Buffer.alloc(1024, 97) })).status, 200);
+    });
+
+    it("rate limits with 429 after the burst", async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 20 && !statuses.includes(429); i++) statuses.push((await request("/api/v1/limited")).status);
+        assert.ok(statuses.includes(429), `statuses: ${statuses.join(",")}`);
+        assert.ok(statuses.indexOf(429) >= 3, `burst honoured: ${statuses.join(",")}`);
+        assert.ok(statuses.slice(0, statuses.indexOf(429)).every((s) => s === 200), statuses.join(","));
+    });
+
+    it("answers 503 fast when every peer is down", async () => {
+        for (let i = 0; i < 3; i++) {
+            const reply = await request(`/api/v1/down/${i}`);
+            assert.equal(reply.status, 503, reply.body);
+            assert.equal(JSON.parse(reply.body).error, "upstream_unavailable");
+            assert.ok(reply.ms < 1000, `took ${reply.ms} ms`);
+        }
+    });
+
+    it("answers 504 when the upstream exceeds the route's read timeout", async () => {
+        const reply = await request("/api/v1/slow/1");
+        assert.equal(reply.status, 504, reply.body);
+        assert.ok(reply.ms >= 900 && reply.ms < 2900, `took ${reply.ms} ms`);
+    });
+
+    it("refuses TLS 1.1, CHACHA20 and x25519; accepts an approved TLS 1.2 suite and TLS 1.3 AES-GCM", () => {
+        const tls11 = sClient(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]);
+        assert.equal(tls11.ok, false, tls11.output);
+        const chacha12 = sClient(["-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"]);
+        assert.equal(chacha12.ok, false, chacha12.output);
+        const chacha13 = sClient(["-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"]);
+        assert.equal(chacha13.ok, false, chacha13.output);
+        const x25519 = sClient(["-tls1_3", "-groups", "X25519"]);
+        assert.equal(x25519.ok, false, x25519.output);
+        const gcm12 = sClient(["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"]);
+        assert.ok(gcm12.ok, gcm12.output);
+        const gcm13 = sClient(["-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384", "-alpn", "h2"]);
+        assert.ok(gcm13.ok, gcm13.output);
+        assert.match(gcm13.output, /ALPN protocol: h2/);
+    });
+
+    it("serves HTTP/2", async () => {
+        const session = http2.connect(`https://localhost:${ports.https}`, { ca: readFileSync(tree.pki.caCert), host: LOOPBACK, servername: "localhost" });
+        try {
+            const status = await new Promise<number>((resolve, reject) => {
+                const stream = session.request({ ":path": "/api/v1/orders/h2" });
+                stream.setTimeout(5000, () => stream.close());
+                stream.on("response", (headers) => resolve(Number(headers[":status"])));
+                stream.on("error", reject);
+                stream.resume();
+            });
+            assert.equal(status, 200);
+        } finally {
+            session.destroy();
+        }
+    });
+
+    it("upgrades WebSocket routes", async () => {
+        const status = await new Promise<number>((resolve, reject) => {
+            const req = https.request({
+                host: LOOPBACK, port: ports.https, path: "/ws/chat", ca: readFileSync(tree.pki.caCert), servername: "localhost", agent: false,
+                headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
+                timeout: 5000,
+            });
+            req.on("upgrade", (res, socket) => { socket.destroy(); resolve(res.statusCode ?? 0); });
+            req.on("response", (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", reject);
+            req.end();
+        });
+        assert.equal(status, 101);
+        assert.equal(seen.filter((s) => s.url === "/ws/chat").at(-1)?.headers.upgrade, "websocket");
+    });
+
+    it("mTLS listener: no client cert or a foreign one is refused, a client-CA cert is accepted", async () => {
+        const before = seen.length;
+        const none = await request("/api/v1/admin/x", { port: ports.mtls });
+        assert.equal(none.status, 400);
+        assert.equal(JSON.parse(none.body).error, "client_certificate_required");
+        const rogue = await request("/api/v1/admin/x", { port: ports.mtls, cert: "rogue" });
+        assert.equal(rogue.status, 400);
+        assert.equal(seen.length, before, "refused requests never reach the upstream");
+        const ok = await request("/api/v1/admin/x", { port: ports.mtls, cert: "client" });
+        assert.equal(ok.status, 200, ok.body + errorLog());
+        assert.match(String(seen.at(-1)?.headers["x-client-cert-subject"]), /CN=test-client/);
+    });
+
+    it("health port: 200 on the health path, 404 for anything else", async () => {
+        assert.equal(await plainGet(ports.health, "/healthz"), 200);
+        assert.equal(await plainGet(ports.health, "/api/v1/orders/1"), 404);
+    });
+
+    it("logs JSON with key presence and id, never the key", () => {
+        const log = readFileSync(join(tree.root, "log/access.log"), "utf8");
+        const entries = log.trim().split("\n").map((line) => JSON.parse(line) as Record<string, string>);
+        assert.ok(entries.length > 5);
+        const keyed = entries.find((e) => e.api_key_id === GOOD_KEY_ID);
+        assert.ok(keyed, "key id logged");
+        assert.equal(keyed.api_key_present, "true");
+        assert.ok(!log.includes(GOOD_KEY), "the key itself is never logged");
+        assert.ok(!log.includes("leak-me"));
+        assert.ok(entries.some((e) => e.tls_protocol.startsWith("TLSv1.")));
+    });
+});
