@@ -1,5 +1,7 @@
 /**
- * Typed input of the host-hardening renderers. Plain data built by infra/.
+ * Typed input of the host-hardening renderers. Plain data built by infra/; the renderers
+ * (components/host/*.ts) never read anything else. Optional fields document their default
+ * as "Default: X"; the constant named beside it holds the value (a test ties the two).
  */
 
 /** The operating systems the tier supports (seed: RHEL 8 or Ubuntu 22.04 minimal). Debian
@@ -8,6 +10,25 @@ export type HostOs = "ubuntu-22.04" | "rhel-8" | "debian-12";
 
 export type FirewallBackend = "nftables" | "firewalld";
 export type MacSystem = "apparmor" | "selinux";
+
+/** One piece of TLS material kept in AWS Secrets Manager and written to the host by
+ *  apiproxy-fetch-certs (components/host/cert-fetch.ts). */
+export interface CertificateSecretSpec {
+    /** Secrets Manager ARN (or name) holding the PEM text as SecretString. */
+    readonly secretId: string;
+    /** Absolute destination path, e.g. the nginx CertificatePaths.serverKey. */
+    readonly path: string;
+    /** private-key: 0640 root:<proxy group>; certificate: 0644 root:root. */
+    readonly kind: "private-key" | "certificate";
+}
+
+/** Present only on hosts delivered by the aws target. */
+export interface AwsHostSpec {
+    /** Region passed to the AWS CLI (the instance role supplies credentials). */
+    readonly region: string;
+    /** TLS material fetched at boot and on a timer; rotation is a reload, never a restart. */
+    readonly certificateSecrets: readonly CertificateSecretSpec[];
+}
 
 export interface HostSpec {
     readonly hostname: string;
@@ -30,4 +51,12 @@ export interface HostSpec {
     readonly logRetentionDays: number;
     /** Admin users allowed to SSH (key-only). */
     readonly sshAllowUsers: readonly string[];
+    /**
+     * DNS resolvers the host may query (udp+tcp 53 egress). AWS hosts always get the VPC
+     * resolver 169.254.169.253 in addition.
+     * Default: [] (DEFAULT_DNS_RESOLVERS)
+     */
+    readonly dnsResolvers?: readonly string[];
+    /** AWS-only settings (certificate fetch from Secrets Manager, IMDS/NTP egress). */
+    readonly aws?: AwsHostSpec;
 }
