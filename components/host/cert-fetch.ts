@@ -1,0 +1,168 @@
+/**
+ * TLS material from AWS Secrets Manager (AWS hosts only; private keys never travel in
+ * user data): /usr/local/sbin/apiproxy-fetch-certs + apiproxy-fetch-certs.service/.timer.
+ * Uses the instance role (IMDS, root-only by the firewall). Each file is written to a
+ * temp file in its own directory and renamed (atomic); when anything changed, nginx -t
+ * runs as the proxy user and nginx is reloaded (SIGHUP) - never restarted. A failing
+ * nginx -t restores the previous files, so the next start still has a working pair.
+ */
+import { cite, file, lines } from "./common";
+import { osProfile } from "./os";
+import { NGINX_BINARY, NGINX_LOG_DIR, NGINX_STATE_DIR } from "./paths";
+import { shellQuote } from "./selinux";
+import type { HostFile } from "../core/host-file";
+import type { CertificateSecretSpec, HostSpec } from "./types";
+
+export const CERT_FETCH_SCRIPT_PATH = "/usr/local/sbin/apiproxy-fetch-certs";
+export const CERT_FETCH_SERVICE = "apiproxy-fetch-certs.service";
+export const CERT_FETCH_SERVICE_PATH = `/etc/systemd/system/${CERT_FETCH_SERVICE}`;
+export const CERT_FETCH_TIMER_PATH = "/etc/systemd/system/apiproxy-fetch-certs.timer";
+/** Check hourly: rotation windows are days (components/pki), an hour's lag is harmless. */
+export const CERT_FETCH_INTERVAL = "1h";
+/** Spread fetches across the fleet so rotation does not hit Secrets Manager at once. */
+export const CERT_FETCH_RANDOM_DELAY = "10min";
+/** Private keys: owner root rw, proxy group r (the unprivileged nginx master must read them), others nothing. */
+export const PRIVATE_KEY_MODE = "0640";
+/** Certificates and CA bundles are public. */
+export const CERTIFICATE_MODE = "0644";
+
+/** Plain-data arguments of the renderer: the secret ids and where each one lands. */
+export interface CertFetchArgs {
+    readonly region: string;
+    readonly secrets: readonly CertificateSecretSpec[];
+}
+
+function uniqueDirectories(secrets: readonly CertificateSecretSpec[]): string[] {
+    return [...new Set(secrets.map((secret) => secret.path.slice(0, secret.path.lastIndexOf("/"))))].sort();
+}
+
+export function renderCertFetchScript(spec: HostSpec, args: CertFetchArgs): string {
+    const { proxyUser, proxyGroup } = osProfile(spec.os);
+    const calls = args.secrets.flatMap((secret) => secret.kind === "private-key"
+        ? [cite("NIST SP 800-57: private key readable by root and the proxy group only"),
+            `fetch ${shellQuote(secret.secretId)} ${shellQuote(secret.path)} ${PRIVATE_KEY_MODE} root ${proxyGroup}`]
+        : [cite("seed: PKI integration - certificate chain / client CA"),
+            `fetch ${shellQuote(secret.secretId)} ${shellQuote(secret.path)} ${CERTIFICATE_MODE} root root`]);
+    return lines(
+        "#!/usr/bin/env bash",
+        "# Managed by api-proxy-security (components/host/cert-fetch.ts).",
+        "set -euo pipefail",
+        "# NIST SP 800-57: temp files holding key material are never readable by others",
+        "umask 077",
+        "",
+        `REGION=${shellQuote(args.region)}`,
+        "changed=()",
+        "staged=()",
+        'cleanup() { local f; for f in "${staged[@]}"; do rm -f "$f"; done; }',
+        "trap cleanup EXIT",
+        "",
+        "fetch() {",
+        '    local secret_id="$1" dest="$2" mode="$3" owner="$4" group="$5" tmp',
+        "    # atomic: temp file in the destination directory, renamed over the old file",
+        '    tmp="$(mktemp "${dest}.apiproxy.XXXXXX")"',
+        '    staged+=("$tmp")',
+        '    aws --region "$REGION" secretsmanager get-secret-value --secret-id "$secret_id" \\',
+        '        --query SecretString --output text >"$tmp"',
+        '    grep -q -- "-----BEGIN " "$tmp" || { echo "apiproxy-fetch-certs: $secret_id is not PEM" >&2; exit 1; }',
+        '    chown "$owner:$group" "$tmp"',
+        '    chmod "$mode" "$tmp"',
+        '    if [ -f "$dest" ] && cmp -s "$tmp" "$dest" && [ "$(stat -c %a:%U:%G "$dest")" = "${mode#0}:$owner:$group" ]; then',
+        '        rm -f "$tmp"',
+        "        return 0",
+        "    fi",
+        '    if [ -f "$dest" ]; then cp -p "$dest" "$dest.apiproxy-previous"; staged+=("$dest.apiproxy-previous"); fi',
+        '    mv -f "$tmp" "$dest"',
+        '    changed+=("$dest")',
+        "}",
+        "",
+        calls,
+        "",
+        '[ "${#changed[@]}" -gt 0 ] || exit 0',
+        'if command -v restorecon >/dev/null; then restorecon "${changed[@]}"; fi',
+        "",
+        "# seed: validate before reload; as the proxy user, so root never creates files nginx cannot open",
+        `if ! runuser -u ${proxyUser} -- ${NGINX_BINARY} -t -q; then`,
+        '    echo "apiproxy-fetch-certs: nginx -t failed; restoring previous TLS material" >&2',
+        "    for dest in \"${changed[@]}\"; do",
+        '        if [ -f "$dest.apiproxy-previous" ]; then mv -f "$dest.apiproxy-previous" "$dest"; fi',
+        "    done",
+        "    exit 1",
+        "fi",
+        "# seed: rotation without downtime - reload (SIGHUP), never restart; before first start there is nothing to reload",
+        "if systemctl is-active --quiet nginx.service; then",
+        "    systemctl reload nginx.service",
+        "fi",
+    );
+}
+
+export function renderCertFetchService(spec: HostSpec, args: CertFetchArgs): string {
+    const { proxyGroup } = osProfile(spec.os);
+    const directories = uniqueDirectories(args.secrets);
+    return lines(
+        "# Managed by api-proxy-security (components/host/cert-fetch.ts).",
+        "[Unit]",
+        "Description=Fetch API proxy TLS material from AWS Secrets Manager",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "Before=nginx.service",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        cite("least privilege: create the certificate directories outside the sandbox, owned root:<proxy group>"),
+        ...directories.map((directory) => `ExecStartPre=+/usr/bin/install -d -m 0750 -o root -g ${proxyGroup} ${directory}`),
+        `ExecStart=${CERT_FETCH_SCRIPT_PATH}`,
+        cite("seed: read-only OS; writable only the certificate dirs and what `nginx -t` opens"),
+        "ProtectSystem=strict",
+        `ReadWritePaths=${[...directories, NGINX_LOG_DIR, NGINX_STATE_DIR].join(" ")}`,
+        cite("NIST SP 800-53 AC-6"),
+        "ProtectHome=yes",
+        cite("NIST SP 800-53 SC-4"),
+        "PrivateTmp=yes",
+        cite("NIST SP 800-53 AC-6"),
+        "PrivateDevices=yes",
+        cite("NIST SP 800-53 CM-7"),
+        "ProtectKernelTunables=yes",
+        cite("NIST SP 800-53 CM-7"),
+        "ProtectKernelModules=yes",
+        cite("NIST SP 800-53 CM-7"),
+        "ProtectControlGroups=yes",
+        cite("NIST SP 800-53 SC-7: HTTPS to Secrets Manager/IMDS and D-Bus to systemd only"),
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        cite("NIST SP 800-53 AC-6"),
+        "RestrictNamespaces=yes",
+        cite("NIST SP 800-53 SI-16"),
+        "LockPersonality=yes",
+        cite("NIST SP 800-57: files created while fetching are private"),
+        "UMask=0077",
+    );
+}
+
+export function renderCertFetchTimer(): string {
+    return lines(
+        "# Managed by api-proxy-security (components/host/cert-fetch.ts).",
+        "[Unit]",
+        "Description=Periodic TLS material fetch (rotation by reload)",
+        "",
+        "[Timer]",
+        cite("seed: automated certificate rotation"),
+        "OnBootSec=5min",
+        cite("seed: automated certificate rotation"),
+        `OnUnitActiveSec=${CERT_FETCH_INTERVAL}`,
+        `RandomizedDelaySec=${CERT_FETCH_RANDOM_DELAY}`,
+        "Persistent=true",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+    );
+}
+
+export function renderCertFetch(spec: HostSpec, args: CertFetchArgs): HostFile[] {
+    if (args.secrets.length === 0) {
+        return [];
+    }
+    return [
+        file(CERT_FETCH_SCRIPT_PATH, renderCertFetchScript(spec, args), "0750", "none"),
+        file(CERT_FETCH_SERVICE_PATH, renderCertFetchService(spec, args), "0644", "systemd-daemon-reload"),
+        file(CERT_FETCH_TIMER_PATH, renderCertFetchTimer(), "0644", "systemd-daemon-reload"),
+    ];
+}

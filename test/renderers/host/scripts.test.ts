@@ -1,0 +1,103 @@
+/** Log volume, logrotate and certificate fetch: shell scripts and their units. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CERT_FETCH_SCRIPT_PATH, CERT_FETCH_SERVICE_PATH, CERT_FETCH_TIMER_PATH, renderCertFetch } from "../../../components/host/cert-fetch";
+import { renderHost } from "../../../components/host/index";
+import { LOG_VOLUME_SCRIPT_PATH, renderLogVolume } from "../../../components/host/log-volume";
+import { LOGROTATE_PATH, PACKAGE_LOGROTATE_PATH, renderLogrotate } from "../../../components/host/logrotate";
+import { debianHost, rhelHost, ubuntuHost } from "./fixtures";
+import { findFile, have, run, uncitedDirectives, withTempDir, writeIn } from "./tools";
+
+const scripts = [ubuntuHost, rhelHost].flatMap((spec) => renderHost(spec)).filter((f) => f.path.startsWith("/usr/local/sbin/"));
+
+test("scripts: every rendered script passes bash -n", () => {
+    assert.ok(scripts.length >= 5);
+    for (const script of scripts) {
+        withTempDir((dir) => {
+            const result = run("bash", ["-n", writeIn(dir, "script", script.content)]);
+            assert.equal(result.status, 0, `${script.path}: ${result.stderr}`);
+        });
+        assert.match(script.content, /^#!\/usr\/bin\/env bash\n[\s\S]*set -euo pipefail/);
+        assert.equal(script.mode, "0750");
+    }
+});
+
+const logVolume = findFile(renderLogVolume(ubuntuHost), LOG_VOLUME_SCRIPT_PATH).content;
+
+test("log volume: mkfs only when blkid finds no signature; existing filesystem kept", () => {
+    assert.match(logVolume, /blkid -p -o value -s TYPE "\$device"/);
+    assert.match(logVolume, /2\) mkfs\.xfs -q "\$device" ;;/);
+    const code = logVolume.split("\n").filter((line) => !line.trim().startsWith("#"));
+    assert.equal(code.filter((line) => /mkfs/.test(line)).length, 1, "mkfs appears only in the no-signature branch");
+    assert.match(logVolume, /refusing to touch it/);
+});
+
+test("log volume: instance-store detection, hardened mount options, bind onto /var/log/nginx", () => {
+    assert.match(logVolume, /nvme-Amazon_EC2_NVMe_Instance_Storage_\*/);
+    assert.match(logVolume, /mount -t "\$FILESYSTEM" -o nodev,nosuid,noexec,noatime "\$device" "\$MOUNT_POINT"/);
+    assert.match(logVolume, /mount --bind "\$MOUNT_POINT\/nginx" "\$LOG_DIR"/);
+    assert.match(logVolume, /mount -o remount,bind,nodev,nosuid,noexec,noatime "\$LOG_DIR"/);
+    assert.match(logVolume, /if ! mountpoint -q "\$MOUNT_POINT"; then/, "idempotent mount");
+    assert.match(logVolume, /MOUNT_POINT='\/srv\/apiproxy-logs'/);
+    assert.deepEqual(renderLogVolume(debianHost), [], "no volume, no files");
+});
+
+test("logrotate: daily, retention from logRetentionDays, compress, USR1 reopen (never restart)", () => {
+    const files = renderLogrotate(ubuntuHost);
+    const text = findFile(files, LOGROTATE_PATH).content;
+    for (const directive of ["daily", "rotate 14", "maxage 14", "compress", "create 0640 www-data www-data", "su www-data www-data"]) {
+        assert.match(text, new RegExp(`^    ${directive}$`, "m"), directive);
+    }
+    assert.match(text, /kill -USR1 "\$\(cat \/run\/nginx\/nginx\.pid\)"/);
+    assert.ok(!text.split("\n").some((line) => !line.trim().startsWith("#") && /restart|reload/.test(line)), "no restart/reload");
+    assert.doesNotMatch(findFile(files, PACKAGE_LOGROTATE_PATH).content, /^[^#]/m, "package stanza neutralised");
+    assert.match(findFile(renderLogrotate(rhelHost), LOGROTATE_PATH).content, /create 0640 nginx nginx/);
+    const body = text.slice(text.indexOf("{") + 1, text.indexOf("postrotate"));
+    assert.deepEqual(uncitedDirectives(body), []);
+});
+
+test("logrotate: `logrotate -d` accepts the config", { skip: !have("logrotate") && "logrotate not installed (Debian package: logrotate)" }, () => {
+    withTempDir((dir) => {
+        const text = findFile(renderLogrotate(debianHost), LOGROTATE_PATH).content
+            .replace("/var/log/nginx/*.log", `${dir}/logs/*.log`).replace(/^\s*su .*$/m, "");
+        writeIn(dir, "logs/access.log", "x\n");
+        const result = run("logrotate", ["-d", "-s", `${dir}/state`, writeIn(dir, "apiproxy-nginx", text)]);
+        assert.equal(result.status, 0, result.stderr);
+    });
+});
+
+const certArgs = { region: ubuntuHost.aws!.region, secrets: ubuntuHost.aws!.certificateSecrets };
+const certFiles = renderCertFetch(ubuntuHost, certArgs);
+const fetchScript = findFile(certFiles, CERT_FETCH_SCRIPT_PATH).content;
+
+test("cert fetch: Secrets Manager by secret id with the instance role; keys 0640 root:<proxy group>", () => {
+    assert.match(fetchScript, /aws --region "\$REGION" secretsmanager get-secret-value --secret-id "\$secret_id"/);
+    assert.match(fetchScript, /REGION='eu-west-1'/);
+    assert.match(fetchScript, /fetch 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:apiproxy\/server-key-AbCdEf' '\/etc\/nginx\/tls\/server\.key' 0640 root www-data/);
+    assert.match(fetchScript, /fetch '[^']*server-chain[^']*' '\/etc\/nginx\/tls\/server\.crt' 0644 root root/);
+    assert.doesNotMatch(fetchScript, /aws_access_key_id|AWS_SECRET_ACCESS_KEY/i, "instance role only");
+    assert.match(fetchScript, /umask 077/);
+});
+
+test("cert fetch: atomic write, reload only on change, nginx -t first, never restart", () => {
+    assert.match(fetchScript, /tmp="\$\(mktemp "\$\{dest\}\.apiproxy\.XXXXXX"\)"/, "temp file in the destination dir");
+    assert.match(fetchScript, /mv -f "\$tmp" "\$dest"/);
+    assert.match(fetchScript, /cmp -s "\$tmp" "\$dest"/);
+    assert.match(fetchScript, /\[ "\$\{#changed\[@\]\}" -gt 0 \] \|\| exit 0/);
+    const test = fetchScript.indexOf("runuser -u www-data -- /usr/sbin/nginx -t -q");
+    const reload = fetchScript.indexOf("systemctl reload nginx.service");
+    assert.ok(test > 0 && reload > test, "nginx -t before reload");
+    assert.doesNotMatch(fetchScript, /systemctl (restart|try-restart|reload-or-restart)/);
+    assert.match(fetchScript, /restoring previous TLS material/);
+});
+
+test("cert fetch: hourly timer and a sandboxed oneshot; only on AWS hosts", () => {
+    assert.match(findFile(certFiles, CERT_FETCH_TIMER_PATH).content, /^OnUnitActiveSec=1h$/m);
+    const service = findFile(certFiles, CERT_FETCH_SERVICE_PATH).content;
+    assert.match(service, /^ProtectSystem=strict$/m);
+    assert.match(service, /^ReadWritePaths=\/etc\/nginx\/tls /m);
+    assert.match(service, /^ExecStartPre=\+\/usr\/bin\/install -d -m 0750 -o root -g www-data \/etc\/nginx\/tls$/m);
+    assert.ok(!renderHost(debianHost).some((f) => f.path === CERT_FETCH_SCRIPT_PATH));
+    assert.ok(renderHost(rhelHost).some((f) => f.path === CERT_FETCH_SCRIPT_PATH));
+    assert.match(findFile(renderHost(rhelHost), CERT_FETCH_SCRIPT_PATH).content, /0640 root nginx/);
+});
