@@ -1,0 +1,137 @@
+/**
+ * cloud-init user data for AWS hosts: every HostFile as a write_files entry, packages, and
+ * a runcmd that applies the files' actions in ACTION_ORDER, validates nginx, then starts it.
+ *
+ * FORMAT CONTRACT (the policy pack parses the rendered text, not this module):
+ *   - first line is exactly `#cloud-config`;
+ *   - `write_files:` is a YAML list; each entry has, in this order and one per line,
+ *       `- path: "<absolute path>"`, `encoding: b64`, `content: "<base64 of the file>"`,
+ *       `permissions: "<0NNN>"`, `owner: "<user>:<group>"`, `defer: true`;
+ *     strings are JSON-quoted (a valid YAML double-quoted scalar);
+ *   - a HostFile marked `secret` is refused (throws): private keys never enter user data,
+ *     they come from Secrets Manager (components/host/cert-fetch.ts).
+ * `defer: true` writes the files after packages are installed (cloud-init >= 22.1), so the
+ * proxy user exists for `owner` and the package's conffiles do not overwrite ours.
+ */
+import { ACTION_ORDER, type HostAction, type HostFile } from "../core/host-file";
+import { assertNever, osProfile } from "./os";
+import { NGINX_BINARY } from "./paths";
+import type { HostOs } from "./types";
+
+/** AWS limit on raw user data; larger documents must be gzipped by the delivery target. */
+export const USER_DATA_LIMIT_BYTES = 16_384;
+
+export interface CloudInitOptions {
+    readonly os: HostOs;
+    readonly hostname: string;
+    /** Packages beyond the OS baseline (e.g. xfsprogs, awscli). */
+    readonly extraPackages?: readonly string[];
+}
+
+/** Packages every host needs, per OS (firewall and MAC tooling follow the OS profile). */
+export function basePackages(os: HostOs): string[] {
+    const profile = osProfile(os);
+    switch (profile.family) {
+        case "debian":
+            return ["nginx", "nftables", "apparmor", "openssh-server", "logrotate"];
+        case "rhel":
+            // semanage comes from policycoreutils-python-utils on RHEL 8.
+            return ["nginx", "firewalld", "policycoreutils-python-utils", "openssh-server", "logrotate"];
+        default:
+            return assertNever(profile, "OS family");
+    }
+}
+
+const q = (value: string): string => JSON.stringify(value);
+
+function commandsFor(action: HostAction, files: readonly HostFile[], os: HostOs): string[] {
+    const profile = osProfile(os);
+    const paths = files.filter((f) => f.action === action).map((f) => f.path);
+    switch (action) {
+        case "sysctl-reload":
+            return ["sysctl --system"];
+        case "selinux-apply":
+            return paths.filter((path) => path.startsWith("/usr/local/sbin/")).map((path) => path);
+        case "apparmor-reload":
+            return paths.map((path) => `apparmor_parser -r ${path}`);
+        case "systemd-daemon-reload": {
+            const units = paths.map((path) => path.slice(path.lastIndexOf("/") + 1)).filter((unit) => unit !== "nginx.service");
+            return [
+                "systemctl daemon-reload",
+                ...units.filter((unit) => unit.endsWith(".timer")).map((unit) => `systemctl enable --now ${unit}`),
+                // One-shot prerequisites of nginx (log volume, first certificate fetch) run now.
+                ...units.filter((unit) => unit.endsWith(".service")).flatMap((unit) => [`systemctl enable ${unit}`, `systemctl start ${unit}`]),
+            ];
+        }
+        case "firewall-reload":
+            switch (profile.family) {
+                case "debian":
+                    return ["nft -c -f /etc/nftables.conf", "nft -f /etc/nftables.conf", "systemctl enable nftables.service"];
+                case "rhel":
+                    return ["systemctl enable --now firewalld.service", "firewall-cmd --check-config", "firewall-cmd --reload"];
+                default:
+                    return assertNever(profile, "OS family");
+            }
+        case "sshd-reload":
+            return ["sshd -t", `systemctl reload ${profile.sshService}.service`];
+        case "nginx-reload":
+        case "none":
+            return [];
+        default:
+            return assertNever(action, "HostAction");
+    }
+}
+
+/**
+ * Renders `#cloud-config` user data. Throws on a secret HostFile or a duplicate path.
+ */
+export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptions): string {
+    const seen = new Set<string>();
+    for (const f of files) {
+        if (f.secret) {
+            throw new Error(`renderCloudInit: ${f.path} is secret; private keys never go into user data (use Secrets Manager)`);
+        }
+        if (seen.has(f.path)) {
+            throw new Error(`renderCloudInit: duplicate path ${f.path}`);
+        }
+        seen.add(f.path);
+    }
+    const { proxyUser } = osProfile(opts.os);
+    const packages = [...new Set([...basePackages(opts.os), ...(opts.extraPackages ?? [])])];
+    const writeFiles = files.flatMap((f) => [
+        `  - path: ${q(f.path)}`,
+        "    encoding: b64",
+        `    content: ${q(Buffer.from(f.content, "utf8").toString("base64"))}`,
+        `    permissions: ${q(f.mode)}`,
+        `    owner: ${q(`${f.owner}:${f.group}`)}`,
+        "    defer: true",
+    ]);
+    const actions = ACTION_ORDER.flatMap((action) =>
+        files.some((f) => f.action === action) ? commandsFor(action, files, opts.os) : []);
+    const runcmd = [
+        "set -eu",
+        ...actions,
+        // seed: validate before starting, as the proxy user (root would create log files nginx cannot reopen).
+        `runuser -u ${proxyUser} -- ${NGINX_BINARY} -t -q`,
+        "systemctl enable nginx.service",
+        // First boot only (runcmd runs once per instance, before the instance is in service):
+        // the package started nginx with its vendor unit; the hardened unit needs a fresh start.
+        // Every later change is a reload (SIGHUP), never a restart.
+        "systemctl restart nginx.service",
+    ];
+    return [
+        "#cloud-config",
+        "# Managed by api-proxy-security (components/host/cloud-init.ts). Format contract: see that file.",
+        `hostname: ${q(opts.hostname.split(".")[0] ?? opts.hostname)}`,
+        `fqdn: ${q(opts.hostname)}`,
+        "package_update: true",
+        "packages:",
+        ...packages.map((name) => `  - ${q(name)}`),
+        "write_files:",
+        ...writeFiles,
+        "runcmd:",
+        // One shell script so `set -eu` stops at the first failing step.
+        `  - [ "bash", "-c", ${q(runcmd.join("\n"))} ]`,
+        "",
+    ].join("\n");
+}
