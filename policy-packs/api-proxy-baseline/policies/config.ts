@@ -1,0 +1,190 @@
+/**
+ * Every tunable of the pack, its default (with why), and its JSON schema. Each policy declares
+ * only the keys it reads (`configSchemaFor`), and reads them through `readConfig`, which lays
+ * the engine's per-policy config over these defaults — so a policy behaves the same under the
+ * engine, the offline review (`evaluate.ts`) and the tests.
+ */
+import type { PolicyConfigSchema } from "@pulumi/policy";
+
+export interface InstanceSize {
+    readonly vcpus: number;
+    readonly memoryGib: number;
+    /** Local NVMe instance-store capacity (GB); the seed wants 50 GB NVMe for logs. */
+    readonly nvmeGb: number;
+}
+
+/**
+ * x86-64 Nitro instance types with AES-NI and local NVMe instance store (AWS EC2 instance type
+ * specifications). Graviton (c6gd, m6gd...) is left out: the seed asks for AES-NI by name, and
+ * burstable t3/t4g would throttle TLS under sustained load. Smaller sizes are listed so the
+ * vCPU/memory minimums, not the catalogue's absence, explain why they fail.
+ */
+export const INSTANCE_CATALOGUE: Readonly<Record<string, InstanceSize>> = {
+    "c5d.large": { vcpus: 2, memoryGib: 4, nvmeGb: 50 },
+    "c5d.xlarge": { vcpus: 4, memoryGib: 8, nvmeGb: 100 },
+    "c5d.2xlarge": { vcpus: 8, memoryGib: 16, nvmeGb: 200 },
+    "c5d.4xlarge": { vcpus: 16, memoryGib: 32, nvmeGb: 400 },
+    "c5ad.xlarge": { vcpus: 4, memoryGib: 8, nvmeGb: 150 },
+    "c5ad.2xlarge": { vcpus: 8, memoryGib: 16, nvmeGb: 300 },
+    "c5ad.4xlarge": { vcpus: 16, memoryGib: 32, nvmeGb: 600 },
+    "c6id.large": { vcpus: 2, memoryGib: 4, nvmeGb: 118 },
+    "c6id.xlarge": { vcpus: 4, memoryGib: 8, nvmeGb: 237 },
+    "c6id.2xlarge": { vcpus: 8, memoryGib: 16, nvmeGb: 474 },
+    "c6id.4xlarge": { vcpus: 16, memoryGib: 32, nvmeGb: 950 },
+    "m5d.large": { vcpus: 2, memoryGib: 8, nvmeGb: 75 },
+    "m5d.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 150 },
+    "m5d.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 300 },
+    "m5d.4xlarge": { vcpus: 16, memoryGib: 64, nvmeGb: 600 },
+    "m5ad.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 150 },
+    "m5ad.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 300 },
+    "m6id.large": { vcpus: 2, memoryGib: 8, nvmeGb: 118 },
+    "m6id.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 237 },
+    "m6id.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 474 },
+    "m6id.4xlarge": { vcpus: 16, memoryGib: 64, nvmeGb: 950 },
+    "m6idn.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 237 },
+    "m6idn.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 474 },
+    "r6id.xlarge": { vcpus: 4, memoryGib: 32, nvmeGb: 237 },
+    "r6id.2xlarge": { vcpus: 8, memoryGib: 64, nvmeGb: 474 },
+    "i4i.xlarge": { vcpus: 4, memoryGib: 32, nvmeGb: 937 },
+    "i4i.2xlarge": { vcpus: 8, memoryGib: 64, nvmeGb: 1875 },
+};
+
+export interface BaselineConfig {
+    /** CIDRs SSH (22) may come from. */
+    managementCidrs: string[];
+    /** The only ports open to 0.0.0.0/0 or ::/0. */
+    publicIngressPorts: number[];
+    /** Instance families (the part before the dot) allowed for the tier. */
+    allowedInstanceFamilies: string[];
+    minInstanceVcpus: number;
+    minInstanceMemoryGib: number;
+    minInstanceNvmeGb: number;
+    /** Longest leaf (non-CA) certificate validity. */
+    maxCertificateValidityDays: number;
+    /** Longest CA certificate validity. */
+    maxCaCertificateValidityDays: number;
+    minRsaBits: number;
+    /** tls provider curve names. */
+    allowedEcdsaCurves: string[];
+    /** Highest per-IP limit_req rate (requests/second) any zone may declare. */
+    rateLimitCeilingPerSecond: number;
+    /** Highest client_max_body_size anywhere in nginx. */
+    maxBodyBytesCeiling: number;
+    /** Environment tag values that count as production. */
+    prodEnvironments: string[];
+    /** The status endpoint target groups must health-check. */
+    healthCheckPath: string;
+    /** ELB security policies a TLS/HTTPS listener may use. */
+    allowedSslPolicies: string[];
+    /** Port of the mutual-TLS nginx server. */
+    mtlsPort: number;
+    minHstsMaxAgeSeconds: number;
+    /** Distinct availability zones the proxy instances must span. */
+    minProxyAvailabilityZones: number;
+    minTcpMaxSynBacklog: number;
+    minSomaxconn: number;
+    maxTcpFinTimeoutSeconds: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<BaselineConfig> = Object.freeze({
+    /** RFC 1918 space only: SSH never comes from the internet unless a stack names its networks. */
+    managementCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+    /** Seed: 443 (HTTPS) and 8443 (mTLS) are the tier's only public ports. */
+    publicIngressPorts: [443, 8443],
+    allowedInstanceFamilies: ["c5d", "c5ad", "c6id", "m5d", "m5ad", "m6id", "m6idn", "r6id", "i4i"],
+    /** Seed: 4 cores with AES-NI, 8 GB RAM, 50 GB NVMe. */
+    minInstanceVcpus: 4,
+    minInstanceMemoryGib: 8,
+    minInstanceNvmeGb: 50,
+    /** CA/Browser Forum BR 6.3.2 ceiling for leaves. */
+    maxCertificateValidityDays: 398,
+    /** Ten years: a private root rotated on a planned schedule, not by surprise. */
+    maxCaCertificateValidityDays: 3650,
+    /** NIST SP 800-57 Part 1 r5: 128-bit security beyond 2030 needs RSA-3072. */
+    minRsaBits: 3072,
+    /** NIST SP 800-52r2 3.3.2 curves the tls provider offers (P521 is not usable for ECDSA certs there). */
+    allowedEcdsaCurves: ["P256", "P384"],
+    /** Same ceiling the stack config schema enforces (infra/config/defaults.ts LIMITS). */
+    rateLimitCeilingPerSecond: 10000,
+    /** 100 MiB: the stack schema's payload ceiling. */
+    maxBodyBytesCeiling: 100 * 1024 * 1024,
+    prodEnvironments: ["prod"],
+    healthCheckPath: "/healthz",
+    /**
+     * AWS's TLS13 policy family: TLS 1.2/1.3 only, no SHA-1 or 3DES suites (ELB security policy
+     * table). The -Res- (GCM-only) variants are the strictest; the "Ext" and pre-2021 policies
+     * re-admit CBC-SHA1 and are left out.
+     */
+    allowedSslPolicies: [
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    ],
+    mtlsPort: 8443,
+    /** One year: the OWASP HSTS guidance floor. */
+    minHstsMaxAgeSeconds: 31536000,
+    /** An HA pair must survive the loss of one AZ. */
+    minProxyAvailabilityZones: 2,
+    /** Seed sysctl values (SYN-flood and listen-queue controls). */
+    minTcpMaxSynBacklog: 4096,
+    minSomaxconn: 4096,
+    maxTcpFinTimeoutSeconds: 30,
+});
+
+type SchemaProperty = PolicyConfigSchema["properties"][string];
+
+const stringList = (description: string, defaults: readonly string[]): SchemaProperty =>
+    ({ type: "array", items: { type: "string" }, default: [...defaults], description });
+const integer = (description: string, value: number, minimum = 0): SchemaProperty =>
+    ({ type: "integer", minimum, default: value, description });
+
+export const CONFIG_PROPERTIES: { readonly [K in keyof BaselineConfig]: SchemaProperty } = {
+    managementCidrs: stringList("CIDRs (IPv4 or IPv6) allowed to reach port 22", DEFAULT_CONFIG.managementCidrs),
+    publicIngressPorts: {
+        type: "array", items: { type: "integer", minimum: 1, maximum: 65535 },
+        default: [...DEFAULT_CONFIG.publicIngressPorts], description: "Ports that may be open to 0.0.0.0/0 or ::/0",
+    },
+    allowedInstanceFamilies: stringList("Instance families allowed (must also be in the pack's AES-NI + NVMe catalogue)", DEFAULT_CONFIG.allowedInstanceFamilies),
+    minInstanceVcpus: integer("Minimum vCPUs of a proxy instance", DEFAULT_CONFIG.minInstanceVcpus, 1),
+    minInstanceMemoryGib: integer("Minimum memory (GiB) of a proxy instance", DEFAULT_CONFIG.minInstanceMemoryGib, 1),
+    minInstanceNvmeGb: integer("Minimum local NVMe instance store (GB)", DEFAULT_CONFIG.minInstanceNvmeGb),
+    maxCertificateValidityDays: integer("Longest validity of a leaf certificate (days)", DEFAULT_CONFIG.maxCertificateValidityDays, 1),
+    maxCaCertificateValidityDays: integer("Longest validity of a CA certificate (days)", DEFAULT_CONFIG.maxCaCertificateValidityDays, 1),
+    minRsaBits: integer("Smallest RSA modulus (bits)", DEFAULT_CONFIG.minRsaBits, 2048),
+    allowedEcdsaCurves: stringList("ECDSA curves allowed for private keys (tls provider names)", DEFAULT_CONFIG.allowedEcdsaCurves),
+    rateLimitCeilingPerSecond: integer("Highest per-IP limit_req rate (requests/second)", DEFAULT_CONFIG.rateLimitCeilingPerSecond, 1),
+    maxBodyBytesCeiling: integer("Highest client_max_body_size (bytes)", DEFAULT_CONFIG.maxBodyBytesCeiling, 1),
+    prodEnvironments: stringList("apiproxy:environment values that are production", DEFAULT_CONFIG.prodEnvironments),
+    healthCheckPath: { type: "string", default: DEFAULT_CONFIG.healthCheckPath, description: "Path target groups must health-check" },
+    allowedSslPolicies: stringList("ELB security policies allowed on TLS/HTTPS listeners", DEFAULT_CONFIG.allowedSslPolicies),
+    mtlsPort: integer("Port of the mutual-TLS nginx server", DEFAULT_CONFIG.mtlsPort, 1),
+    minHstsMaxAgeSeconds: integer("Smallest Strict-Transport-Security max-age (seconds)", DEFAULT_CONFIG.minHstsMaxAgeSeconds),
+    minProxyAvailabilityZones: integer("Distinct AZs the proxy instances must span", DEFAULT_CONFIG.minProxyAvailabilityZones, 1),
+    minTcpMaxSynBacklog: integer("Smallest net.ipv4.tcp_max_syn_backlog", DEFAULT_CONFIG.minTcpMaxSynBacklog),
+    minSomaxconn: integer("Smallest net.core.somaxconn", DEFAULT_CONFIG.minSomaxconn),
+    maxTcpFinTimeoutSeconds: integer("Largest net.ipv4.tcp_fin_timeout (seconds)", DEFAULT_CONFIG.maxTcpFinTimeoutSeconds, 1),
+};
+
+/** The configSchema of a policy that reads `keys`: each with its default. */
+export function configSchemaFor(...keys: (keyof BaselineConfig)[]): PolicyConfigSchema {
+    const properties: PolicyConfigSchema["properties"] = {};
+    for (const key of keys) {
+        properties[key] = CONFIG_PROPERTIES[key];
+    }
+    return { properties };
+}
+
+/** The policy's effective config: the engine's (or the review's) values over the defaults. */
+export function readConfig(args: { getConfig<T extends object>(): T }): BaselineConfig {
+    const given = args.getConfig<Partial<BaselineConfig>>() ?? {};
+    const merged: BaselineConfig = { ...DEFAULT_CONFIG } as BaselineConfig;
+    for (const key of Object.keys(given) as (keyof BaselineConfig)[]) {
+        if (key in DEFAULT_CONFIG && given[key] !== undefined) {
+            (merged as unknown as Record<string, unknown>)[key] = given[key];
+        }
+    }
+    return merged;
+}
