@@ -1,0 +1,159 @@
+/**
+ * Compute hardening of the proxy hosts: hardware (AES-NI + NVMe, seed sizing), the instance
+ * metadata service, disk encryption, and no secrets in user data.
+ */
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { carriedFiles } from "../lib/carriers";
+import { TYPES, asArray, asBoolean, asNumber, asRecord, asString, forTypes, known, roleOf, type Props } from "../lib/resource";
+import { findSecrets } from "../lib/secrets";
+import { INSTANCE_CATALOGUE, configSchemaFor, readConfig } from "./config";
+
+const COMPUTE_TYPES: readonly string[] = [TYPES.instance, TYPES.launchTemplate];
+
+function what(type: string): string {
+    return type === TYPES.launchTemplate ? "launch template" : "instance";
+}
+
+export const instanceTypeApproved: ResourceValidationPolicy = {
+    name: "instance-type-approved",
+    description: "Checks that proxy instances and launch templates use an x86 AES-NI + NVMe instance type from the pack's catalogue with at least the configured vCPUs, memory and NVMe storage.",
+    enforcementLevel: "mandatory",
+    configSchema: configSchemaFor("allowedInstanceFamilies", "minInstanceVcpus", "minInstanceMemoryGib", "minInstanceNvmeGb"),
+    validateResource: forTypes(COMPUTE_TYPES, (props, args, reportViolation) => {
+        const role = roleOf(props);
+        // Untagged compute is treated as proxy: failing safe beats skipping the check.
+        if (role !== undefined && role !== "proxy") {
+            return;
+        }
+        const instanceType = known(() => asString(props.instanceType));
+        if (instanceType === undefined) {
+            // A launch template may leave the type to the instance or group that uses it.
+            if (args.type === TYPES.instance && known(() => "instanceType" in props) === false) {
+                reportViolation("The proxy instance sets no instanceType; it must name a catalogued AES-NI + NVMe type.");
+            }
+            return;
+        }
+        const cfg = readConfig(args);
+        const family = instanceType.split(".")[0];
+        const size = INSTANCE_CATALOGUE[instanceType];
+        if (!cfg.allowedInstanceFamilies.includes(family)) {
+            reportViolation(`Instance type ${instanceType} is not in an allowed family (${cfg.allowedInstanceFamilies.join(", ")}): the proxy needs x86 AES-NI and local NVMe.`);
+            return;
+        }
+        if (!size) {
+            reportViolation(`Instance type ${instanceType} is not in the pack's AES-NI + NVMe catalogue.`);
+            return;
+        }
+        if (size.vcpus < cfg.minInstanceVcpus) {
+            reportViolation(`Instance type ${instanceType} has ${size.vcpus} vCPUs; at least ${cfg.minInstanceVcpus} are required.`);
+        }
+        if (size.memoryGib < cfg.minInstanceMemoryGib) {
+            reportViolation(`Instance type ${instanceType} has ${size.memoryGib} GiB of memory; at least ${cfg.minInstanceMemoryGib} GiB are required.`);
+        }
+        if (size.nvmeGb < cfg.minInstanceNvmeGb) {
+            reportViolation(`Instance type ${instanceType} has ${size.nvmeGb} GB of NVMe instance store; at least ${cfg.minInstanceNvmeGb} GB are required for logs.`);
+        }
+    }),
+};
+
+export const imdsv2Required: ResourceValidationPolicy = {
+    name: "imdsv2-required",
+    description: "Checks that instances and launch templates require IMDSv2 session tokens with a PUT response hop limit of 1 (or disable the metadata endpoint).",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes(COMPUTE_TYPES, (props, args, reportViolation) => {
+        const options = known(() => props.metadataOptions);
+        if (options === undefined && known(() => "metadataOptions" in props) === false) {
+            reportViolation(`The ${what(args.type)} sets no metadataOptions; IMDSv1 stays reachable. Set httpTokens = "required" and httpPutResponseHopLimit = 1.`);
+            return;
+        }
+        const metadata = asRecord(options);
+        if (!metadata) {
+            return;
+        }
+        if (known(() => asString(metadata.httpEndpoint)) === "disabled") {
+            return;
+        }
+        const tokens = known(() => metadata.httpTokens);
+        if (tokens !== undefined || known(() => "httpTokens" in metadata) === false) {
+            if (tokens !== "required") {
+                reportViolation(`The ${what(args.type)}'s metadataOptions.httpTokens is ${JSON.stringify(tokens ?? null)}; it must be "required" (IMDSv2 only).`);
+            }
+        }
+        const hops = known(() => metadata.httpPutResponseHopLimit);
+        if (hops !== undefined || known(() => "httpPutResponseHopLimit" in metadata) === false) {
+            if (asNumber(hops) !== 1) {
+                reportViolation(`The ${what(args.type)}'s metadataOptions.httpPutResponseHopLimit is ${JSON.stringify(hops ?? null)}; it must be 1 so containers and forwarded requests cannot reach IMDS.`);
+            }
+        }
+    }),
+};
+
+function encryptedFlag(device: Props | undefined): boolean | undefined {
+    return device ? known(() => asBoolean(device.encrypted)) : undefined;
+}
+
+export const ebsEncrypted: ResourceValidationPolicy = {
+    name: "ebs-encrypted",
+    description: "Checks that the root volume and every EBS volume of instances and launch templates is declared encrypted.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes(COMPUTE_TYPES, (props, args, reportViolation) => {
+        if (args.type === TYPES.instance) {
+            const root = known(() => asRecord(props.rootBlockDevice));
+            const rootKnown = known(() => props.rootBlockDevice) !== undefined || known(() => "rootBlockDevice" in props) === false;
+            if (rootKnown && encryptedFlag(root) !== true) {
+                reportViolation("The instance's rootBlockDevice.encrypted must be true (encryption must not depend on the account default).");
+            }
+            const volumes = known(() => asArray(props.ebsBlockDevices)) ?? [];
+            for (let i = 0; i < volumes.length; i++) {
+                const volume = known(() => asRecord(volumes[i]));
+                if (volume && encryptedFlag(volume) !== true) {
+                    reportViolation(`The instance's ebsBlockDevices[${i}] (${known(() => asString(volume.deviceName)) ?? "?"}) must set encrypted = true.`);
+                }
+            }
+            return;
+        }
+        const mappings = known(() => asArray(props.blockDeviceMappings));
+        if (mappings === undefined && known(() => "blockDeviceMappings" in props) === false) {
+            reportViolation("The launch template declares no blockDeviceMappings; declare the root volume with ebs.encrypted = true.");
+            return;
+        }
+        const list = mappings ?? [];
+        if (mappings !== undefined && list.length === 0) {
+            reportViolation("The launch template declares no blockDeviceMappings; declare the root volume with ebs.encrypted = true.");
+        }
+        for (let i = 0; i < list.length; i++) {
+            const mapping = known(() => asRecord(list[i]));
+            const ebs = mapping ? known(() => asRecord(mapping.ebs)) : undefined;
+            if (mapping && known(() => mapping.virtualName) !== undefined && !ebs) {
+                continue; // an instance-store (ephemeral) mapping has no EBS volume
+            }
+            if (mapping && encryptedFlag(ebs) !== true) {
+                reportViolation(`The launch template's blockDeviceMappings[${i}] (${known(() => asString(mapping.deviceName)) ?? "?"}) must set ebs.encrypted = true.`);
+            }
+        }
+    }),
+};
+
+export const noSecretsInUserData: ResourceValidationPolicy = {
+    name: "no-secrets-in-user-data",
+    description: "Checks that user data and Image Builder component documents (decoded, including base64 write_files) carry no private keys or AWS secret keys.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes([TYPES.instance, TYPES.launchTemplate, TYPES.imageComponent], async (props, args, reportViolation) => {
+        const carried = await carriedFiles(args.type, props);
+        if (!carried) {
+            return;
+        }
+        const kinds = new Set<string>();
+        for (const text of carried.texts) {
+            for (const finding of findSecrets(text)) {
+                kinds.add(finding.kind);
+            }
+        }
+        const carrier = args.type === TYPES.imageComponent ? "component document" : "user data";
+        for (const kind of kinds) {
+            reportViolation(`The ${carrier} contains ${kind}; deliver secrets through Secrets Manager, not in clear text on the resource.`);
+        }
+    }),
+};
+
+export const computePolicies = [instanceTypeApproved, imdsv2Required, ebsEncrypted, noSecretsInUserData];
