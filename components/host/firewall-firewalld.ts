@@ -9,7 +9,7 @@
  */
 import { parseCidr, splitCidrs, file, lines } from "./common";
 import { egressRules, AWS_IMDS_ADDRESS } from "./egress";
-import { DROP_LOG_BURST, DROP_LOG_RATE_PER_MINUTE, ICMP_ECHO_RATE_PER_SECOND } from "./firewall-nftables";
+import { DROP_LOG_RATE_PER_MINUTE, ICMP_ECHO_RATE_PER_SECOND } from "./firewall-nftables";
 import type { HostFile } from "../core/host-file";
 import type { HostSpec } from "./types";
 
@@ -42,7 +42,7 @@ function sourcePortRule(cidr: string, port: number, control: string): string[] {
 function logDropRule(prefix: string): string[] {
     return [
         `  ${xmlComment("NIST SP 800-53 AU-12: log a rate-limited sample of what the DROP target discards")}`,
-        `  <rule priority="${LOG_DROP_PRIORITY}"><log prefix="${prefix}: " level="warning"><limit value="${DROP_LOG_RATE_PER_MINUTE}/m" burst="${DROP_LOG_BURST}"/></log><drop/></rule>`,
+        `  <rule priority="${LOG_DROP_PRIORITY}"><log prefix="${prefix}: " level="warning"><limit value="${DROP_LOG_RATE_PER_MINUTE}/m"/></log><drop/></rule>`,
     ];
 }
 
