@@ -53,7 +53,8 @@ export const LIMITS = {
     timeoutCeilingSeconds: 3600,
     /** SSH from anything broader than a /16 is not a management network. */
     managementCidrMinPrefix: 16,
-    leafValidityCeilingDays: 398,
+    /** CA/Browser Forum ballot SC-081: 200-day maximum for leaves issued from 2026-03-15. */
+    leafValidityCeilingDays: 200,
     hstsMinSeconds: 31536000,
     maxPairs: 10,
 } as const;

@@ -111,7 +111,7 @@ const keySpec = z.discriminatedUnion("algorithm", [
 const pki = z.strictObject({
     key: keySpec.default({ algorithm: "ECDSA", curve: "P256" }),
     serverValidityDays: z.number().int().min(1).max(LIMITS.leafValidityCeilingDays, {
-        error: `must not exceed ${LIMITS.leafValidityCeilingDays} days (CA/Browser Forum BR 6.3.2)`,
+        error: `must not exceed ${LIMITS.leafValidityCeilingDays} days (CA/Browser Forum ballot SC-081)`,
     }).default(DEFAULTS.serverValidityDays),
     earlyRenewalDays: z.number().int().min(1, { error: "must be at least 1 day: without a renewal window nothing rotates" })
         .default(DEFAULTS.earlyRenewalDays),

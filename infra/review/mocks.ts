@@ -104,14 +104,14 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: RecordedResource[] = [];
     readonly calls: RecordedCall[] = [];
 
-    constructor(private readonly region = "eu-west-1") {}
+    constructor(private readonly region = "eu-west-1", private readonly stack = "review") {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
         const inputs = (args.inputs ?? {}) as Record<string, unknown>;
         this.resources.push({
             type: args.type,
             name: args.name,
-            urn: args.urn ?? `urn:pulumi:review::api-proxy-security::${args.type}::${args.name}`,
+            urn: `urn:pulumi:${this.stack}::api-proxy-security::${args.type}::${args.name}`,
             props: inputs,
             provider: args.provider,
             custom: args.custom ?? true,
@@ -133,7 +133,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
 /** Installs recording mocks; must run before any resource is constructed. */
 export async function installMocks(stack: string, region: string): Promise<RecordingMocks> {
-    const mocks = new RecordingMocks(region);
+    const mocks = new RecordingMocks(region, stack);
     await pulumi.runtime.setMocks(mocks, "api-proxy-security", stack, false);
     return mocks;
 }

@@ -12,9 +12,9 @@ export const CERTIFICATE_PATHS: CertificatePaths = {
     upstreamCa: "/etc/ssl/apiproxy/upstream-ca.pem",
 };
 
-/** Logs go to the NVMe instance store mounted here (seed: 50 GB NVMe, high IOPS for logging). */
+/** The NVMe instance store is mounted here; <mount>/nginx is bind-mounted onto the log directory (seed: 50 GB NVMe for logging). */
 export const LOG_DIRECTORY = "/var/log/nginx";
-export const LOG_VOLUME_MOUNT = "/var/log/nginx";
+export const LOG_VOLUME_MOUNT = "/srv/apiproxy-logs";
 /** The first local NVMe instance-store device on Nitro instances (EBS volumes come first only by id). */
 export const LOG_VOLUME_DEVICE = "/dev/nvme1n1";
 /** Under systemd's RuntimeDirectory=nginx, writable by the unprivileged service user. */
