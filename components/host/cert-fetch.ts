@@ -14,6 +14,9 @@ import type { HostFile } from "../core/host-file";
 import type { CertificateSecretSpec, HostSpec } from "./types";
 
 export const CERT_FETCH_SCRIPT_PATH = "/usr/local/sbin/apiproxy-fetch-certs";
+/** The deploy-time data (region, secret ids, destinations), apart from the script so a golden
+ *  image can carry the script and user data only this small file. Not secret: ARNs only. */
+export const CERT_FETCH_CONFIG_PATH = "/etc/apiproxy/cert-secrets.conf";
 export const CERT_FETCH_SERVICE = "apiproxy-fetch-certs.service";
 export const CERT_FETCH_SERVICE_PATH = `/etc/systemd/system/${CERT_FETCH_SERVICE}`;
 export const CERT_FETCH_TIMER_PATH = "/etc/systemd/system/apiproxy-fetch-certs.timer";
@@ -36,13 +39,33 @@ function uniqueDirectories(secrets: readonly CertificateSecretSpec[]): string[] 
     return [...new Set(secrets.map((secret) => secret.path.slice(0, secret.path.lastIndexOf("/"))))].sort();
 }
 
-export function renderCertFetchScript(spec: HostSpec, args: CertFetchArgs): string {
-    const { proxyUser, proxyGroup } = osProfile(spec.os);
-    const calls = args.secrets.flatMap((secret) => secret.kind === "private-key"
-        ? [cite("NIST SP 800-57: private key readable by root and the proxy group only"),
-            `fetch ${shellQuote(secret.secretId)} ${shellQuote(secret.path)} ${PRIVATE_KEY_MODE} root ${proxyGroup}`]
-        : [cite("seed: PKI integration - certificate chain / client CA"),
-            `fetch ${shellQuote(secret.secretId)} ${shellQuote(secret.path)} ${CERTIFICATE_MODE} root root`]);
+/** REGION and one `id|path|mode|owner|group` entry per secret, sourced by the script. */
+export function renderCertFetchConfig(spec: HostSpec, args: CertFetchArgs): string {
+    const { proxyGroup } = osProfile(spec.os);
+    const entries = args.secrets.map((secret) => {
+        const fields = secret.kind === "private-key"
+            ? [secret.secretId, secret.path, PRIVATE_KEY_MODE, "root", proxyGroup]
+            : [secret.secretId, secret.path, CERTIFICATE_MODE, "root", "root"];
+        if (fields.some((field) => field.includes("|"))) {
+            throw new Error(`aws.certificateSecrets: "|" is not allowed in ${secret.secretId} / ${secret.path}`);
+        }
+        const why = secret.kind === "private-key"
+            ? cite("NIST SP 800-57: private key readable by root and the proxy group only")
+            : cite("seed: PKI integration - certificate chain / client CA");
+        return [why, `    ${shellQuote(fields.join("|"))}`];
+    });
+    return lines(
+        "# Managed by api-proxy-security (components/host/cert-fetch.ts); sourced by apiproxy-fetch-certs.",
+        `REGION=${shellQuote(args.region)}`,
+        "# secret id | destination | mode | owner | group",
+        "SECRETS=(",
+        ...entries.flat(),
+        ")",
+    );
+}
+
+export function renderCertFetchScript(spec: HostSpec): string {
+    const { proxyUser } = osProfile(spec.os);
     return lines(
         "#!/usr/bin/env bash",
         "# Managed by api-proxy-security (components/host/cert-fetch.ts).",
@@ -50,7 +73,8 @@ export function renderCertFetchScript(spec: HostSpec, args: CertFetchArgs): stri
         "# NIST SP 800-57: temp files holding key material are never readable by others",
         "umask 077",
         "",
-        `REGION=${shellQuote(args.region)}`,
+        `# shellcheck source=${CERT_FETCH_CONFIG_PATH}`,
+        `. ${CERT_FETCH_CONFIG_PATH}`,
         "changed=()",
         "staged=()",
         'cleanup() { local f; for f in "${staged[@]}"; do rm -f "$f"; done; }',
@@ -75,7 +99,10 @@ export function renderCertFetchScript(spec: HostSpec, args: CertFetchArgs): stri
         '    changed+=("$dest")',
         "}",
         "",
-        calls,
+        'for entry in "${SECRETS[@]}"; do',
+        "    IFS='|' read -r secret_id dest mode owner group <<<\"$entry\"",
+        '    fetch "$secret_id" "$dest" "$mode" "$owner" "$group"',
+        "done",
         "",
         '[ "${#changed[@]}" -gt 0 ] || exit 0',
         'if command -v restorecon >/dev/null; then restorecon "${changed[@]}"; fi',
@@ -161,7 +188,8 @@ export function renderCertFetch(spec: HostSpec, args: CertFetchArgs): HostFile[]
         return [];
     }
     return [
-        file(CERT_FETCH_SCRIPT_PATH, renderCertFetchScript(spec, args), "0750", "none"),
+        file(CERT_FETCH_CONFIG_PATH, renderCertFetchConfig(spec, args), "0644", "none"),
+        file(CERT_FETCH_SCRIPT_PATH, renderCertFetchScript(spec), "0750", "none"),
         file(CERT_FETCH_SERVICE_PATH, renderCertFetchService(spec, args), "0644", "systemd-daemon-reload"),
         file(CERT_FETCH_TIMER_PATH, renderCertFetchTimer(), "0644", "systemd-daemon-reload"),
     ];

@@ -4,15 +4,19 @@
  *
  * FORMAT CONTRACT (the policy pack parses the rendered text, not this module):
  *   - first line is exactly `#cloud-config`;
- *   - `write_files:` is a YAML list; each entry has, in this order and one per line,
- *       `- path: "<absolute path>"`, `encoding: b64`, `content: "<base64 of the file>"`,
- *       `permissions: "<0NNN>"`, `owner: "<user>:<group>"`, `defer: true`;
- *     strings are JSON-quoted (a valid YAML double-quoted scalar);
+ *   - `write_files:` is a YAML list; each entry has `path` (absolute), `content` (the file's
+ *     text, verbatim, as a YAML string - a block literal for multi-line files, so the file
+ *     stays readable and the whole document compresses well), `permissions` ("0NNN"),
+ *     `owner` ("user:group") and `defer: true`; no `encoding` (plain text);
+ *   - the document may be delivered gzip-compressed (gzipUserData): cloud-init detects the
+ *     gzip magic; a reader must gunzip before parsing;
  *   - a HostFile marked `secret` is refused (throws): private keys never enter user data,
  *     they come from Secrets Manager (components/host/cert-fetch.ts).
  * `defer: true` writes the files after packages are installed (cloud-init >= 22.1), so the
  * proxy user exists for `owner` and the package's conffiles do not overwrite ours.
  */
+import { gzipSync } from "zlib";
+import * as YAML from "yaml";
 import { ACTION_ORDER, type HostAction, type HostFile } from "../core/host-file";
 import { assertNever, osProfile } from "./os";
 import { NGINX_BINARY } from "./paths";
@@ -41,8 +45,6 @@ export function basePackages(os: HostOs): string[] {
             return assertNever(profile, "OS family");
     }
 }
-
-const q = (value: string): string => JSON.stringify(value);
 
 function commandsFor(action: HostAction, files: readonly HostFile[], os: HostOs): string[] {
     const profile = osProfile(os);
@@ -98,14 +100,6 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
     }
     const { proxyUser } = osProfile(opts.os);
     const packages = [...new Set([...basePackages(opts.os), ...(opts.extraPackages ?? [])])];
-    const writeFiles = files.flatMap((f) => [
-        `  - path: ${q(f.path)}`,
-        "    encoding: b64",
-        `    content: ${q(Buffer.from(f.content, "utf8").toString("base64"))}`,
-        `    permissions: ${q(f.mode)}`,
-        `    owner: ${q(`${f.owner}:${f.group}`)}`,
-        "    defer: true",
-    ]);
     const actions = ACTION_ORDER.flatMap((action) =>
         files.some((f) => f.action === action) ? commandsFor(action, files, opts.os) : []);
     const runcmd = [
@@ -119,19 +113,36 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
         // Every later change is a reload (SIGHUP), never a restart.
         "systemctl restart nginx.service",
     ];
+    const document = {
+        hostname: opts.hostname.split(".")[0] ?? opts.hostname,
+        fqdn: opts.hostname,
+        package_update: true,
+        packages,
+        write_files: files.map((f) => ({
+            path: f.path,
+            content: f.content,
+            permissions: f.mode,
+            owner: `${f.owner}:${f.group}`,
+            defer: true,
+        })),
+        // One shell script so `set -eu` stops at the first failing step.
+        runcmd: [["bash", "-c", runcmd.join("\n")]],
+    };
     return [
         "#cloud-config",
         "# Managed by api-proxy-security (components/host/cloud-init.ts). Format contract: see that file.",
-        `hostname: ${q(opts.hostname.split(".")[0] ?? opts.hostname)}`,
-        `fqdn: ${q(opts.hostname)}`,
-        "package_update: true",
-        "packages:",
-        ...packages.map((name) => `  - ${q(name)}`),
-        "write_files:",
-        ...writeFiles,
-        "runcmd:",
-        // One shell script so `set -eu` stops at the first failing step.
-        `  - [ "bash", "-c", ${q(runcmd.join("\n"))} ]`,
-        "",
+        YAML.stringify(document, { lineWidth: 0, blockQuote: "literal" }),
     ].join("\n");
+}
+
+/**
+ * gzip + base64 for EC2 `userDataBase64`: AWS caps user data at 16 KiB (raw), and a full
+ * host's files exceed that uncompressed. Throws when even the compressed form does not fit.
+ */
+export function gzipUserData(userData: string): string {
+    const compressed = gzipSync(Buffer.from(userData, "utf8"), { level: 9 });
+    if (compressed.length > USER_DATA_LIMIT_BYTES) {
+        throw new Error(`user data is ${compressed.length} bytes gzipped, over the AWS limit of ${USER_DATA_LIMIT_BYTES}: bake the files into the golden image (aws.image: golden)`);
+    }
+    return compressed.toString("base64");
 }

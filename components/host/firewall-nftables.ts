@@ -102,7 +102,7 @@ export function renderNftables(spec: HostSpec): HostFile[] {
 
     const content = lines(
         "#!/usr/sbin/nft -f",
-        `# Managed by api-proxy-security (components/host/firewall-nftables.ts) for ${spec.hostname}.`,
+        `# Managed by api-proxy-security (components/host/firewall-nftables.ts).`,
         "# Check with `nft -c -f /etc/nftables.conf`; counters: `nft list counters table inet apiproxy`.",
         "",
         "# Idempotent replace of this table only: declare (no-op if present), delete, re-create.",

@@ -1,7 +1,7 @@
 /** Log volume, logrotate and certificate fetch: shell scripts and their units. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CERT_FETCH_SCRIPT_PATH, CERT_FETCH_SERVICE_PATH, CERT_FETCH_TIMER_PATH, renderCertFetch } from "../../../components/host/cert-fetch";
+import { CERT_FETCH_CONFIG_PATH, CERT_FETCH_SCRIPT_PATH, CERT_FETCH_SERVICE_PATH, CERT_FETCH_TIMER_PATH, renderCertFetch } from "../../../components/host/cert-fetch";
 import { renderHost } from "../../../components/host/index";
 import { LOG_VOLUME_SCRIPT_PATH, renderLogVolume } from "../../../components/host/log-volume";
 import { LOGROTATE_PATH, PACKAGE_LOGROTATE_PATH, renderLogrotate } from "../../../components/host/logrotate";
@@ -69,12 +69,15 @@ test("logrotate: `logrotate -d` accepts the config", { skip: !have("logrotate") 
 const certArgs = { region: ubuntuHost.aws!.region, secrets: ubuntuHost.aws!.certificateSecrets };
 const certFiles = renderCertFetch(ubuntuHost, certArgs);
 const fetchScript = findFile(certFiles, CERT_FETCH_SCRIPT_PATH).content;
+const fetchConfig = findFile(certFiles, CERT_FETCH_CONFIG_PATH).content;
 
 test("cert fetch: Secrets Manager by secret id with the instance role; keys 0640 root:<proxy group>", () => {
     assert.match(fetchScript, /aws --region "\$REGION" secretsmanager get-secret-value --secret-id "\$secret_id"/);
-    assert.match(fetchScript, /REGION='eu-west-1'/);
-    assert.match(fetchScript, /fetch 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:apiproxy\/server-key-AbCdEf' '\/etc\/nginx\/tls\/server\.key' 0640 root www-data/);
-    assert.match(fetchScript, /fetch '[^']*server-chain[^']*' '\/etc\/nginx\/tls\/server\.crt' 0644 root root/);
+    assert.match(fetchConfig, /REGION='eu-west-1'/);
+    assert.match(fetchConfig, /'arn:aws:secretsmanager:eu-west-1:123456789012:secret:apiproxy\/server-key-AbCdEf\|\/etc\/nginx\/tls\/server\.key\|0640\|root\|www-data'/);
+    assert.match(fetchConfig, /'[^']*server-chain[^|']*\|\/etc\/nginx\/tls\/server\.crt\|0644\|root\|root'/);
+    assert.ok(fetchScript.includes(`. ${CERT_FETCH_CONFIG_PATH}`), "the script sources its deploy-time config");
+    assert.doesNotMatch(fetchScript, /arn:aws/, "secret ids live in the config, so an image can carry the script");
     assert.doesNotMatch(fetchScript, /aws_access_key_id|AWS_SECRET_ACCESS_KEY/i, "instance role only");
     assert.match(fetchScript, /umask 077/);
 });
@@ -99,5 +102,53 @@ test("cert fetch: hourly timer and a sandboxed oneshot; only on AWS hosts", () =
     assert.match(service, /^ExecStartPre=\+\/usr\/bin\/install -d -m 0750 -o root -g www-data \/etc\/nginx\/tls$/m);
     assert.ok(!renderHost(debianHost).some((f) => f.path === CERT_FETCH_SCRIPT_PATH));
     assert.ok(renderHost(rhelHost).some((f) => f.path === CERT_FETCH_SCRIPT_PATH));
-    assert.match(findFile(renderHost(rhelHost), CERT_FETCH_SCRIPT_PATH).content, /0640 root nginx/);
+    assert.match(findFile(renderHost(rhelHost), CERT_FETCH_CONFIG_PATH).content, /\|0640\|root\|nginx'/);
+});
+
+test("cert fetch runs: writes each secret atomically with its mode, reloads only on change, restores on a failing nginx -t", () => {
+    withTempDir((dir) => {
+        // Destinations and the config are relocated into the temp dir; aws/runuser/systemctl are stubs.
+        const relocate = (text: string) => text.replaceAll("/etc/nginx/tls/", `${dir}/tls/`);
+        const config = writeIn(dir, "cert-secrets.conf", relocate(fetchConfig));
+        const script = writeIn(dir, "fetch", fetchScript.replace(`. ${CERT_FETCH_CONFIG_PATH}`, `. ${config}`), true);
+        run("mkdir", ["-p", `${dir}/tls`]);
+        writeIn(dir, "bin/aws", [
+            "#!/usr/bin/env bash",
+            // Echo a PEM whose body names the secret and the current generation.
+            'id=""; while [ $# -gt 0 ]; do [ "$1" = --secret-id ] && id="$2"; shift; done',
+            `printf -- '-----BEGIN X-----\\n%s %s\\n-----END X-----\\n' "$id" "$(cat ${dir}/generation)"`,
+        ].join("\n"), true);
+        writeIn(dir, "bin/runuser", `#!/usr/bin/env bash\necho runuser "$@" >>${dir}/calls\nexit "$(cat ${dir}/nginx-t-status)"\n`, true);
+        writeIn(dir, "bin/systemctl", `#!/usr/bin/env bash\necho systemctl "$@" >>${dir}/calls\n[ "$1" != is-active ] || exit 0\n`, true);
+        const env = { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` };
+        const calls = () => run("bash", ["-c", `cat ${dir}/calls 2>/dev/null; : >${dir}/calls`]).stdout;
+        writeIn(dir, "generation", "1");
+        writeIn(dir, "nginx-t-status", "0");
+
+        let result = run("bash", [script], { env });
+        assert.equal(result.status, 0, result.stderr);
+        const key = run("stat", ["-c", "%a %U %G", `${dir}/tls/server.key`]).stdout.trim();
+        assert.equal(key, "640 root www-data", "private key 0640 root:<proxy group>");
+        assert.equal(run("stat", ["-c", "%a", `${dir}/tls/server.crt`]).stdout.trim(), "644");
+        assert.match(calls(), /systemctl reload nginx\.service/, "first fetch reloads");
+
+        result = run("bash", [script], { env });
+        assert.equal(result.status, 0, result.stderr);
+        assert.doesNotMatch(calls(), /reload|restart/, "nothing changed: no reload");
+
+        writeIn(dir, "generation", "2");
+        writeIn(dir, "nginx-t-status", "1");
+        result = run("bash", [script], { env });
+        assert.notEqual(result.status, 0, "a failing nginx -t fails the fetch");
+        assert.match(run("cat", [`${dir}/tls/server.key`]).stdout, / 1\n/, "previous key restored");
+        assert.doesNotMatch(calls(), /reload|restart/);
+
+        writeIn(dir, "nginx-t-status", "0");
+        result = run("bash", [script], { env });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(run("cat", [`${dir}/tls/server.key`]).stdout, / 2\n/, "rotated");
+        const rotation = calls();
+        assert.match(rotation, /systemctl reload nginx\.service/);
+        assert.doesNotMatch(rotation, /restart/, "rotation is a reload, never a restart");
+    });
 });
