@@ -66,8 +66,9 @@ export interface ProxyPairArgs {
     readonly rootVolumeSizeGb?: number;
     /** NLB access logs to an S3 bucket; undefined = off. Default: undefined. */
     readonly accessLogs?: { readonly bucket: pulumi.Input<string>; readonly prefix?: pulumi.Input<string> };
-    /** Health-check thresholds. Default: 3 / 3 (DEFAULT_HEALTHY_THRESHOLD, DEFAULT_UNHEALTHY_THRESHOLD). */
+    /** Consecutive passes before a target is healthy. Default: 3 (DEFAULT_HEALTHY_THRESHOLD). */
     readonly healthyThreshold?: number;
+    /** Consecutive failures before a target is unhealthy. Default: 3 (DEFAULT_UNHEALTHY_THRESHOLD). */
     readonly unhealthyThreshold?: number;
     /** Extra tags for every resource. */
     readonly tags?: Readonly<Record<string, string>>;

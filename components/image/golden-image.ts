@@ -35,7 +35,7 @@ export interface GoldenImageArgs {
     readonly subnetId: pulumi.Input<string>;
     /** CMK encrypting the build volume and the distributed AMI's snapshots. */
     readonly kmsKeyArn: pulumi.Input<string>;
-    /** Parent AMI id. Default: the current Ubuntu 22.04 x86_64 AMI from SSM (UBUNTU_2204_AMD64_AMI_PARAMETER). */
+    /** Parent AMI id. Default: the current Ubuntu 22.04 x86_64 AMI, read from the SSM parameter UBUNTU_2204_AMD64_AMI_PARAMETER. */
     readonly parentImage?: pulumi.Input<string>;
     /** Build instance type, from the instance catalogue. Default: "c6id.xlarge" (DEFAULT_BUILD_INSTANCE_TYPE). */
     readonly instanceType?: string;
