@@ -67,6 +67,9 @@ export function dmzNaclRules(input: DmzNaclInput): NaclRulePlan[] {
         udp(false, vpcCidr, from, to, "DNS answers from the VPC resolver"),
         tcp(true, ANYWHERE, from, to, "replies to clients, NLB and management sessions"),
         tcp(true, ANYWHERE, 443, 443, "https to VPC endpoints and through NAT"),
+        // Image Builder bakes in a DMZ subnet and Ubuntu's EC2 mirrors serve signed indexes over
+        // http; the proxies' security group allows no port 80, so only the build instance uses it.
+        tcp(true, ANYWHERE, 80, 80, "apt mirrors through NAT during image builds"),
         ...input.upstreamPorts.flatMap((port) => input.privateCidrs.map((cidr) => tcp(true, cidr, port, port, "to upstreams"))),
         udp(true, vpcCidr, 53, 53, "DNS to the VPC resolver"),
         tcp(true, vpcCidr, 53, 53, "DNS (large answers) to the VPC resolver"),

@@ -36,6 +36,9 @@ test("nacl: DMZ inbound admits listeners from VPC + clients, SSH only from manag
     assert.ok(!has("0.0.0.0/0", 8081), "health port is not open to clients");
     assert.deepEqual(inbound.filter((r) => r.fromPort <= 22 && r.toPort >= 22).map((r) => r.cidr), ["10.255.10.0/24"]);
     assert.ok(inbound.some((r) => r.fromPort === 1024 && r.toPort === 65535));
+    const outbound = rules.filter((r) => r.egress);
+    assert.ok(outbound.some((r) => r.cidr === "0.0.0.0/0" && r.fromPort === 80 && r.toPort === 80), "image builds reach apt mirrors through NAT");
+    assert.ok(outbound.some((r) => r.cidr === "10.40.96.0/20" && r.fromPort === 8080), "proxies reach upstreams");
     const numbers = rules.map((r) => `${r.egress}${r.ruleNumber}`);
     assert.equal(new Set(numbers).size, numbers.length, "rule numbers unique per direction");
 });
