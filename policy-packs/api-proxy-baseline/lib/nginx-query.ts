@@ -152,7 +152,7 @@ export function viewOf(tree: readonly Directive[]): NginxView {
         const listens = own(server, "listen").map(parseListen);
         const sslOn = effective(chain, "ssl")?.args[0] === "on";
         const names = own(server, "server_name").flatMap((n) => n.args);
-        const ports = listens.map((l) => l.port).filter((p) => p !== undefined);
+        const ports = [...new Set(listens.map((l) => l.port).filter((p) => p !== undefined))];
         const locations: LocationView[] = [];
         collectLocations(chain, d.block, locations);
         servers.push({

@@ -214,7 +214,7 @@ export const nginxServerTokensOff: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: onNginx((view, _cfg, report) => {
         for (const d of everywhere(view.main.directives, "server_tokens")) {
-            if (d.args[0] !== "off") {
+            if (d.args[0] !== "off" || d.args.length !== 1) {
                 report(`server_tokens at ${d.source} is "${d.args.join(" ")}"; it must be off.`);
             }
         }
