@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { HostFile } from "../components/core/host-file";
 import { renderHost, renderCloudInit, osProfile, type HostOs } from "../components/host";
+import { gzipUserData } from "../components/host/cloud-init";
+import { CERT_FETCH_CONFIG_PATH } from "../components/host/cert-fetch";
 import { renderNginx } from "../components/nginx";
 import { Pki } from "../components/pki/pki";
 import { DmzNetwork } from "../components/network/dmz-network";
@@ -124,8 +126,14 @@ export function deployTier(tier: TierConfig): TierDeployment {
         } : undefined,
     });
 
-    // The image carries everything that does not depend on deploy-time values.
-    const imageFiles: HostFile[] = tier.aws.image === "golden" ? [...renderHost(placement("proxy")), ...nginxFiles] : [];
+    // The image carries everything that does not depend on deploy-time values: the host files
+    // rendered for a generic proxy, less the certificate-fetch config (secret ARNs are only
+    // known at deploy time; user data carries it). Any other file that differs per host is
+    // found by comparison (notBakedInto) and goes to user data too.
+    const deployTimePlaceholder = { chain: "deploy-time", key: "deploy-time", clientCa: "deploy-time" };
+    const imageFiles: HostFile[] = tier.aws.image === "golden"
+        ? [...renderHost(placement("proxy", deployTimePlaceholder)).filter((f) => f.path !== CERT_FETCH_CONFIG_PATH), ...nginxFiles]
+        : [];
     const amiId = tier.aws.image === "golden"
         ? new GoldenImage("proxy-image", {
             environment,
@@ -153,8 +161,12 @@ export function deployTier(tier: TierConfig): TierDeployment {
         return Object.fromEntries(hostNames.map((hostname) => [hostname,
             [...renderHost(placement(hostname, { chain, key, clientCa })), ...nginxFiles, ...upstreamCa]]));
     });
-    const userData = hostFiles.apply((hosts) => hostNames.map((hostname) =>
-        renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), { os: AWS_HOST_OS, hostname })));
+    // Golden hosts get a small plain document; stock hosts carry every file, gzipped to fit 16 KiB.
+    const userDataEncoding = tier.aws.image === "golden" ? "text" : "gzip-base64";
+    const userData = hostFiles.apply((hosts) => hostNames.map((hostname) => {
+        const document = renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), { os: AWS_HOST_OS, hostname, bakedFiles: imageFiles });
+        return userDataEncoding === "text" ? document : gzipUserData(document);
+    }));
 
     const pair = new ProxyPair("proxy", {
         environment,
@@ -166,6 +178,7 @@ export function deployTier(tier: TierConfig): TierDeployment {
         amiId,
         userData: userData.apply((all) => all[0]),
         userDataOverrides: hostNames.map((_, i) => userData.apply((all) => all[i])),
+        userDataEncoding,
         pairCount: tier.aws.pairCount,
         ports: { ...tier.ports, healthPath: tier.healthPath },
         deletionProtection: tier.aws.deletionProtection,

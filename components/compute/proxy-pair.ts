@@ -17,6 +17,8 @@ export const DEFAULT_PAIR_COUNT = 1;
 export const DEFAULT_DELETION_PROTECTION = true;
 /** One year of proxy logs (PCI DSS 10.5.1). */
 export const DEFAULT_LOG_RETENTION_DAYS = 365;
+/** Plain text keeps user data readable in the console and the plan. */
+export const DEFAULT_USER_DATA_ENCODING = "text";
 /** Room for the OS, nginx and logs before shipping; buffers and temp files go to local NVMe. */
 export const DEFAULT_ROOT_VOLUME_GB = 20;
 /** Three consecutive results flip health: ~30 s at a 10 s interval, without flapping on one lost probe. */
@@ -50,6 +52,10 @@ export interface ProxyPairArgs {
     readonly userData: pulumi.Input<string>;
     /** Per-instance replacement user data by instance index (e.g. a canary); undefined entries use `userData`. Default: []. */
     readonly userDataOverrides?: readonly (pulumi.Input<string> | undefined)[];
+    /** How `userData` is encoded: "text" (a #cloud-config document) or "gzip-base64" (the document
+     *  gzipped and base64-encoded, for hosts whose files exceed the 16 KiB raw limit; sent as
+     *  `userDataBase64`, cloud-init inflates it). Default: "text" (DEFAULT_USER_DATA_ENCODING). */
+    readonly userDataEncoding?: "text" | "gzip-base64";
     /** Number of HA pairs (2 instances each). Default: 1 (DEFAULT_PAIR_COUNT). */
     readonly pairCount?: number;
     /** Listener and health ports. Default: { https: 443, mtls: 8443, health: 8081, healthPath: "/healthz" }. */
@@ -179,7 +185,9 @@ export class ProxyPair extends pulumi.ComponentResource {
             vpcSecurityGroupIds: [args.proxySecurityGroupId],
             iamInstanceProfile: profile.name,
             associatePublicIpAddress: false,
-            userData: args.userDataOverrides?.[i] ?? args.userData,
+            ...((args.userDataEncoding ?? DEFAULT_USER_DATA_ENCODING) === "gzip-base64"
+                ? { userDataBase64: args.userDataOverrides?.[i] ?? args.userData }
+                : { userData: args.userDataOverrides?.[i] ?? args.userData }),
             // IMDSv2 only, one hop (containers/proxied requests cannot reach it), no tags in IMDS (CIS AWS Foundations 5.6).
             metadataOptions: {
                 httpEndpoint: "enabled",

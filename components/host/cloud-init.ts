@@ -30,7 +30,14 @@ export interface CloudInitOptions {
     readonly hostname: string;
     /** Packages beyond the OS baseline (e.g. xfsprogs, awscli). */
     readonly extraPackages?: readonly string[];
+    /** Files a golden image already carries: not written again, but their first-boot actions
+     *  (daemon-reload, enabling the log-volume and certificate-fetch units, firewall, ...) still
+     *  run, so an image host boots exactly like a stock one. Default: [] (DEFAULT_BAKED_FILES). */
+    readonly bakedFiles?: readonly HostFile[];
 }
+
+/** Stock hosts: every file travels in user data. */
+export const DEFAULT_BAKED_FILES: readonly HostFile[] = [];
 
 /** Packages every host needs, per OS (firewall and MAC tooling follow the OS profile). */
 export function basePackages(os: HostOs): string[] {
@@ -100,8 +107,9 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
     }
     const { proxyUser } = osProfile(opts.os);
     const packages = [...new Set([...basePackages(opts.os), ...(opts.extraPackages ?? [])])];
+    const onHost = [...(opts.bakedFiles ?? DEFAULT_BAKED_FILES).filter((b) => !seen.has(b.path)), ...files];
     const actions = ACTION_ORDER.flatMap((action) =>
-        files.some((f) => f.action === action) ? commandsFor(action, files, opts.os) : []);
+        onHost.some((f) => f.action === action) ? commandsFor(action, onHost, opts.os) : []);
     const runcmd = [
         "set -eu",
         ...actions,

@@ -76,3 +76,11 @@ test("cloud-init: gzipped user data round-trips and fits the AWS limit; oversize
         { os: ubuntuHost.os, hostname: ubuntuHost.hostname });
     assert.throws(() => gzipUserData(huge), /over the AWS limit.*golden image/);
 });
+
+test("cloud-init: a golden-image host writes only its own files but runs every first-boot action", () => {
+    const baked = files.filter((f) => f.path !== "/etc/ssh/sshd_config");
+    const own = files.filter((f) => f.path === "/etc/ssh/sshd_config");
+    const golden = parse(renderCloudInit(own, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, bakedFiles: baked })) as CloudConfig;
+    assert.deepEqual(golden.write_files.map((w) => w.path), ["/etc/ssh/sshd_config"]);
+    assert.equal(golden.runcmd[0]![2], doc.runcmd[0]![2], "same first-boot script as a host that received every file");
+});

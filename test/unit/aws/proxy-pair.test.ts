@@ -40,6 +40,7 @@ before(async () => {
     pair = new ProxyPair("edge", baseArgs);
     new ProxyPair("dev", { ...baseArgs, pairCount: undefined, deletionProtection: false, accessLogs: undefined, userDataOverrides: undefined,
         dmzSubnetIds: ["subnet-dmz-a", "subnet-dmz-b"] });
+    new ProxyPair("gz", { ...baseArgs, pairCount: 1, userData: "H4sIAAAA", userDataOverrides: undefined, userDataEncoding: "gzip-base64" });
     await unwrap(pair.instanceIds);
     await settle(mocks);
 });
@@ -84,6 +85,16 @@ test("pair: disableApiTermination follows deletionProtection", () => {
 
 test("pair: user data is the caller's #cloud-config, with per-instance overrides", () => {
     assert.deepEqual(instances().map((i) => i.inputs["userData"]), [USER_DATA, USER_DATA, "#cloud-config\n# canary\n", USER_DATA]);
+});
+
+test("pair: gzip-base64 user data goes to userDataBase64 (never double-encoded into userData)", () => {
+    const gz = instances("gz");
+    assert.equal(gz.length, 2);
+    for (const instance of gz) {
+        assert.equal(instance.inputs["userDataBase64"], "H4sIAAAA");
+        assert.equal(instance.inputs["userData"], undefined);
+    }
+    assert.ok(instances().every((i) => i.inputs["userDataBase64"] === undefined), "text stays in userData");
 });
 
 test("pair: the role is EC2-only, has the SSM core managed policy and a least-privilege inline policy", () => {
