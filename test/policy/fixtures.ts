@@ -86,7 +86,13 @@ server {
     location /api/v1/orders/ {
         limit_req zone=per_ip burst=20 nodelay;
         limit_req zone=per_key burst=50;
+        auth_request /_apiproxy/api-key-check;
         proxy_pass http://orders;
+    }
+    location = /_apiproxy/api-key-check {
+        internal;
+        proxy_pass_request_body off;
+        proxy_pass http://orders/check;
     }
     location /orders.v1.Orders/ {
         grpc_pass grpc://orders;

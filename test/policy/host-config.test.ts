@@ -1,3 +1,4 @@
+import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
     nginxClientMaxBodySize, nginxConfigParses, nginxDefaultDeny, nginxHideUpstreamHeaders, nginxMtlsVerifyClient, nginxRateLimitPerIp,
@@ -147,8 +148,16 @@ describe("nginx-hide-upstream-headers", () => {
             /location \/api\/v1\/orders\/ .* does not hide upstream header\(s\) X-Powered-By; add "proxy_hide_header X-Powered-By"/);
     });
     it("rejects a location whose own proxy_hide_header drops the inherited ones", async () => {
-        const files = editFile(SERVERS, "        proxy_pass http://orders;\n    }\n    location /orders.v1", "        proxy_hide_header X-Debug;\n        proxy_pass http://orders;\n    }\n    location /orders.v1");
+        const files = editFile(SERVERS, "auth_request /_apiproxy/api-key-check;\n        proxy_pass http://orders;", "auth_request /_apiproxy/api-key-check;\n        proxy_hide_header X-Debug;\n        proxy_pass http://orders;");
         await violationOn(nginxHideUpstreamHeaders, files, NAME, /does not hide upstream header\(s\) Server, X-Powered-By/);
+    });
+    it("exempts an internal auth_request target, but not an internal location reached otherwise", async () => {
+        const noHide = editFile(NGINX, "    proxy_hide_header Server;\n    proxy_hide_header X-Powered-By;\n", "");
+        const scoped = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n        proxy_pass http://orders;", "        auth_request /_apiproxy/api-key-check;\n        proxy_hide_header Server;\n        proxy_hide_header X-Powered-By;\n        proxy_pass http://orders;", noHide);
+        const mtlsScoped = editFile(SERVERS, "    location /api/v1/orders/ {\n        proxy_pass", "    location /api/v1/orders/ {\n        proxy_hide_header Server;\n        proxy_hide_header X-Powered-By;\n        proxy_pass", scoped);
+        assertCompliant(await runResource(nginxHideUpstreamHeaders, T.instance, validInstance(mtlsScoped)));
+        const notAuth = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n", "", mtlsScoped);
+        await violationOn(nginxHideUpstreamHeaders, notAuth, NAME, /location = \/_apiproxy\/api-key-check .* does not hide upstream header\(s\) Server, X-Powered-By/);
     });
     it("rejects a grpc location without grpc_hide_header", async () => {
         await violationOn(nginxHideUpstreamHeaders, editFile(NGINX, "    grpc_hide_header Server;\n", ""), NAME, /location \/orders\.v1\.Orders\/ .* add "grpc_hide_header Server"/);
@@ -174,7 +183,7 @@ describe("nginx-security-headers", () => {
         await violationOn(nginxSecurityHeaders, editFile(HEADERS, "X-Content-Type-Options nosniff", "X-Content-Type-Options none"), NAME, /X-Content-Type-Options nosniff/);
     });
     it("rejects a location whose own add_header drops the server's security headers", async () => {
-        const files = editFile(SERVERS, "        proxy_pass http://orders;\n    }\n    location /orders.v1", "        add_header Cache-Control no-store;\n        proxy_pass http://orders;\n    }\n    location /orders.v1");
+        const files = editFile(SERVERS, "auth_request /_apiproxy/api-key-check;\n        proxy_pass http://orders;", "auth_request /_apiproxy/api-key-check;\n        add_header Cache-Control no-store;\n        proxy_pass http://orders;");
         await violationOn(nginxSecurityHeaders, files, NAME, /location \/api\/v1\/orders\/ .* drops security header\(s\) X-Frame-Options/);
     });
     it("does not require the headers on the plain-HTTP health server", async () => {
@@ -202,6 +211,14 @@ describe("nginx-rate-limit-per-ip", () => {
         const files = editFile(NGINX, "limit_req_zone $binary_remote_addr zone=per_ip", "limit_req_zone $http_x_forwarded_for zone=per_ip");
         await violationOn(nginxRateLimitPerIp, files, NAME, /proxies without a per-IP limit_req/);
     });
+    it("exempts internal locations only", async () => {
+        const files = editFile(NGINX, "    limit_req zone=per_ip burst=20 nodelay;\n", "");
+        const clientReachable = editFile(SERVERS, "        internal;\n", "", files);
+        await violationOn(nginxRateLimitPerIp, clientReachable, NAME, /location = \/_apiproxy\/api-key-check .* proxies without a per-IP limit_req/);
+        const outcome = await runResource(nginxRateLimitPerIp, T.instance, validInstance(files));
+        assertViolation(outcome, NAME, /location \/orders\.v1\.Orders\//);
+        assert.ok(!outcome.violations.some((v) => v.message.includes("api-key-check")), "internal location must be exempt");
+    });
     it("rejects limit_req naming an undefined zone", async () => {
         await violationOn(nginxRateLimitPerIp, editFile(SERVERS, "limit_req zone=per_key burst=50;", "limit_req zone=nokey burst=50;"), NAME, /uses zone "nokey", which no limit_req_zone defines/);
     });
@@ -212,7 +229,7 @@ describe("nginx-client-max-body-size", () => {
     commonCases(nginxClientMaxBodySize);
     it("rejects a size above the ceiling and 0 (unlimited)", async () => {
         await violationOn(nginxClientMaxBodySize, editFile(NGINX, "client_max_body_size 2m;", "client_max_body_size 1g;"), NAME, /client_max_body_size 1g at .* exceeds the ceiling of 104857600 bytes/);
-        await violationOn(nginxClientMaxBodySize, editFile(SERVERS, "proxy_pass http://orders;\n    }\n    location /orders", "client_max_body_size 0;\n        proxy_pass http://orders;\n    }\n    location /orders"), NAME, /client_max_body_size 0 at .*10-servers\.conf/);
+        await violationOn(nginxClientMaxBodySize, editFile(SERVERS, "auth_request /_apiproxy/api-key-check;\n        proxy_pass http://orders;", "auth_request /_apiproxy/api-key-check;\n        client_max_body_size 0;\n        proxy_pass http://orders;"), NAME, /client_max_body_size 0 at .*10-servers\.conf/);
     });
     it("honours the configured ceiling", async () => {
         const { props } = onInstance(HOST_FILES);

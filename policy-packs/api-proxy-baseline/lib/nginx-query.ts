@@ -30,6 +30,8 @@ export interface LocationView {
     readonly path: string;
     /** proxy_pass / grpc_pass in the location itself (or its if / limit_except blocks). */
     readonly passes: readonly Directive[];
+    /** `internal;`: reachable only by subrequests and internal redirects, never by a client URI. */
+    readonly internal: boolean;
     readonly source: string;
 }
 
@@ -132,7 +134,8 @@ function collectLocations(parent: Chain, directives: readonly Directive[], into:
         const modifier = second !== undefined ? first : "";
         const path = second !== undefined ? second : first;
         const chain = [...parent, scopeOf(d)];
-        into.push({ chain, modifier, path, passes: passesOf(d.block), source: d.source });
+        const internal = d.block.some((x) => x.name === "internal");
+        into.push({ chain, modifier, path, passes: passesOf(d.block), internal, source: d.source });
         collectLocations(chain, d.block, into);
     }
 }
@@ -234,4 +237,9 @@ export function effectiveHeaders(chain: Chain): Map<string, string> {
 export function sslConfCommand(chain: Chain, command: string): Directive | undefined {
     const matches = effectiveList(chain, "ssl_conf_command").filter((d) => (d.args[0] ?? "").toLowerCase() === command.toLowerCase());
     return matches[matches.length - 1];
+}
+
+/** URIs used as `auth_request` targets anywhere (their responses never reach the client). */
+export function authRequestTargets(view: NginxView): Set<string> {
+    return new Set(everywhere(view.main.directives, "auth_request").map((d) => d.args[0] ?? "").filter((u) => u !== "off"));
 }

@@ -11,7 +11,7 @@ import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceV
 import { BUNDLE_CARRIER_TYPES, NGINX_CONF, SYSCTL_FILE, carriedFiles, nginxFiles, type CarriedFiles } from "../lib/carriers";
 import { NginxParseError, parseWithIncludes } from "../lib/nginx-parse";
 import {
-    effective, effectiveHeaders, effectiveList, everywhere, limitReqZone, own, parseSize, rateZones, sslConfCommand, viewOf,
+    authRequestTargets, effective, effectiveHeaders, effectiveList, everywhere, limitReqZone, own, parseSize, rateZones, sslConfCommand, viewOf,
     type Chain, type LocationView, type NginxView, type ServerView,
 } from "../lib/nginx-query";
 import { TYPES, asRecord, asString, forTypes, identifiersOf, known, ofType, roleOf } from "../lib/resource";
@@ -228,10 +228,15 @@ export const nginxServerTokensOff: ResourceValidationPolicy = {
 
 export const nginxHideUpstreamHeaders: ResourceValidationPolicy = {
     name: "nginx-hide-upstream-headers",
-    description: "Checks that every proxied location hides the upstream's Server and X-Powered-By headers (proxy_hide_header, or grpc_hide_header for grpc_pass), honouring nginx's array inheritance.",
+    description: "Checks that every proxied location hides the upstream's Server and X-Powered-By headers (proxy_hide_header, or grpc_hide_header for grpc_pass), honouring nginx's array inheritance; internal auth_request targets are exempt.",
     enforcementLevel: "mandatory",
     validateResource: onNginx((view, _cfg, report) => {
+        const authTargets = authRequestTargets(view);
         for (const { server, location } of proxiedLocations(view)) {
+            // An internal auth_request target: nginx uses only its status, its headers never reach the client.
+            if (location.internal && location.modifier === "=" && authTargets.has(location.path)) {
+                continue;
+            }
             const kinds = new Set(location.passes.map((p) => p.name));
             for (const pass of kinds) {
                 const directive = pass === "grpc_pass" ? "grpc_hide_header" : "proxy_hide_header";
@@ -288,7 +293,7 @@ export const nginxSecurityHeaders: ResourceValidationPolicy = {
 
 export const nginxRateLimitPerIp: ResourceValidationPolicy = {
     name: "nginx-rate-limit-per-ip",
-    description: "Checks that every location with proxy_pass/grpc_pass has a per-IP limit_req in effect (a zone keyed by $binary_remote_addr) and that no zone's rate exceeds the ceiling.",
+    description: "Checks that every client-reachable (non-internal) location with proxy_pass/grpc_pass has a per-IP limit_req in effect (a zone keyed by $binary_remote_addr) and that no zone's rate exceeds the ceiling.",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("rateLimitCeilingPerSecond"),
     validateResource: onNginx((view, cfg, report) => {
@@ -309,6 +314,10 @@ export const nginxRateLimitPerIp: ResourceValidationPolicy = {
             }
         }
         for (const { server, location } of proxiedLocations(view)) {
+            // Clients cannot address internal locations; nginx applies limit_req once per main request.
+            if (location.internal) {
+                continue;
+            }
             const inEffect = effectiveList(location.chain, "limit_req").map(limitReqZone);
             if (!inEffect.some((z) => z !== undefined && perIp.has(z))) {
                 report(`${locationLabel(server, location)} proxies without a per-IP limit_req (zone keyed by $binary_remote_addr) in effect.`);
