@@ -18,3 +18,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 bash scripts/ensure-npm.sh
+bash scripts/setup-engine.sh --allow-incomplete

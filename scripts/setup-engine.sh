@@ -7,10 +7,36 @@
 # engine-versions.json. A pulumi already on PATH (a normal install) is used instead of building
 # the CLI when it is new enough.
 #
-# Idempotent: a stamp keyed by the pins and the wrapper modules makes a run with nothing
-# changed return in well under a second, without invoking go. Go's module and build caches
-# (GOMODCACHE, GOCACHE: the user's defaults) are reused between runs.
+# Records what it achieved in .tools/engine-status.json (read by test/integration/engine.test.ts):
+#   { "cli": {ok, path, version, source}, "languageHost": {ok, path | error, unavailable},
+#     "plugins": {"command": {...}, "tls": {...}}, "complete": bool, "key", "versionsSha256" }
+#
+# Usage: scripts/setup-engine.sh [--allow-incomplete] [--retry]
+#   exit 0  engine complete
+#   exit 1  the CLI is missing, or (without --allow-incomplete) any other part is missing
+#   --allow-incomplete  exit 0 with a WARNING naming the missing parts when only the language
+#                       host or plugins are missing (scripts/install-deps.sh uses it). The CLI
+#                       failing still exits 1.
+#   --retry             ask the module proxy again for parts it refused before.
+#
+# Idempotent and cheap to re-run: the status is keyed by a sha256 of engine-versions.json,
+# scripts/engine/** and this script. With the same key, a part that was refused (403/404 from
+# the proxy, or an unpinned ref) is not requested again, and a run where every part is either
+# present or refused returns in well under a second without invoking go. Go's module and build
+# caches (GOMODCACHE, GOCACHE: the user's defaults) are reused between runs.
 set -euo pipefail
+
+usage() { sed -n '14,20p' "$0" | sed 's/^# \{0,1\}//'; }
+ALLOW_INCOMPLETE=0
+RETRY=0
+for arg in "$@"; do
+    case "$arg" in
+        --allow-incomplete) ALLOW_INCOMPLETE=1 ;;
+        --retry) RETRY=1 ;;
+        -h | --help) usage; exit 0 ;;
+        *) printf 'setup-engine: unknown option %s\n' "$arg" >&2; usage >&2; exit 2 ;;
+    esac
+done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOLS="$ROOT/.tools"
@@ -18,7 +44,7 @@ BIN="$TOOLS/bin"
 PLUGINS="$TOOLS/plugins"
 ENGINE_SRC="$ROOT/scripts/engine"
 VERSIONS="$ROOT/engine-versions.json"
-STAMP="$TOOLS/engine.stamp"
+STATUS="$TOOLS/engine-status.json"
 LOGS="$TOOLS/logs"
 export PULUMI_HOME="${PULUMI_HOME:-$ROOT/.pulumi}"
 export PULUMI_SKIP_UPDATE_CHECK=true
@@ -27,83 +53,217 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 say() { printf '== setup-engine: %s\n' "$*" >&2; }
 die() { printf 'setup-engine: ERROR: %s\n' "$*" >&2; exit 1; }
 
-# Read one value from engine-versions.json ("" when null or absent).
-pin() {
-    node -e '
-        const v = process.argv[1].split(".").reduce((o, k) => (o == null ? o : o[k]), require(process.argv[2]));
-        process.stdout.write(v == null ? "" : String(v));' "$1" "$VERSIONS"
-}
+# --- 0. every pin (and the versions the npm SDKs want) in one node call -------------------
+PLUGIN_NAMES=(command tls)
+declare -A PINS=()
+while IFS= read -r -d '' k && IFS= read -r -d '' v; do PINS["$k"]="$v"; done < <(node -e '
+    const fs = require("fs"), path = require("path");
+    const [versions, root, ...plugins] = process.argv.slice(1);
+    const out = [];
+    const walk = (o, pre) => {
+        for (const [k, v] of Object.entries(o)) {
+            if (v !== null && typeof v === "object") walk(v, pre + k + ".");
+            else if (v !== null) out.push(pre + k, String(v));
+        }
+    };
+    walk(JSON.parse(fs.readFileSync(versions, "utf8")), "");
+    for (const name of plugins) {
+        try {
+            const v = JSON.parse(fs.readFileSync(path.join(root, "node_modules/@pulumi", name, "package.json"), "utf8")).pulumi.version;
+            if (v) out.push("npm." + name, v);
+        } catch {}
+    }
+    process.stdout.write(out.map((s) => s + "\0").join(""));' "$VERSIONS" "$ROOT" "${PLUGIN_NAMES[@]}")
+pin() { printf '%s' "${PINS[$1]-}"; }
 
 CLI_VERSION="$(pin cli.version)"
 CLI_MINIMUM="$(pin cli.minimumOnPath)"
 [ -n "$CLI_VERSION" ] || die "cli.version missing in $VERSIONS"
-PLUGIN_NAMES=(command tls)
 
 # --- 1. the plugin pins must be the versions the npm SDKs ask the engine for --------------
 for name in "${PLUGIN_NAMES[@]}"; do
     pinned="$(pin "plugins.$name.version")"
-    pkg="$ROOT/node_modules/@pulumi/$name/package.json"
-    [ -f "$pkg" ] || die "$pkg missing: run 'npm ci' first"
-    wanted="$(node -p 'require(process.argv[1]).pulumi.version' "$pkg")"
+    wanted="$(pin "npm.$name")"
+    [ -n "$wanted" ] || die "$ROOT/node_modules/@pulumi/$name/package.json missing (or without pulumi.version): run 'npm ci' first"
     if [ "$pinned" != "$wanted" ]; then
         die "plugin $name: engine-versions.json pins $pinned but node_modules/@pulumi/$name/package.json (pulumi.version) wants $wanted; update plugins.$name in engine-versions.json"
     fi
 done
 
-# --- 2. nothing changed since the last complete run: done, no go invocation --------------
+# --- 2. the status file ---------------------------------------------------------------------
 stamp_key() {
     {
         cat "$VERSIONS"
-        find "$ENGINE_SRC" -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -print0 |
-            sort -z | xargs -0 cat
+        find "$ENGINE_SRC" -type f -print0 | sort -z | xargs -0 cat
+        cat "$0"
         printf 'PULUMI_HOME=%s\n' "$PULUMI_HOME"
     } | sha256sum | cut -d' ' -f1
 }
 KEY="$(stamp_key)"
-registered() { # NAME VERSION -> true when the plugin sits in PULUMI_HOME
-    [ -d "$PULUMI_HOME/plugins/resource-$1-v$2" ] && [ -f "$PULUMI_HOME/plugins/resource-$1-v$2.lock" -o -x "$PULUMI_HOME/plugins/resource-$1-v$2/pulumi-resource-$1" ]
+VERSIONS_SHA="$(sha256sum "$VERSIONS" | cut -d' ' -f1)"
+
+# All status-file logic, in node: `check` (what the recorded status still vouches for),
+# `write` (from the ES_* variables below, merging cached refusals), `report` (human summary).
+STATUS_JS='
+const fs = require("fs");
+const [mode, file, key, retry] = process.argv.slice(1);
+const read = () => { try { return JSON.parse(fs.readFileSync(file, "utf8")); } catch { return undefined; } };
+const exe = (p) => { try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; } };
+const plugins = ["command", "tls"];
+const registered = (home, name, version) =>
+    fs.existsSync(`${home}/plugins/resource-${name}-v${version}.lock`) || exe(`${home}/plugins/resource-${name}-v${version}/pulumi-resource-${name}`);
+if (mode === "check") {
+    // Prints "hit" when nothing needs doing, else "miss"; then the parts whose refusal may be reused.
+    const s = read();
+    if (!s || s.key !== key || retry === "1") { console.log("miss"); process.exit(0); }
+    const cached = [];
+    let hit = Boolean(s.cli && s.cli.ok && exe(s.cli.path));
+    const part = (name, p, present) => {
+        if (p && p.ok && present()) return;
+        if (p && !p.ok && p.unavailable) { cached.push(name); return; }
+        hit = false;
+    };
+    part("languageHost", s.languageHost, () => exe(s.languageHost.path));
+    for (const n of plugins) part(n, s.plugins && s.plugins[n], () => registered(s.pulumiHome, n, s.plugins[n].version));
+    console.log([hit ? "hit" : "miss", ...cached].join("\n"));
+} else if (mode === "write") {
+    const old = read() || {};
+    const e = process.env;
+    const entry = (prefix, previous) => {
+        const state = e[prefix + "STATE"];
+        if (state === "cached" && previous) return previous;
+        const r = { ok: state === "ok" };
+        if (e[prefix + "VERSION"]) r.version = e[prefix + "VERSION"];
+        if (r.ok) r.path = e[prefix + "PATH"];
+        else {
+            r.error = e[prefix + "ERROR"] || "unknown error";
+            r.unavailable = state === "unavailable";
+            if (e[prefix + "LOG"]) r.log = e[prefix + "LOG"];
+            r.checkedAt = new Date().toISOString();
+        }
+        if (e[prefix + "SOURCE"]) r.source = e[prefix + "SOURCE"];
+        return r;
+    };
+    const s = {
+        $comment: "Written by scripts/setup-engine.sh; see docs/engine.md. Parts with unavailable: true are not requested again until key changes (or --retry).",
+        key, versionsSha256: e.ES_VERSIONS_SHA, pulumiHome: e.PULUMI_HOME, updatedAt: new Date().toISOString(),
+        cli: entry("ES_CLI_"),
+        languageHost: entry("ES_LH_", old.languageHost),
+        plugins: Object.fromEntries(plugins.map((n) => [n, entry(`ES_P_${n}_`, old.plugins && old.plugins[n])])),
+    };
+    s.complete = s.cli.ok && s.languageHost.ok && plugins.every((n) => s.plugins[n].ok);
+    fs.writeFileSync(file + ".tmp", JSON.stringify(s, null, 2) + "\n");
+    fs.renameSync(file + ".tmp", file);
+} else if (mode === "report") {
+    // stdout: "complete" | "incomplete" | "no-cli"; stderr: the missing parts with their reasons.
+    const s = read();
+    if (!s || !s.cli.ok) { console.log("no-cli"); process.exit(0); }
+    const missing = [];
+    const why = (p) => `${p.error}${p.unavailable ? " [cached refusal: not asked again until the pins change, or --retry]" : ""}`;
+    if (!s.languageHost.ok) missing.push(`language host (pulumi-language-nodejs): ${why(s.languageHost)}`);
+    for (const n of plugins) if (!s.plugins[n].ok) missing.push(`plugin ${n} ${s.plugins[n].version}: ${why(s.plugins[n])}`);
+    for (const m of missing) console.error(`  - ${m}`);
+    console.log(s.complete ? "complete" : "incomplete");
 }
-all_registered() {
-    local name
-    for name in "${PLUGIN_NAMES[@]}"; do registered "$name" "$(pin "plugins.$name.version")" || return 1; done
+'
+status() { node -e "$STATUS_JS" "$1" "$STATUS" "$KEY" "$RETRY"; }
+
+# Prints the summary and exits with the documented code.
+finish() {
+    local verdict
+    verdict="$(status report 2>"$TOOLS/.report")"
+    case "$verdict" in
+        complete)
+            say "engine ready: pulumi $(pin cli.version) at $(node -p 'require(process.argv[1]).cli.path' "$STATUS"), language host, plugins: ${PLUGIN_NAMES[*]} (status: ${STATUS#"$ROOT/"})"
+            rm -f "$TOOLS/.report"
+            exit 0 ;;
+        incomplete)
+            if [ "$ALLOW_INCOMPLETE" = 1 ]; then
+                printf 'setup-engine: WARNING: the Pulumi engine is INCOMPLETE (the CLI works; preview/up/destroy and policy packs cannot run). Missing:\n' >&2
+            else
+                printf 'setup-engine: ERROR: the Pulumi engine is INCOMPLETE. Missing:\n' >&2
+            fi
+            cat "$TOOLS/.report" >&2
+            rm -f "$TOOLS/.report"
+            printf 'Status: %s; logs: .tools/logs/; details: docs/engine.md ("What cannot be built here"). Ask the proxy again with: npm run setup -- --retry\n' "${STATUS#"$ROOT/"}" >&2
+            [ "$ALLOW_INCOMPLETE" = 1 ] && exit 0
+            exit 1 ;;
+        *)
+            rm -f "$TOOLS/.report"
+            printf 'setup-engine: ERROR: no Pulumi CLI: %s\n' "$(node -p 'require(process.argv[1]).cli.error' "$STATUS" 2>/dev/null || echo "see .tools/logs/cli.log")" >&2
+            exit 1 ;;
+    esac
 }
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$KEY" ] && [ -x "$(cat "$TOOLS/cli-path" 2>/dev/null || echo /nonexistent)" ] && all_registered; then
-    say "engine up to date ($(cat "$TOOLS/cli-path"), plugins: ${PLUGIN_NAMES[*]})"
-    exit 0
-fi
 
 mkdir -p "$BIN" "$PLUGINS" "$LOGS" "$PULUMI_HOME"
-command -v go >/dev/null || die "go not found: Go >= 1.24 is needed to build the engine (docs/engine.md)"
+rm -f "$TOOLS/engine.stamp" # replaced by engine-status.json
+
+CHECK="$(status check)"
+if [ "$(head -n1 <<<"$CHECK")" = hit ]; then
+    say "nothing changed since the last run (${STATUS#"$ROOT/"}); not invoking go"
+    finish
+fi
+declare -A CACHED=()
+while IFS= read -r part; do [ -n "$part" ] && CACHED["$part"]=1; done < <(tail -n +2 <<<"$CHECK")
+
+# --- 3. build helpers ------------------------------------------------------------------------
 export CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
 GO_TAGS="osusergo,grpcnotrace"
-FAILED=()
+
+need_go() { command -v go >/dev/null || { echo "go not found: Go >= 1.24 is needed to build the engine (docs/engine.md)"; return 1; }; }
 
 # go build with Pulumi's release flags; $1 output, $2 ldflags -X, $3 package, in the cwd module.
 go_build() {
     go build -trimpath -tags "$GO_TAGS" -ldflags "-s -w -X $2" -o "$1" "$3"
 }
 
-# Run a logged step; on failure record it and show the log's tail.
+# The first error line of a failed step's log and its indented continuation lines, on one line
+# ("go: …: reading <module proxy>/…: 403 Forbidden server response: This module …").
+first_error() { # LOG
+    awk '
+        found && /^[ \t]/ { sub(/^[ \t]+/, ""); line = line " " $0; next }
+        found { exit }
+        /^go: (downloading|finding|added|upgraded|extracting) / { next }
+        NF { found = 1; line = $0 }
+        END { print line }' "$1"
+}
+# A refusal is a property of the pins: retrying it without changing them cannot help.
+is_refusal() { # LOG
+    grep -qE '403 Forbidden|404 Not Found|410 Gone|This module version is not available|unknown revision|is not pinned in engine-versions.json' "$1"
+}
+
+# Run a logged step, setting STEP_STATE (ok | unavailable | failed) and STEP_ERROR; always
+# returns 0. Never call it as an `if`/`&&` condition: bash then ignores `set -e` inside the
+# step, and a build function would run on past a failed `go get`.
 step() { # NAME LOGFILE CMD...
     local name="$1" log="$2"; shift 2
     local t0=$SECONDS
     say "$name (log: ${log#"$ROOT/"})"
-    if ("$@") >"$log" 2>&1; then
+    STEP_ERROR=""
+    local rc
+    set +e
+    (set -e; "$@") >"$log" 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ]; then
         say "$name: ok in $((SECONDS - t0)) s"
+        STEP_STATE=ok
         return 0
     fi
-    printf 'setup-engine: FAILED: %s; last lines of %s:\n' "$name" "$log" >&2
+    printf 'setup-engine: FAILED: %s; last lines of %s:\n' "$name" "${log#"$ROOT/"}" >&2
     tail -n 15 "$log" | sed 's/^/    /' >&2
-    FAILED+=("$name")
-    return 1
+    STEP_ERROR="$(first_error "$log")"
+    if is_refusal "$log"; then STEP_STATE=unavailable; else STEP_STATE=failed; fi
 }
 
 semver_ge() { # A >= B
     [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]
 }
 
-# --- 3. the CLI: a normal install on PATH, else our build ---------------------------------
+export ES_VERSIONS_SHA="$VERSIONS_SHA"
+
+# --- 4. the CLI: a normal install on PATH, else our build ---------------------------------
 user_cli=""
 while IFS= read -r candidate; do
     real="$(readlink -f "$candidate")"
@@ -117,6 +277,7 @@ if [ -n "$user_cli" ]; then
     if semver_ge "${have%%[-+]*}" "$CLI_MINIMUM"; then
         say "using pulumi $have from PATH ($user_cli); not building the CLI"
         printf '%s\n' "$user_cli" >"$TOOLS/cli-path"
+        export ES_CLI_SOURCE=path
     else
         say "pulumi $have on PATH is older than $CLI_MINIMUM: building our own"
         user_cli=""
@@ -124,6 +285,7 @@ if [ -n "$user_cli" ]; then
 fi
 
 build_cli() {
+    need_go
     cd "$ENGINE_SRC/cli"
     go mod edit -require="$(pin cli.pkgModule)@$(pin cli.pkgVersion)" \
         -require="github.com/pulumi/pulumi/sdk/v3@$(pin cli.sdkVersion)"
@@ -132,22 +294,33 @@ build_cli() {
     "$BIN/pulumi" version
 }
 if [ -z "$user_cli" ]; then
+    export ES_CLI_SOURCE=built
     if [ -x "$BIN/pulumi" ] && [ "$("$BIN/pulumi" version 2>/dev/null)" = "v$CLI_VERSION" ]; then
         say "CLI v$CLI_VERSION already built"
     else
-        step "build pulumi CLI v$CLI_VERSION" "$LOGS/cli.log" build_cli || true
+        rm -f "$TOOLS/cli-path"
+        step "build pulumi CLI v$CLI_VERSION" "$LOGS/cli.log" build_cli
+        if [ "$STEP_STATE" != ok ]; then
+            export ES_CLI_STATE=failed ES_CLI_ERROR="$STEP_ERROR" ES_CLI_LOG=.tools/logs/cli.log
+        fi
     fi
-    [ -x "$BIN/pulumi" ] && printf '%s\n' "$BIN/pulumi" >"$TOOLS/cli-path"
+    [ -x "$BIN/pulumi" ] && [ "${ES_CLI_STATE:-}" != failed ] && printf '%s\n' "$BIN/pulumi" >"$TOOLS/cli-path"
 fi
 CLI="$(cat "$TOOLS/cli-path" 2>/dev/null || true)"
+if [ -n "$CLI" ]; then
+    export ES_CLI_STATE=ok ES_CLI_PATH="$CLI" ES_CLI_VERSION="$("$CLI" version | sed 's/^v//')"
+else
+    export ES_CLI_STATE=failed ES_CLI_ERROR="${ES_CLI_ERROR:-no pulumi CLI}"
+fi
 
-# --- 4. the Node.js language host, beside the CLI -----------------------------------------
+# --- 5. the Node.js language host, beside the CLI -----------------------------------------
 # The CLI looks for bundled plugins next to its own (symlink-resolved) binary, then on PATH.
 build_langhost() {
     local module ref
     module="$(pin languageNodejs.module)"
     ref="$(pin languageNodejs.ref)"
     [ -n "$ref" ] || { echo "languageNodejs.ref is not pinned in engine-versions.json"; return 1; }
+    need_go
     cd "$ENGINE_SRC/langhost"
     go mod edit \
         -replace="github.com/pulumi/pulumi/pkg/v3=github.com/pulumi/pulumi/pkg/v3@$(pin languageNodejs.pkgVersion)" \
@@ -155,23 +328,36 @@ build_langhost() {
     go get -tool "$module@$ref"
     go_build "$BIN/pulumi-language-nodejs" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$CLI_VERSION" "$module"
 }
-langhost_present() {
-    [ -x "$BIN/pulumi-language-nodejs" ] && return 0
-    [ -n "$user_cli" ] && [ -x "$(dirname "$(readlink -f "$user_cli")")/pulumi-language-nodejs" ] && return 0
-    command -v pulumi-language-nodejs >/dev/null
+langhost_path() {
+    if [ -x "$BIN/pulumi-language-nodejs" ]; then echo "$BIN/pulumi-language-nodejs"; return 0; fi
+    if [ -n "$user_cli" ] && [ -x "$(dirname "$(readlink -f "$user_cli")")/pulumi-language-nodejs" ]; then
+        echo "$(dirname "$(readlink -f "$user_cli")")/pulumi-language-nodejs"; return 0
+    fi
+    command -v pulumi-language-nodejs
 }
-if langhost_present; then
-    say "pulumi-language-nodejs present"
+if lh="$(langhost_path)"; then
+    say "pulumi-language-nodejs present ($lh)"
+    export ES_LH_STATE=ok ES_LH_PATH="$lh"
+elif [ -n "${CACHED[languageHost]:-}" ]; then
+    say "pulumi-language-nodejs: refused before with these pins; not asking again (--retry to force)"
+    export ES_LH_STATE=cached
 else
-    step "build pulumi-language-nodejs" "$LOGS/language-nodejs.log" build_langhost || true
+    step "build pulumi-language-nodejs" "$LOGS/language-nodejs.log" build_langhost
+    if [ "$STEP_STATE" = ok ]; then
+        export ES_LH_STATE=ok ES_LH_PATH="$BIN/pulumi-language-nodejs"
+    else
+        export ES_LH_STATE="$STEP_STATE" ES_LH_ERROR="$STEP_ERROR" ES_LH_LOG=.tools/logs/language-nodejs.log
+    fi
 fi
 
-# --- 5. resource plugins, each from its own wrapper module --------------------------------
+# --- 6. resource plugins, each from its own wrapper module --------------------------------
 build_command() { # OUT
     local module ref version
     module="$(pin plugins.command.module)"
     ref="$(pin plugins.command.ref)"
     version="$(pin plugins.command.version)"
+    [ -n "$ref" ] || { echo "plugins.command.ref is not pinned in engine-versions.json"; return 1; }
+    need_go
     cd "$ENGINE_SRC/command"
     go get -tool "$module/cmd/pulumi-resource-command@$ref"
     go_build "$1" "$(pin plugins.command.versionPackage).Version=$version" "$module/cmd/pulumi-resource-command"
@@ -183,7 +369,8 @@ build_tls() { # OUT
     ref="$(pin plugins.tls.ref)"
     version="$(pin plugins.tls.version)"
     fork="$(pin plugins.tls.terraformPluginSdkFork)"
-    [ -n "$ref" ] || { echo "plugins.tls.ref is not pinned in engine-versions.json (${module} has no tags of its own: pin the commit of pulumi-tls v$version)"; return 1; }
+    [ -n "$ref" ] || { echo "plugins.tls.ref is not pinned in engine-versions.json: ${module} has no tags of its own, so it needs the commit of pulumi-tls v$version (see plugins.tls.refNote: the proxy refuses every version of the module, 403)"; return 1; }
+    need_go
     # The module zip lacks its nested ./shim module and the generated schema-embed.json, so build
     # from a writable copy with both supplied.
     local dir
@@ -210,31 +397,47 @@ build_tls() { # OUT
     go_build "$1" "$(pin plugins.tls.versionPackage).Version=$version" ./cmd/pulumi-resource-tls
 }
 
+registered() { # NAME VERSION -> true when the plugin sits in PULUMI_HOME
+    [ -d "$PULUMI_HOME/plugins/resource-$1-v$2" ] && [ -f "$PULUMI_HOME/plugins/resource-$1-v$2.lock" -o -x "$PULUMI_HOME/plugins/resource-$1-v$2/pulumi-resource-$1" ]
+}
+
 for name in "${PLUGIN_NAMES[@]}"; do
     version="$(pin "plugins.$name.version")"
+    export "ES_P_${name}_VERSION=$version"
+    set_plugin() { export "ES_P_${name}_STATE=$1" "ES_P_${name}_ERROR=${2:-}" "ES_P_${name}_LOG=${3:-}" "ES_P_${name}_PATH=${4:-}"; }
+    home_dir="$PULUMI_HOME/plugins/resource-$name-v$version"
     if registered "$name" "$version"; then
         say "plugin $name $version already registered in ${PULUMI_HOME#"$ROOT/"}"
+        set_plugin ok "" "" "$home_dir"
         continue
     fi
     out="$PLUGINS/pulumi-resource-$name-v$version"
     if [ ! -x "$out" ]; then
-        step "build plugin $name $version" "$LOGS/plugin-$name.log" "build_$name" "$out" || continue
+        if [ -n "${CACHED[$name]:-}" ]; then
+            say "plugin $name $version: refused before with these pins; not asking again (--retry to force)"
+            set_plugin cached
+            continue
+        fi
+        step "build plugin $name $version" "$LOGS/plugin-$name.log" "build_$name" "$out"
+        if [ "$STEP_STATE" != ok ]; then
+            set_plugin "$STEP_STATE" "$STEP_ERROR" ".tools/logs/plugin-$name.log"
+            continue
+        fi
     fi
     if [ -z "$CLI" ]; then
-        FAILED+=("register plugin $name (no CLI)")
+        set_plugin failed "built at ${out#"$ROOT/"} but not registered: no CLI"
         continue
     fi
     step "register plugin $name $version" "$LOGS/register-$name.log" \
-        "$CLI" plugin install resource "$name" "$version" --file "$out" || true
+        "$CLI" plugin install resource "$name" "$version" --file "$out"
+    if [ "$STEP_STATE" = ok ]; then
+        set_plugin ok "" "" "$home_dir"
+    else
+        set_plugin failed "$STEP_ERROR" ".tools/logs/register-$name.log"
+    fi
 done
 
-if [ "${#FAILED[@]}" -gt 0 ]; then
-    printf 'setup-engine: the engine is INCOMPLETE; failed steps:\n' >&2
-    printf '  - %s\n' "${FAILED[@]}" >&2
-    printf 'See docs/engine.md ("What cannot be built here") and the logs in .tools/logs/.\n' >&2
-    rm -f "$STAMP"
-    exit 1
-fi
-
-printf '%s\n' "$KEY" >"$STAMP"
-say "engine ready: $("$CLI" version) at $CLI; plugins: ${PLUGIN_NAMES[*]}"
+# The key after the run: builds may rewrite scripts/engine/*/go.mod (go mod edit / go get).
+KEY="$(stamp_key)"
+status write
+finish

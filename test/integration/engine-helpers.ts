@@ -1,7 +1,9 @@
 // Helpers for integration tests that drive the real Pulumi engine through bin/pulumi.
-// The engine comes from `npm run setup` (docs/engine.md); a missing piece fails the test
-// with that instruction instead of skipping it.
+// The engine comes from `npm run setup` (docs/engine.md), which records what it achieved in
+// .tools/engine-status.json. A missing status or CLI fails the tests with "run npm run setup";
+// only parts the status records as unobtainable may be skipped, with the recorded reason.
 import { spawn } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,8 +21,10 @@ export interface PulumiResult {
 
 export interface RunOptions {
     cwd: string;
-    /** Extra environment, e.g. a temp PULUMI_BACKEND_URL. */
+    /** Extra environment, e.g. a temp PULUMI_BACKEND_URL; an `undefined` value unsets the variable. */
     env?: NodeJS.ProcessEnv;
+    /** The wrapper to run; default bin/pulumi (tests pass a copy inside a temp repo layout). */
+    wrapper?: string;
     /** Kill the CLI after this long. Default: 150 s, under the suite's ~3 min budget per step. */
     timeoutMs?: number;
 }
@@ -30,7 +34,7 @@ const defaultTimeoutMs = 150_000;
 /** Runs bin/pulumi with `--non-interactive`; never throws on a non-zero exit. */
 export function runPulumi(args: readonly string[], options: RunOptions): Promise<PulumiResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(pulumiWrapper, [...args, "--non-interactive"], {
+        const child = spawn(options.wrapper ?? pulumiWrapper, [...args, "--non-interactive"], {
             cwd: options.cwd,
             env: { ...process.env, ...options.env },
             stdio: ["ignore", "pipe", "pipe"],
@@ -111,6 +115,70 @@ export function requireEngine(pulumiHome?: string): void {
     if (missing.length > 0) {
         throw new Error(`Pulumi engine incomplete (missing: ${missing.join(", ")}): run npm run setup`);
     }
+}
+
+/** One part of the engine as recorded by scripts/setup-engine.sh. */
+export interface EnginePart {
+    ok: boolean;
+    path?: string;
+    version?: string;
+    /** The first line(s) of the failing step's output, e.g. the module proxy's 403. */
+    error?: string;
+    /** True when the failure is a property of the pins (refused, unpinned) and is not retried. */
+    unavailable?: boolean;
+    log?: string;
+}
+
+/** .tools/engine-status.json */
+export interface EngineStatus {
+    key: string;
+    /** sha256 of engine-versions.json when the status was written. */
+    versionsSha256: string;
+    pulumiHome: string;
+    cli: EnginePart & { source?: "built" | "path" };
+    languageHost: EnginePart;
+    plugins: Record<(typeof requiredPlugins)[number], EnginePart>;
+    complete: boolean;
+}
+
+export const engineStatusFile = path.join(repoRoot, ".tools", "engine-status.json");
+export const engineVersionsFile = path.join(repoRoot, "engine-versions.json");
+
+/** The recorded status, or undefined when setup has not run (or the file is unreadable). */
+export function readEngineStatus(): EngineStatus | undefined {
+    try {
+        return JSON.parse(fs.readFileSync(engineStatusFile, "utf8")) as EngineStatus;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Why the recorded status cannot be trusted for the current pins ("" when it can). */
+export function engineStatusProblem(status: EngineStatus | undefined): string {
+    if (!status) return `${path.relative(repoRoot, engineStatusFile)} is missing: run npm run setup`;
+    const sha = crypto.createHash("sha256").update(fs.readFileSync(engineVersionsFile)).digest("hex");
+    if (status.versionsSha256 !== sha) {
+        return `${path.relative(repoRoot, engineStatusFile)} was written for another engine-versions.json: run npm run setup`;
+    }
+    if (!status.cli?.ok) return `setup could not provide the pulumi CLI (${status.cli?.error ?? "no error recorded"}): run npm run setup`;
+    return "";
+}
+
+/** The recorded reasons the engine cannot deploy, one line ("" when complete). */
+export function engineIncompleteReason(status: EngineStatus): string {
+    if (status.complete) return "";
+    const describe = (label: string, part: EnginePart | undefined): string | undefined => {
+        if (part?.ok) return undefined;
+        const how = /\b40[34]\b|not available/.test(part?.error ?? "")
+            ? "refused by the Go module proxy"
+            : part?.unavailable ? "unobtainable with the current pins" : "not built";
+        return `${label} ${how}: ${part?.error ?? "no error recorded"}`;
+    };
+    const parts = [
+        describe("language host", status.languageHost),
+        ...requiredPlugins.map((name) => describe(`plugin ${name}`, status.plugins?.[name])),
+    ].filter((text): text is string => text !== undefined);
+    return `engine incomplete (${path.relative(repoRoot, engineStatusFile)}): ${parts.join("; ")}`;
 }
 
 /** Makes a temp dir under the OS temp root; remove it with removeDir. */
