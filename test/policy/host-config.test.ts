@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import {
     nginxClientMaxBodySize, nginxConfigParses, nginxDefaultDeny, nginxHideUpstreamHeaders, nginxMtlsVerifyClient, nginxRateLimitPerIp,
     nginxSecurityHeaders, nginxServerTokensOff, nginxTlsCiphers, nginxTlsGroups, nginxTlsProtocols, proxyHostConfigPresent,
@@ -24,6 +25,10 @@ function commonCases(policy: Parameters<typeof runResource>[0]): void {
         assertCompliant(await runResource(policy, T.instance, validInstance()), "instance");
         assertCompliant(await runResource(policy, T.launchTemplate, validLaunchTemplate()), "launch template");
         assertCompliant(await runResource(policy, T.component, validComponent()), "component");
+    });
+    it("reads gzip+base64 user data (userDataBase64) like cloud-init does", async () => {
+        const userDataBase64 = gzipSync(Buffer.from(String(validInstance().userData))).toString("base64");
+        assertCompliant(await runResource(policy, T.instance, { ...validInstance(), userData: undefined, userDataBase64 }));
     });
     it("gives no verdict on carriers without nginx config or with unknown user data", async () => {
         assertCompliant(await runResource(policy, T.instance, validInstance({ "/etc/motd": "hello\n" })));
@@ -60,6 +65,11 @@ describe("nginx-config-parses", () => {
 describe("nginx-tls-protocols", () => {
     const NAME = "nginx-tls-protocols";
     commonCases(nginxTlsProtocols);
+    it("checks the nginx config inside gzip+base64 user data too", async () => {
+        const bad = validInstance(editFile(TLS, "ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1 TLSv1.2;"));
+        const userDataBase64 = gzipSync(Buffer.from(String(bad.userData))).toString("base64");
+        assertViolation(await runResource(nginxTlsProtocols, T.instance, { ...bad, userData: undefined, userDataBase64 }), NAME, /enables TLSv1;/);
+    });
     it("rejects TLSv1.1 and SSLv3", async () => {
         await violationOn(nginxTlsProtocols, editFile(TLS, "ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.1 TLSv1.2;"), NAME, /enables TLSv1\.1; only TLSv1\.2 TLSv1\.3/);
         await violationOn(nginxTlsProtocols, editFile(TLS, "ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols SSLv3 TLSv1 TLSv1.2;"), NAME, /enables SSLv3, TLSv1;/);

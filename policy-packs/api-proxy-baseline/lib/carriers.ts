@@ -31,13 +31,24 @@ function empty(): CarriedFiles {
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]+={0,2}\s*$/;
 
-/** Decodes base64 when the text is base64, else undefined. */
+/**
+ * Decodes base64 when the text is base64, else undefined. Gzip payloads (magic 1f 8b) are
+ * inflated: cloud-init accepts gzip-compressed user data, and EC2's 16 KB limit makes it common.
+ */
 export function decodeBase64(text: string): string | undefined {
     const trimmed = text.trim();
     if (trimmed.length === 0 || !BASE64.test(trimmed)) {
         return undefined;
     }
-    return Buffer.from(trimmed, "base64").toString("utf8");
+    const bytes = Buffer.from(trimmed, "base64");
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+        try {
+            return gunzipSync(bytes).toString("utf8");
+        } catch {
+            return undefined;
+        }
+    }
+    return bytes.toString("utf8");
 }
 
 function decodeFileContent(content: string, encoding: string | undefined): string {
