@@ -14,6 +14,9 @@ export interface RecordedResource {
     readonly props: Record<string, unknown>;
     readonly provider?: string;
     readonly custom: boolean;
+    /** The id the mock assigned and the state it answered (what the engine would report as outputs). */
+    readonly id: string;
+    readonly outputs: Record<string, unknown>;
 }
 
 export interface RecordedCall {
@@ -108,6 +111,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
         const inputs = (args.inputs ?? {}) as Record<string, unknown>;
+        const id = `${args.type.split(":").pop()?.toLowerCase() ?? "r"}-${shortHash(`${args.type}:${args.name}`)}`;
+        const state = computedState(args.type, args.name, inputs, this.region);
         this.resources.push({
             type: args.type,
             name: args.name,
@@ -115,9 +120,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             props: inputs,
             provider: args.provider,
             custom: args.custom ?? true,
+            id,
+            outputs: state,
         });
-        const id = `${args.type.split(":").pop()?.toLowerCase() ?? "r"}-${shortHash(`${args.type}:${args.name}`)}`;
-        return { id, state: computedState(args.type, args.name, inputs, this.region) };
+        return { id, state };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {

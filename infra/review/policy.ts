@@ -6,13 +6,15 @@ import { evaluatePolicies } from "../../policy-packs/api-proxy-baseline/evaluate
 import type { RecordedResource } from "./mocks";
 import type { ReviewVerdict } from "./report";
 
-export async function evaluateForReview(resources: readonly RecordedResource[], stack: string): Promise<ReviewVerdict[]> {
+export async function evaluateForReview(resources: readonly RecordedResource[]): Promise<ReviewVerdict[]> {
     const verdicts = await evaluatePolicies(resources.filter((r) => r.custom).map((r) => ({
         type: r.type,
         name: r.name,
         urn: r.urn,
         props: r.props,
-    })), { stack });
+        id: r.id,
+        outputs: r.outputs,
+    })));
     return verdicts.map((v) => ({
         policy: v.policyName,
         enforcementLevel: v.enforcementLevel,

@@ -53,7 +53,7 @@ export async function runReview(stack: string, tier: TierConfig): Promise<Review
 
     const policyStarted = Date.now();
     const { evaluateForReview } = await import("./policy");
-    const verdicts = await evaluateForReview(mocks.resources, stack);
+    const verdicts = await evaluateForReview(mocks.resources);
     const policyMs = Date.now() - policyStarted;
 
     return {
