@@ -14,7 +14,7 @@ export function parseSize(value: string | number): number | undefined {
     return Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()];
 }
 
-/** Parses an IPv4 CIDR into [network as uint32, prefix]; undefined if malformed. */
+/** Parses an IPv4 CIDR syntactically (host bits allowed, so the schema can say which problem it is). */
 export function parseIpv4Cidr(cidr: string): { network: number; prefix: number } | undefined {
     const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
     if (!match) {
@@ -38,36 +38,6 @@ export function isCanonicalIpv4Cidr(cidr: string): boolean {
     const hostBits = 32 - parsed.prefix;
     const mask = hostBits === 32 ? 0 : (0xffffffff << hostBits) >>> 0;
     return (parsed.network & ~mask) >>> 0 === 0;
-}
-
-export function ipv4ToString(address: number): string {
-    return [24, 16, 8, 0].map((shift) => (address >>> shift) & 255).join(".");
-}
-
-/** Splits a canonical IPv4 CIDR into `count` consecutive subnets of `newPrefix`. */
-export function carveSubnets(cidr: string, newPrefix: number, count: number): string[] {
-    const parsed = parseIpv4Cidr(cidr);
-    if (!parsed || newPrefix < parsed.prefix || newPrefix > 28) {
-        throw new Error(`cannot carve /${newPrefix} subnets out of ${cidr}`);
-    }
-    const available = 2 ** (newPrefix - parsed.prefix);
-    if (count > available) {
-        throw new Error(`${cidr} holds ${available} /${newPrefix} subnets, ${count} needed`);
-    }
-    const size = 2 ** (32 - newPrefix);
-    return Array.from({ length: count }, (_, i) => `${ipv4ToString((parsed.network + i * size) >>> 0)}/${newPrefix}`);
-}
-
-/** Overlap test for two IPv4 CIDRs. */
-export function ipv4CidrsOverlap(a: string, b: string): boolean {
-    const pa = parseIpv4Cidr(a);
-    const pb = parseIpv4Cidr(b);
-    if (!pa || !pb) {
-        return false;
-    }
-    const prefix = Math.min(pa.prefix, pb.prefix);
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    return ((pa.network & mask) >>> 0) === ((pb.network & mask) >>> 0);
 }
 
 /** host:port where host is an IPv4 address or a DNS name; undefined if malformed. */
