@@ -46,6 +46,10 @@ export const DEFAULT_MTLS_VERIFY_DEPTH = 2;
 export const DEFAULT_HTTPS_PORT = 443;
 /** seed: Default Security Ports, 8443 (MTLS). */
 export const DEFAULT_MTLS_PORT = 8443;
+/** A root master (distribution unit) drops to the run user; the hardened unit says otherwise. */
+export const DEFAULT_MASTER_UNPRIVILEGED = false;
+/** nginx's own Linux default; hosts tuned for the seed's somaxconn pass backlogFor(concurrency). */
+export const DEFAULT_LISTEN_BACKLOG = 511;
 /** Where distributions' nginx looks for nginx.conf. */
 export const DEFAULT_CONFIG_ROOT = "/etc/nginx";
 /** Sub-directory of the config root holding this project's includes (never conf.d/sites-enabled). */

@@ -1,5 +1,5 @@
 /** nginx.conf: process model, sizing, and the http{} skeleton that includes one file per concern. */
-import { MIN_WORKER_PROCESSES } from "./constants";
+import { DEFAULT_MASTER_UNPRIVILEGED, MIN_WORKER_PROCESSES } from "./constants";
 import { block, directive, fileContent } from "./lines";
 import type { NginxLayout } from "./layout";
 import type { NginxSpec } from "./types";
@@ -39,7 +39,9 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
                   directive(`scgi_temp_path ${temp}/scgi`),
               ];
     const lines = [
-        directive(`user ${spec.runUser} ${group}`, "CIS NGINX Benchmark 2.2.1: workers run unprivileged"),
+        (spec.masterUnprivileged ?? DEFAULT_MASTER_UNPRIVILEGED)
+            ? `# master and workers already run as ${spec.runUser} (systemd User=): no user directive  # CIS NGINX Benchmark 2.2.1`
+            : directive(`user ${spec.runUser} ${group}`, "CIS NGINX Benchmark 2.2.1: workers run unprivileged"),
         directive("worker_processes auto", "seed: one worker per core"),
         directive("worker_cpu_affinity auto", "seed: bind workers to cores (cache locality)"),
         directive(
@@ -48,7 +50,8 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
         ),
         directive(`pid ${spec.pidFile}`),
         directive(`error_log ${spec.logDirectory}/error.log warn`, "OWASP ASVS 7.1.3 / CIS NGINX Benchmark 3.3: error logging"),
-        directive("pcre_jit on"),
+        // No pcre_jit: JIT needs writable+executable memory, which the hardened unit forbids
+        // (MemoryDenyWriteExecute=yes, NIST SP 800-53 SI-16); routes are literal prefixes anyway.
         "",
         ...block("events", [
             directive("use epoll", "seed: kernel epoll notification"),

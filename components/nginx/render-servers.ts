@@ -4,14 +4,17 @@
  */
 import { connectionsPerIp, CONN_PER_IP_ZONE } from "./render-limits";
 import { block, directive, fileContent } from "./lines";
+import { DEFAULT_LISTEN_BACKLOG } from "./constants";
 import type { NginxLayout } from "./layout";
 import type { NginxSpec } from "./types";
 
 function listen(spec: NginxSpec, port: number, tls: boolean): string {
     const address = spec.listenAddress === undefined ? `${port}` : `${spec.listenAddress}:${port}`;
+    const backlog = spec.listenBacklog ?? DEFAULT_LISTEN_BACKLOG;
+    // seed: the accept queue follows the tuned somaxconn, or bursts drop SYNs at nginx's default 511.
     return tls
-        ? directive(`listen ${address} ssl http2`, "seed: TLS termination, HTTP/2 (nginx 1.22 syntax)")
-        : directive(`listen ${address}`, "plain HTTP for load-balancer health checks only");
+        ? directive(`listen ${address} ssl http2 backlog=${backlog}`, "seed: TLS termination, HTTP/2 (nginx 1.22 syntax); accept queue sized for bursts")
+        : directive(`listen ${address} backlog=${backlog}`, "plain HTTP for load-balancer health checks only");
 }
 
 function tlsServer(spec: NginxSpec, layout: NginxLayout, listener: "public" | "mtls"): string[] {

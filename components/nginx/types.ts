@@ -92,6 +92,13 @@ export interface NginxSpec {
     readonly runUser: string;
     /** Group of the workers. Default: same name as runUser (Debian's "nobody" needs "nogroup"). */
     readonly runGroup?: string;
+    /** The master itself runs as runUser (the hardened systemd unit starts it unprivileged with
+     *  CAP_NET_BIND_SERVICE only): then no `user` directive is emitted, nginx would ignore it
+     *  with a warning. Default: false (DEFAULT_MASTER_UNPRIVILEGED) - a root master drops to runUser. */
+    readonly masterUnprivileged?: boolean;
+    /** Accept-queue length per listener (`listen ... backlog=`); must not exceed the host's
+     *  net.core.somaxconn, which the kernel caps it to. Default: 511 (DEFAULT_LISTEN_BACKLOG). */
+    readonly listenBacklog?: number;
     /** pid file, e.g. "/run/nginx.pid". */
     readonly pidFile: string;
     /** Directory for client-body/proxy temp files. Default: the distribution's compiled-in paths. */

@@ -91,6 +91,11 @@ export function validateNginxSpec(spec: NginxSpec): void {
         "concurrencyTarget",
         `must be an integer in ${MIN_CONCURRENCY_TARGET}..${MAX_CONCURRENCY_TARGET}`,
     );
+    if (spec.listenBacklog !== undefined) {
+        // The kernel caps the backlog at net.core.somaxconn (<= 65535 on the supported kernels).
+        check(Number.isInteger(spec.listenBacklog) && spec.listenBacklog >= 1 && spec.listenBacklog <= 65535,
+            "listenBacklog", `must be an integer in 1..65535, got ${spec.listenBacklog}`);
+    }
 
     for (const kind of ["perIp", "perApiKey"] as const) {
         const limit = spec.rateLimits[kind];

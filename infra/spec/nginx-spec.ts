@@ -2,12 +2,19 @@
 import type { NginxSpec, RouteSpec, UpstreamPoolSpec } from "../../components/nginx/types";
 import * as nginx from "../../components/nginx/constants";
 import type { TierConfig } from "../config/load";
+import { backlogFor } from "../../components/host/sysctl";
 import { CERTIFICATE_PATHS, LOG_DIRECTORY, PID_FILE } from "./host-paths";
 
 export interface NginxSpecOptions {
     /** Unprivileged worker account of the host OS ("www-data" or "nginx"). */
     readonly runUser: string;
     readonly runGroup: string;
+}
+
+/** The hardened systemd unit (components/host/systemd-unit.ts) starts nginx as the proxy user
+ *  with CAP_NET_BIND_SERVICE only, and the host's somaxconn is backlogFor(concurrency). */
+function hardenedHostSettings(tier: TierConfig): Pick<NginxSpec, "masterUnprivileged" | "listenBacklog"> {
+    return { masterUnprivileged: true, listenBacklog: backlogFor(tier.concurrencyTarget) };
 }
 
 export function buildRoutes(tier: TierConfig): RouteSpec[] {
@@ -43,6 +50,7 @@ export function buildNginxSpec(tier: TierConfig, options: NginxSpecOptions): Ngi
     return {
         runUser: options.runUser,
         runGroup: options.runGroup,
+        ...hardenedHostSettings(tier),
         pidFile: PID_FILE,
         serverName: tier.serverName,
         httpsPort: tier.ports.https,

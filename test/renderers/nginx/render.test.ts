@@ -11,6 +11,7 @@ import {
     CLIENT_HEADER_TIMEOUT_SECONDS,
     KEEPALIVE_TIMEOUT_SECONDS,
     UPSTREAM_NEXT_TRIES,
+    renderNginx,
     workerSizing,
 } from "../../../components/nginx";
 import type { NginxSpec } from "../../../components/nginx/types";
@@ -73,8 +74,8 @@ describe("TLS (NIST SP 800-52r2)", () => {
         }
     });
     it("serves HTTP/2 on both TLS listeners (nginx 1.22 listen syntax)", () => {
-        assert.deepEqual(values(r.publicServer, "listen"), ["443 ssl http2"]);
-        assert.deepEqual(values(r.mtlsServer, "listen"), ["8443 ssl http2"]);
+        assert.deepEqual(values(r.publicServer, "listen"), ["443 ssl http2 backlog=511"]);
+        assert.deepEqual(values(r.mtlsServer, "listen"), ["8443 ssl http2 backlog=511"]);
     });
     it("verifies upstream TLS against the upstream CA with the approved suites", () => {
         const accounts = location(r.publicServer, "/api/v1/accounts/");
@@ -358,7 +359,7 @@ describe("protocols", () => {
 
 describe("health listener", () => {
     it("answers the health path with 200, unlogged, over plain HTTP and nothing else", () => {
-        assert.deepEqual(values(r.healthServer, "listen"), ["8080"]);
+        assert.deepEqual(values(r.healthServer, "listen"), ["8080 backlog=511"]);
         const health = location(r.healthServer, "= /healthz");
         assert.match(values(health, "return")[0], /^200 /);
         assert.deepEqual(values(health, "access_log"), ["off"]);
@@ -405,6 +406,19 @@ describe("process model", () => {
         assert.deepEqual(values(r.main, "pid"), ["/run/nginx.pid"]);
         assert.deepEqual(values(r.main, "user"), ["www-data www-data"]);
         assert.deepEqual(values(withSpec((s) => ({ ...s, runUser: "nobody", runGroup: "nogroup" })).main, "user"), ["nobody nogroup"]);
+        // Under the hardened unit the master is already unprivileged: a user directive would be ignored with a warning.
+        assert.deepEqual(values(withSpec((s) => ({ ...s, masterUnprivileged: true })).main, "user"), []);
+    });
+    it("never enables PCRE JIT (it needs W+X memory, forbidden by MemoryDenyWriteExecute)", () => {
+        assert.deepEqual(values(r.main, "pcre_jit"), []);
+    });
+    it("sizes every listener's accept queue (listen backlog=) from the spec, default nginx's 511", () => {
+        const lines = (spec: typeof validSpec) => renderNginx(spec).map((f) => f.content).join("\n").split("\n").filter((l) => /^\s*listen /.test(l));
+        const tuned = lines({ ...validSpec, listenBacklog: 8192 });
+        assert.equal(tuned.length, 3);
+        assert.ok(tuned.every((l) => /backlog=8192[ ;]/.test(l)), tuned.join("\n"));
+        assert.ok(lines(validSpec).every((l) => /backlog=511[ ;]/.test(l)));
+        assert.throws(() => renderNginx({ ...validSpec, listenBacklog: 100000 }), /listenBacklog/);
     });
 });
 
