@@ -13,15 +13,18 @@ import type { HostSpec } from "./types";
 export const APPARMOR_PROFILE_PATH = "/etc/apparmor.d/usr.sbin.nginx";
 export const APPARMOR_PROFILE_NAME = "nginx";
 
+/** Without a list, only the Secrets Manager destinations (aws) are readable. */
+export const DEFAULT_TLS_READ_PATHS: readonly string[] = [];
+
 function parentDirectory(path: string): string {
     return path.slice(0, path.lastIndexOf("/")) || "/";
 }
 
 export function renderAppArmorProfileText(spec: HostSpec): string {
-    // Certificates outside /etc/nginx (fetched from Secrets Manager) are read-only too.
-    const certificateReads = (spec.aws?.certificateSecrets ?? [])
-        .map((secret) => secret.path)
+    // TLS material outside /etc/nginx (fetched from Secrets Manager, or delivered as files) is read-only too.
+    const certificateReads = [...new Set([...(spec.tlsReadPaths ?? DEFAULT_TLS_READ_PATHS), ...(spec.aws?.certificateSecrets ?? []).map((secret) => secret.path)])]
         .filter((path) => !path.startsWith(`${NGINX_CONFIG_DIR}/`))
+        .sort()
         .flatMap((path) => [`  # seed: TLS material read-only (${parentDirectory(path)})`, `  ${path} r,`]);
     const r = (control: string, rule: string) => [`  # ${control}`, `  ${rule}`];
     return lines(

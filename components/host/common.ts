@@ -129,6 +129,7 @@ export function validateHostSpec(spec: HostSpec): void {
             throw new Error(`sshAllowUsers[${index}]: invalid or forbidden user ${JSON.stringify(user)}`);
         }
     });
+    (spec.tlsReadPaths ?? []).forEach((path, index) => assertAbsolutePath(path, `tlsReadPaths[${index}]`));
     if (spec.aws) {
         if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(spec.aws.region)) {
             throw new Error(`aws.region: invalid region ${JSON.stringify(spec.aws.region)}`);

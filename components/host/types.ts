@@ -57,6 +57,12 @@ export interface HostSpec {
      * Default: [] (DEFAULT_DNS_RESOLVERS)
      */
     readonly dnsResolvers?: readonly string[];
+    /**
+     * Files nginx reads for TLS (server chain, key, client CA, upstream CA): the MAC profile
+     * grants read access to exactly these. Paths of aws.certificateSecrets are added anyway.
+     * Default: [] (DEFAULT_TLS_READ_PATHS)
+     */
+    readonly tlsReadPaths?: readonly string[];
     /** AWS-only settings (certificate fetch from Secrets Manager, IMDS/NTP egress). */
     readonly aws?: AwsHostSpec;
 }

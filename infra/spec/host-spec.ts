@@ -2,7 +2,7 @@
 import type { AwsHostSpec, HostOs, HostSpec } from "../../components/host/types";
 import type { TierConfig } from "../config/load";
 import { parseHostPort, parseIpv4Cidr } from "../config/units";
-import { LOG_VOLUME_DEVICE, LOG_VOLUME_MOUNT, SSH_ADMIN_USERS } from "./host-paths";
+import { CERTIFICATE_PATHS, LOG_VOLUME_DEVICE, LOG_VOLUME_MOUNT, SSH_ADMIN_USERS } from "./host-paths";
 
 export interface HostPlacement {
     readonly hostname: string;
@@ -55,6 +55,8 @@ export function buildHostSpec(tier: TierConfig, placement: HostPlacement): HostS
         logVolume: { device: LOG_VOLUME_DEVICE, mountPoint: LOG_VOLUME_MOUNT, filesystem: "xfs" },
         logRetentionDays: tier.logRetentionDays,
         sshAllowUsers: SSH_ADMIN_USERS,
+        tlsReadPaths: [CERTIFICATE_PATHS.serverCertificate, CERTIFICATE_PATHS.serverKey, CERTIFICATE_PATHS.clientCa,
+            ...(tier.upstreams.some((u) => u.tls) && CERTIFICATE_PATHS.upstreamCa ? [CERTIFICATE_PATHS.upstreamCa] : [])],
         aws: placement.aws,
     };
 }

@@ -57,3 +57,15 @@ test("apparmor: every rule in the profile carries a control comment", () => {
     const body = profile.slice(profile.indexOf("{") + 1, profile.lastIndexOf("}"));
     assert.deepEqual(uncitedDirectives(body), []);
 });
+
+test("apparmor: every TLS file nginx reads is readable (tlsReadPaths + fetched secrets), nothing else in that directory", () => {
+    const spec = { ...ubuntuHost, tlsReadPaths: ["/etc/ssl/apiproxy/upstream-ca.pem", "/etc/ssl/apiproxy/client-ca.pem"] };
+    const profile = findFile(renderAppArmor(spec), APPARMOR_PROFILE_PATH).content;
+    assert.match(profile, /^  \/etc\/ssl\/apiproxy\/upstream-ca\.pem r,$/m, "a file delivered outside Secrets Manager is readable");
+    for (const secret of ubuntuHost.aws!.certificateSecrets.filter((s) => !s.path.startsWith("/etc/nginx/"))) {
+        assert.ok(profile.includes(`  ${secret.path} r,`), secret.path);
+    }
+    assert.doesNotMatch(profile, /\/etc\/ssl\/apiproxy\/\*\*/, "no directory-wide grant");
+    const local = findFile(renderAppArmor({ ...debianHost, tlsReadPaths: ["/etc/ssl/apiproxy/private/server.key"] }), APPARMOR_PROFILE_PATH).content;
+    assert.match(local, /^  \/etc\/ssl\/apiproxy\/private\/server\.key r,$/m, "hosts without AWS still read their key");
+});

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostFile, type HostFile } from "../../../components/core/host-file";
 import { DEFAULT_DNS_RESOLVERS } from "../../../components/host/egress";
+import { DEFAULT_TLS_READ_PATHS } from "../../../components/host/apparmor";
 import { assertUniquePaths, renderHost, renderHostFiles } from "../../../components/host/index";
 import { allHosts, debianHost, rhelHost, ubuntuHost } from "./fixtures";
 
@@ -47,7 +48,7 @@ test("renderHost: invalid input throws naming the field", () => {
 
 test("docs: every 'Default: X (CONSTANT)' in types.ts JSDoc matches the exported constant", () => {
     const source = readFileSync(join(__dirname, "../../../components/host/types.ts"), "utf8");
-    const constants: Record<string, unknown> = { DEFAULT_DNS_RESOLVERS };
+    const constants: Record<string, unknown> = { DEFAULT_DNS_RESOLVERS, DEFAULT_TLS_READ_PATHS };
     const matches = [...source.matchAll(/Default: (.+?) \((\w+)\)/g)];
     assert.ok(matches.length >= 1);
     for (const [, documented, name] of matches) {

@@ -61,3 +61,12 @@ test("nofile limits cover nginx's worker_rlimit_nofile", () => {
     const unitLimit = Number(/^LimitNOFILE=(\d+)/m.exec(file("/etc/systemd/system/nginx.service"))?.[1]);
     assert.ok(rlimit > 0 && unitLimit >= rlimit, `LimitNOFILE ${unitLimit} < worker_rlimit_nofile ${rlimit}`);
 });
+
+test("the MAC profile lets nginx read every TLS file its configuration names", () => {
+    const profile = file("/etc/apparmor.d/usr.sbin.nginx");
+    const named = [...nginxText.matchAll(/^\s*(?:ssl_certificate|ssl_certificate_key|ssl_client_certificate|proxy_ssl_trusted_certificate|grpc_ssl_trusted_certificate) (\S+);/gm)].map((m) => m[1]);
+    assert.ok(named.length >= 4, named.join(", "));
+    for (const path of new Set(named)) {
+        assert.ok(profile.includes(`  ${path} r,`), `AppArmor denies nginx ${path}`);
+    }
+});
