@@ -35,8 +35,8 @@ export interface TierOutputs {
         readonly perApiKey: { readonly ratePerSecond: number; readonly burst: number };
     };
     readonly limits: { readonly maxBodyBytes: number; readonly largeHeaderBufferKb: number };
-    /** What the load balancer probes (plain HTTP inside the VPC). */
-    readonly health: { readonly port: number; readonly path: string; readonly protocol: "HTTP" };
+    /** What the load balancer probes (plain HTTP inside the VPC), and each proxy's probe URL. */
+    readonly health: pulumi.Output<{ port: number; path: string; protocol: "HTTP"; urls: string[] }>;
     /** How often `pulumi up` must run at the latest so certificates rotate inside their window. */
     readonly certificateRotation: { readonly serverValidityDays: number; readonly earlyRenewalDays: number };
 }

@@ -33,7 +33,12 @@ export function tierOutputs(tier: TierConfig, pki: Pki, pair: ProxyPair): TierOu
         })),
         rateLimits: { perIp: tier.limits.rateLimitPerIp, perApiKey: tier.limits.rateLimitPerApiKey },
         limits: { maxBodyBytes: tier.limits.maxBodySize, largeHeaderBufferKb: tier.limits.largeHeaderBufferKb },
-        health: { port: tier.ports.health, path: tier.healthPath, protocol: "HTTP" },
+        health: pair.privateIps.apply((ips) => ({
+            port: tier.ports.health,
+            path: tier.healthPath,
+            protocol: "HTTP" as const,
+            urls: ips.map((ip) => `http://${ip}:${tier.ports.health}${tier.healthPath}`),
+        })),
         certificateRotation: { serverValidityDays: tier.pki.serverValidityDays, earlyRenewalDays: tier.pki.earlyRenewalDays },
     };
 }
