@@ -36,8 +36,8 @@ export interface RecordedResource {
     /** The id the (mock) provider assigned; lets stack policies match `vpcId`, `targetId`... */
     readonly id?: string;
     /**
-     * Outputs the (mock) provider returned (e.g. `arn`). Stack policies see props overlaid with
-     * outputs and `id`, as the engine gives them outputs; resource policies see props only.
+     * Outputs the (mock) provider returned (e.g. `arn`). Stack policies see these outputs and
+     * `id` overlaid with props, as the engine gives them outputs; resource policies see props only.
      */
     readonly outputs?: Record<string, unknown>;
 }
@@ -77,8 +77,14 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
     return typeof cls.isInstance === "function" && cls.isInstance({ __pulumiType: type }) === true;
 }
 
+/**
+ * Outputs add what the provider computes (id, arn, AMI ids); the declared inputs win where both
+ * exist. The mock's outputs echo the inputs of the run that recorded them, so a caller that
+ * edits `props` (a weakened copy of a stack) must have the edit judged by the stack policies
+ * too — the host-config checks are stack policies and read component `data` from here.
+ */
 function stackPropsOf(resource: RecordedResource): Record<string, unknown> {
-    const props: Record<string, unknown> = { ...resource.props, ...(resource.outputs ?? {}) };
+    const props: Record<string, unknown> = { ...(resource.outputs ?? {}), ...resource.props };
     if (resource.id !== undefined) {
         props.id = resource.id;
     }

@@ -1,48 +1,65 @@
+/**
+ * Host-config policies are stack policies that judge host FILE SETS: each user-data carrier
+ * alone, and all Image Builder components of one recipe together. Every rule has a compliant
+ * and a violating case (on an instance's user data); "host file sets" covers the grouping.
+ */
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import {
-    nginxClientMaxBodySize, nginxConfigParses, nginxDefaultDeny, nginxHideUpstreamHeaders, nginxMtlsVerifyClient, nginxRateLimitPerIp,
+    hostConfigPolicies, nginxClientMaxBodySize, nginxConfigParses, nginxDefaultDeny, nginxHideUpstreamHeaders, nginxMtlsVerifyClient, nginxRateLimitPerIp,
     nginxSecurityHeaders, nginxServerTokensOff, nginxTlsCiphers, nginxTlsGroups, nginxTlsProtocols, proxyHostConfigPresent,
     sysctlNetworkHardening,
 } from "../../policy-packs/api-proxy-baseline/policies/host-config";
 import {
-    HOST_FILES, T, editFile, editStack, validComponent, validInstance, validLaunchTemplate, validStack, type HostFiles,
+    HOST_FILES, T, editFile, editStack, validComponent, validInstance, validLaunchTemplate, validStack, type HostFiles, type StackFixtureEntry,
 } from "./fixtures";
-import { UNKNOWN, assertCompliant, assertNotApplicable, assertViolation, runResource, runStack } from "./util";
+import { UNKNOWN, assertCompliant, assertViolation, runStack, urnOf, type Outcome } from "./util";
 
 const NGINX = "/etc/nginx/nginx.conf";
 const TLS = "/etc/nginx/apiproxy/00-tls.conf";
 const SERVERS = "/etc/nginx/apiproxy/10-servers.conf";
 const HEADERS = "/etc/nginx/apiproxy/snippets/security-headers.inc";
 const SYSCTL = "/etc/sysctl.d/60-apiproxy.conf";
+const SUBJECT = "subject";
+
+/** Runs a host-config stack policy on a stack holding one resource (named "subject"). */
+async function runOn(policy: StackValidationPolicy, type: string, props: Record<string, unknown>, config: object = {}): Promise<Outcome> {
+    return runStack(policy, [{ type, name: SUBJECT, props }], config);
+}
 
 const onInstance = (files: HostFiles) => ({ type: T.instance, props: validInstance(files) });
 
 /** The valid bundle passes on every carrier type, and the policy skips carriers without nginx. */
-function commonCases(policy: Parameters<typeof runResource>[0]): void {
+function commonCases(policy: StackValidationPolicy): void {
     it("accepts the valid bundle in user data, launch template and image component", async () => {
-        assertCompliant(await runResource(policy, T.instance, validInstance()), "instance");
-        assertCompliant(await runResource(policy, T.launchTemplate, validLaunchTemplate()), "launch template");
-        assertCompliant(await runResource(policy, T.component, validComponent()), "component");
+        assertCompliant(await runOn(policy, T.instance, validInstance()), "instance");
+        assertCompliant(await runOn(policy, T.launchTemplate, validLaunchTemplate()), "launch template");
+        assertCompliant(await runOn(policy, T.component, validComponent()), "component");
     });
     it("reads gzip+base64 user data (userDataBase64) like cloud-init does", async () => {
         const userDataBase64 = gzipSync(Buffer.from(String(validInstance().userData))).toString("base64");
-        assertCompliant(await runResource(policy, T.instance, { ...validInstance(), userData: undefined, userDataBase64 }));
+        assertCompliant(await runOn(policy, T.instance, { ...validInstance(), userData: undefined, userDataBase64 }));
     });
     it("gives no verdict on carriers without nginx config or with unknown user data", async () => {
-        assertCompliant(await runResource(policy, T.instance, validInstance({ "/etc/motd": "hello\n" })));
-        assertCompliant(await runResource(policy, T.instance, { ...validInstance(), userData: UNKNOWN }));
-        assertCompliant(await runResource(policy, T.instance, { ...validInstance(), userData: undefined }));
+        assertCompliant(await runOn(policy, T.instance, validInstance({ "/etc/motd": "hello\n" })));
+        assertCompliant(await runOn(policy, T.instance, { ...validInstance(), userData: UNKNOWN }));
+        assertCompliant(await runOn(policy, T.instance, { ...validInstance(), userData: undefined }));
+        assertCompliant(await runOn(policy, T.component, { ...validComponent(), data: UNKNOWN }));
     });
-    it("only applies to carrier types", async () => {
-        assertNotApplicable(await runResource(policy, T.loadBalancer, { loadBalancerType: "network" }));
+    it("reads host files only from carrier types", async () => {
+        // The same broken bundle on a non-carrier resource type is not a host's configuration.
+        const broken = validInstance({ ...HOST_FILES, [NGINX]: "http {", [SYSCTL]: "net.ipv4.tcp_syncookies = 0\n" });
+        assertCompliant(await runOn(policy, T.loadBalancer, { ...broken, loadBalancerType: "network" }));
     });
 }
 
-async function violationOn(policy: Parameters<typeof runResource>[0], files: HostFiles, name: string, pattern: RegExp): Promise<void> {
+/** Asserts the violation on an instance's user data, blamed on that instance. */
+async function violationOn(policy: StackValidationPolicy, files: HostFiles, name: string, pattern: RegExp): Promise<void> {
     const { type, props } = onInstance(files);
-    assertViolation(await runResource(policy, type, props), name, pattern);
+    const hit = assertViolation(await runOn(policy, type, props), name, pattern);
+    assert.equal(hit.urn, urnOf(type, SUBJECT), "the violation names the carrier");
 }
 
 describe("nginx-config-parses", () => {
@@ -57,7 +74,7 @@ describe("nginx-config-parses", () => {
             /does not parse: \/etc\/nginx\/apiproxy\/10-servers\.conf:\d+: unexpected "\}" in directive "return"/);
     });
     it("rejects an unreadable cloud-config document", async () => {
-        const outcome = await runResource(nginxConfigParses, T.instance, { ...validInstance(), userData: "#cloud-config\nwrite_files: [unclosed\n" });
+        const outcome = await runOn(nginxConfigParses, T.instance, { ...validInstance(), userData: "#cloud-config\nwrite_files: [unclosed\n" });
         assertViolation(outcome, NAME, /cloud-config is not valid YAML/);
     });
 });
@@ -68,7 +85,7 @@ describe("nginx-tls-protocols", () => {
     it("checks the nginx config inside gzip+base64 user data too", async () => {
         const bad = validInstance(editFile(TLS, "ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1 TLSv1.2;"));
         const userDataBase64 = gzipSync(Buffer.from(String(bad.userData))).toString("base64");
-        assertViolation(await runResource(nginxTlsProtocols, T.instance, { ...bad, userData: undefined, userDataBase64 }), NAME, /enables TLSv1;/);
+        assertViolation(await runOn(nginxTlsProtocols, T.instance, { ...bad, userData: undefined, userDataBase64 }), NAME, /enables TLSv1;/);
     });
     it("rejects TLSv1.1 and SSLv3", async () => {
         await violationOn(nginxTlsProtocols, editFile(TLS, "ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.1 TLSv1.2;"), NAME, /enables TLSv1\.1; only TLSv1\.2 TLSv1\.3/);
@@ -100,7 +117,7 @@ describe("nginx-tls-ciphers", () => {
     });
     it("accepts the CCM TLS 1.3 suites", async () => {
         const files = editFile(TLS, "TLS_AES_256_GCM_SHA384;", "TLS_AES_256_GCM_SHA384:TLS_AES_128_CCM_SHA256;");
-        assertCompliant(await runResource(nginxTlsCiphers, T.instance, validInstance(files)));
+        assertCompliant(await runOn(nginxTlsCiphers, T.instance, validInstance(files)));
     });
     it("rejects TLS servers relying on the default cipher lists", async () => {
         await violationOn(nginxTlsCiphers, editFile(TLS, /ssl_ciphers [^;]+;\n/, ""), NAME, /enables TLS 1\.2 without ssl_ciphers/);
@@ -109,7 +126,7 @@ describe("nginx-tls-ciphers", () => {
     it("does not require TLS 1.3 suites when only TLS 1.2 is enabled", async () => {
         let files = editFile(TLS, /ssl_conf_command Ciphersuites [^;]+;\n/, "");
         files = editFile(TLS, "ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.2;", files);
-        assertCompliant(await runResource(nginxTlsCiphers, T.instance, validInstance(files)));
+        assertCompliant(await runOn(nginxTlsCiphers, T.instance, validInstance(files)));
     });
     it("notices a location-free ssl_conf_command override dropping inherited Ciphersuites", async () => {
         const files = editFile(SERVERS, "ssl_verify_client on;", "ssl_verify_client on;\n    ssl_conf_command Options PrioritizeChaCha;");
@@ -122,7 +139,7 @@ describe("nginx-tls-groups", () => {
     commonCases(nginxTlsGroups);
     it("accepts the P-256/P-384/P-521 aliases", async () => {
         const files = editFile(TLS, "ssl_ecdh_curve prime256v1:secp384r1;", "ssl_ecdh_curve secp256r1:P-384:secp521r1;");
-        assertCompliant(await runResource(nginxTlsGroups, T.instance, validInstance(files)));
+        assertCompliant(await runOn(nginxTlsGroups, T.instance, validInstance(files)));
     });
     it("rejects X25519 and auto", async () => {
         await violationOn(nginxTlsGroups, editFile(TLS, "ssl_ecdh_curve prime256v1:secp384r1;", "ssl_ecdh_curve X25519:prime256v1;"), NAME, /ssl_ecdh_curve at .* allows X25519;/);
@@ -165,7 +182,7 @@ describe("nginx-hide-upstream-headers", () => {
         const noHide = editFile(NGINX, "    proxy_hide_header Server;\n    proxy_hide_header X-Powered-By;\n", "");
         const scoped = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n        proxy_pass http://orders;", "        auth_request /_apiproxy/api-key-check;\n        proxy_hide_header Server;\n        proxy_hide_header X-Powered-By;\n        proxy_pass http://orders;", noHide);
         const mtlsScoped = editFile(SERVERS, "    location /api/v1/orders/ {\n        proxy_pass", "    location /api/v1/orders/ {\n        proxy_hide_header Server;\n        proxy_hide_header X-Powered-By;\n        proxy_pass", scoped);
-        assertCompliant(await runResource(nginxHideUpstreamHeaders, T.instance, validInstance(mtlsScoped)));
+        assertCompliant(await runOn(nginxHideUpstreamHeaders, T.instance, validInstance(mtlsScoped)));
         const notAuth = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n", "", mtlsScoped);
         await violationOn(nginxHideUpstreamHeaders, notAuth, NAME, /location = \/_apiproxy\/api-key-check .* does not hide upstream header\(s\) Server, X-Powered-By/);
     });
@@ -197,7 +214,7 @@ describe("nginx-security-headers", () => {
         await violationOn(nginxSecurityHeaders, files, NAME, /location \/api\/v1\/orders\/ .* drops security header\(s\) X-Frame-Options/);
     });
     it("does not require the headers on the plain-HTTP health server", async () => {
-        assertCompliant(await runResource(nginxSecurityHeaders, T.instance, validInstance()));
+        assertCompliant(await runOn(nginxSecurityHeaders, T.instance, validInstance()));
     });
 });
 
@@ -207,7 +224,7 @@ describe("nginx-rate-limit-per-ip", () => {
     it("rejects a per-IP zone above the ceiling (r/s and r/m)", async () => {
         await violationOn(nginxRateLimitPerIp, editFile(NGINX, "rate=50r/s", "rate=20000r/s"), NAME, /limit_req_zone per_ip at .* allows 20000r\/s; the ceiling is 10000r\/s/);
         const { props } = onInstance(editFile(NGINX, "rate=50r/s", "rate=6000r/m"));
-        assertViolation(await runResource(nginxRateLimitPerIp, T.instance, props, { rateLimitCeilingPerSecond: 50 }), NAME, /allows 6000r\/m; the ceiling is 50r\/s/);
+        assertViolation(await runOn(nginxRateLimitPerIp, T.instance, props, { rateLimitCeilingPerSecond: 50 }), NAME, /allows 6000r\/m; the ceiling is 50r\/s/);
     });
     it("rejects a proxied location without any limit_req in effect", async () => {
         await violationOn(nginxRateLimitPerIp, editFile(NGINX, "    limit_req zone=per_ip burst=20 nodelay;\n", ""), NAME,
@@ -225,7 +242,7 @@ describe("nginx-rate-limit-per-ip", () => {
         const files = editFile(NGINX, "    limit_req zone=per_ip burst=20 nodelay;\n", "");
         const clientReachable = editFile(SERVERS, "        internal;\n", "", files);
         await violationOn(nginxRateLimitPerIp, clientReachable, NAME, /location = \/_apiproxy\/api-key-check .* proxies without a per-IP limit_req/);
-        const outcome = await runResource(nginxRateLimitPerIp, T.instance, validInstance(files));
+        const outcome = await runOn(nginxRateLimitPerIp, T.instance, validInstance(files));
         assertViolation(outcome, NAME, /location \/orders\.v1\.Orders\//);
         assert.ok(!outcome.violations.some((v) => v.message.includes("api-key-check")), "internal location must be exempt");
     });
@@ -243,7 +260,7 @@ describe("nginx-client-max-body-size", () => {
     });
     it("honours the configured ceiling", async () => {
         const { props } = onInstance(HOST_FILES);
-        assertViolation(await runResource(nginxClientMaxBodySize, T.instance, props, { maxBodyBytesCeiling: 1024 }), NAME, /2m .* exceeds the ceiling of 1024 bytes/);
+        assertViolation(await runOn(nginxClientMaxBodySize, T.instance, props, { maxBodyBytesCeiling: 1024 }), NAME, /2m .* exceeds the ceiling of 1024 bytes/);
     });
     it("rejects a config that never sets it", async () => {
         await violationOn(nginxClientMaxBodySize, editFile(NGINX, /\n\s*client_max_body_size 2m;[^\n]*/, ""), NAME, /client_max_body_size is not set anywhere/);
@@ -290,7 +307,7 @@ describe("nginx-mtls-verify-client", () => {
     });
     it("checks the configured port", async () => {
         const { props } = onInstance(HOST_FILES);
-        assertViolation(await runResource(nginxMtlsVerifyClient, T.instance, props, { mtlsPort: 443 }), NAME, /server api\.example\.com:443 .* mTLS port 443 with ssl_verify_client unset/);
+        assertViolation(await runOn(nginxMtlsVerifyClient, T.instance, props, { mtlsPort: 443 }), NAME, /server api\.example\.com:443 .* mTLS port 443 with ssl_verify_client unset/);
     });
 });
 
@@ -311,7 +328,7 @@ describe("sysctl-network-hardening", () => {
     }
     it("accepts slash-separated keys and extra whitespace", async () => {
         const files = editFile(SYSCTL, "net.ipv4.ip_local_port_range = 1024 65535", "net/ipv4/ip_local_port_range=1024\t65535");
-        assertCompliant(await runResource(sysctlNetworkHardening, T.instance, validInstance(files)));
+        assertCompliant(await runOn(sysctlNetworkHardening, T.instance, validInstance(files)));
     });
 });
 
@@ -345,5 +362,172 @@ describe("proxy-host-config-present", () => {
     it("gives no verdict while user data is unknown", async () => {
         const stack = editStack("proxy-a", (e) => ({ ...e, props: { ...e.props, userData: UNKNOWN } }));
         assertCompliant(await runStack(proxyHostConfigPresent, stack));
+    });
+});
+
+describe("host file sets", () => {
+    const RECIPE = "aws:imagebuilder/imageRecipe:ImageRecipe";
+    const IMAGE = "aws:imagebuilder/image:Image";
+    const MTLS_OPTIONAL = editFile(SERVERS, "ssl_verify_client on;", "ssl_verify_client optional;");
+    const pick = (files: HostFiles, paths: readonly string[]): HostFiles => Object.fromEntries(Object.entries(files).filter(([p]) => paths.includes(p)));
+    /** How the golden image splits: nginx.conf (+ TLS, sysctl) in one component, the server includes in another. */
+    const MAIN_PART = [NGINX, TLS, SYSCTL];
+    const INCLUDES_PART = [SERVERS, HEADERS];
+    const arnOf = (name: string) => `arn:aws:imagebuilder:eu-west-1:123456789012:component/${name}/1.0.0/1`;
+    const component = (name: string, files: HostFiles): StackFixtureEntry =>
+        ({ type: T.component, name, props: { ...validComponent(files), id: arnOf(name), arn: arnOf(name) } });
+    const recipe = (name: string, components: readonly string[]): StackFixtureEntry => ({
+        type: RECIPE, name,
+        props: { id: `arn:recipe/${name}`, arn: `arn:recipe/${name}`, components: components.map((c) => ({ componentArn: arnOf(c) })) },
+    });
+    const splitImage = (files: HostFiles = HOST_FILES, prefix = "golden"): StackFixtureEntry[] => [
+        component(`${prefix}-files-0`, pick(files, MAIN_PART)),
+        component(`${prefix}-files-1`, pick(files, INCLUDES_PART)),
+        recipe(`${prefix}-recipe`, [`${prefix}-files-0`, `${prefix}-files-1`]),
+    ];
+    const urnOfComponent = (name: string) => urnOf(T.component, name);
+
+    describe("(a) image components of one recipe are checked as one set", () => {
+        it("passes a compliant config split over two components, on every host-config policy", async () => {
+            for (const policy of hostConfigPolicies) {
+                assertCompliant(await runStack(policy, splitImage()), policy.name);
+            }
+        });
+        it("finds a violation in the includes component (blamed on it), which alone holds no nginx.conf", async () => {
+            const hit = assertViolation(await runStack(nginxMtlsVerifyClient, splitImage(MTLS_OPTIONAL)), "nginx-mtls-verify-client", /ssl_verify_client optional; it must be "on"/);
+            assert.equal(hit.urn, urnOfComponent("golden-files-1"));
+            const security = assertViolation(await runStack(nginxSecurityHeaders, splitImage(editFile(HEADERS, /add_header X-Frame-Options [^\n]*\n/, ""))),
+                "nginx-security-headers", /is missing security header\(s\): X-Frame-Options/);
+            assert.equal(security.urn, urnOfComponent("golden-files-1"));
+        });
+        it("blames the component holding the offending file when it is nginx.conf's own", async () => {
+            const hit = assertViolation(await runStack(nginxTlsProtocols, splitImage(editFile(TLS, "ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1 TLSv1.2;"))),
+                "nginx-tls-protocols", /00-tls\.conf:\d+ enables TLSv1;/);
+            assert.equal(hit.urn, urnOfComponent("golden-files-0"));
+            const sysctl = assertViolation(await runStack(sysctlNetworkHardening, splitImage(editFile(SYSCTL, "net.ipv4.tcp_syncookies = 1", "net.ipv4.tcp_syncookies = 0"))),
+                "sysctl-network-hardening", /tcp_syncookies = 0; it must be 1/);
+            assert.equal(sysctl.urn, urnOfComponent("golden-files-0"));
+        });
+        it("reports a parse error in the includes component, blamed on it", async () => {
+            const broken = editFile(SERVERS, 'return 200 "ok\\n";', 'return 200 "ok\\n"', MTLS_OPTIONAL);
+            const hit = assertViolation(await runStack(nginxConfigParses, splitImage(broken)), "nginx-config-parses", /does not parse: \/etc\/nginx\/apiproxy\/10-servers\.conf:\d+/);
+            assert.equal(hit.urn, urnOfComponent("golden-files-1"));
+        });
+        it("merges all components when no recipe or unknown component ARNs (preview) say otherwise", async () => {
+            const [main, includes] = splitImage(MTLS_OPTIONAL);
+            assertViolation(await runStack(nginxMtlsVerifyClient, [main, includes]), "nginx-mtls-verify-client", /optional/);
+            const unknownArns: StackFixtureEntry = { type: RECIPE, name: "golden-recipe", props: { components: [{ componentArn: UNKNOWN }, { componentArn: UNKNOWN }] } };
+            assertViolation(await runStack(nginxMtlsVerifyClient, [main, includes, unknownArns]), "nginx-mtls-verify-client", /optional/);
+            assertCompliant(await runStack(nginxMtlsVerifyClient, [...splitImage().slice(0, 2), unknownArns]));
+        });
+        it("groups by the recipe's property dependencies while ARNs are unknown", async () => {
+            const [main, includes] = splitImage(MTLS_OPTIONAL);
+            const other = component("other-files", pick(editFile(SERVERS, "10.0.10.10:8080", "10.0.20.10:8080"), INCLUDES_PART));
+            const previewRecipe: StackFixtureEntry = {
+                type: RECIPE, name: "golden-recipe", props: { components: [{ componentArn: UNKNOWN }, { componentArn: UNKNOWN }] },
+                propertyDependencies: { components: [main.name, includes.name] },
+            };
+            const otherRecipe: StackFixtureEntry = { ...recipe("other-recipe", ["other-files"]), propertyDependencies: { components: ["other-files"] } };
+            assertViolation(await runStack(nginxMtlsVerifyClient, [main, includes, other, previewRecipe, otherRecipe]), "nginx-mtls-verify-client", /optional/);
+            // Two recipes, two sets: other-files' 10-servers.conf does not conflict with golden's.
+            assertCompliant(await runStack(nginxConfigParses, [main, includes, other, previewRecipe, otherRecipe]));
+        });
+        it("keeps the images of different recipes apart", async () => {
+            const variant = editFile(SERVERS, "10.0.10.10:8080", "10.0.20.10:8080");
+            const stack = [...splitImage(HOST_FILES, "blue"), ...splitImage(variant, "green")];
+            assertCompliant(await runStack(nginxConfigParses, stack), "two images with different servers.conf");
+            const weakGreen = [...splitImage(HOST_FILES, "blue"), ...splitImage(editFile(SERVERS, "ssl_verify_client on;", "ssl_verify_client optional;", variant), "green")];
+            const outcome = await runStack(nginxMtlsVerifyClient, weakGreen);
+            assert.deepEqual(outcome.violations.map((v) => v.urn), [urnOfComponent("green-files-1")]);
+        });
+        it("does not read host files from resources that are not carriers", async () => {
+            assertCompliant(await runStack(nginxMtlsVerifyClient, [
+                ...splitImage().slice(0, 1),
+                { type: T.loadBalancer, name: "nlb", props: { ...validComponent(pick(MTLS_OPTIONAL, INCLUDES_PART)), loadBalancerType: "network" } },
+            ]));
+        });
+    });
+
+    describe("(b) conflicting duplicate paths", () => {
+        it("reports a path two components of one image write differently", async () => {
+            const stack = [
+                component("golden-files-0", pick(HOST_FILES, [...MAIN_PART, SERVERS])),
+                component("golden-files-1", pick(MTLS_OPTIONAL, INCLUDES_PART)),
+                recipe("golden-recipe", ["golden-files-0", "golden-files-1"]),
+            ];
+            const hit = assertViolation(await runStack(nginxConfigParses, stack), "nginx-config-parses",
+                /Host files conflict in image recipe golden-recipe .*: \/etc\/nginx\/apiproxy\/10-servers\.conf is written with different content by golden-files-0, golden-files-1/);
+            assert.equal(hit.urn, urnOfComponent("golden-files-1"));
+        });
+        it("also when components are merged without a recipe, and for non-nginx files", async () => {
+            const stack = [
+                component("golden-files-0", HOST_FILES),
+                component("golden-files-1", { [SYSCTL]: `${HOST_FILES[SYSCTL]}net.core.somaxconn = 8192\n` }),
+            ];
+            assertViolation(await runStack(nginxConfigParses, stack), "nginx-config-parses", /\/etc\/sysctl\.d\/60-apiproxy\.conf is written with different content/);
+        });
+        it("accepts the same content written twice", async () => {
+            const stack = [
+                component("golden-files-0", pick(HOST_FILES, [...MAIN_PART, SERVERS])),
+                component("golden-files-1", pick(HOST_FILES, INCLUDES_PART)),
+                recipe("golden-recipe", ["golden-files-0", "golden-files-1"]),
+            ];
+            assertCompliant(await runStack(nginxConfigParses, stack));
+        });
+    });
+
+    describe("(c) user data: one set per instance / launch template", () => {
+        const instance = (name: string, files: HostFiles, extra: Record<string, unknown> = {}): StackFixtureEntry =>
+            ({ type: T.instance, name, props: { ...validInstance(files), id: `i-${name}`, ...extra } });
+
+        it("blames only the instance whose user data violates", async () => {
+            const outcome = await runStack(nginxMtlsVerifyClient, [instance("proxy-a", HOST_FILES), instance("proxy-b", MTLS_OPTIONAL)]);
+            assert.deepEqual(outcome.violations.map((v) => v.urn), [urnOf(T.instance, "proxy-b")]);
+            const sysctl = await runStack(sysctlNetworkHardening, [
+                instance("proxy-a", editFile(SYSCTL, "net.ipv4.tcp_fin_timeout = 30", "net.ipv4.tcp_fin_timeout = 60")), instance("proxy-b", HOST_FILES),
+            ]);
+            assert.deepEqual(sysctl.violations.map((v) => v.urn), [urnOf(T.instance, "proxy-a")]);
+        });
+        it("never merges two hosts' user data (different files on different hosts are no conflict)", async () => {
+            const variant = editFile(SERVERS, "10.0.10.10:8080", "10.0.20.10:8080");
+            assertCompliant(await runStack(nginxConfigParses, [
+                instance("proxy-a", HOST_FILES), instance("proxy-b", variant),
+                { type: T.launchTemplate, name: "proxy-lt", props: validLaunchTemplate(editFile(SERVERS, "10.0.10.10:8080", "10.0.30.10:8080")) },
+            ]));
+        });
+        it("checks the image set, not the instance, when the user data has no nginx config", async () => {
+            const stack = [...splitImage(MTLS_OPTIONAL), instance("proxy-a", { "/etc/motd": "hi\n" })];
+            const outcome = await runStack(nginxMtlsVerifyClient, stack);
+            assert.deepEqual(outcome.violations.map((v) => v.urn), [urnOfComponent("golden-files-1")]);
+        });
+        it("lays nginx includes from user data over the image the instance boots from", async () => {
+            const image: StackFixtureEntry = {
+                type: IMAGE, name: "golden-image",
+                props: { id: "arn:image/golden", imageRecipeArn: "arn:recipe/golden-recipe", outputResources: [{ amis: [{ image: "ami-golden", region: "eu-west-1" }] }] },
+            };
+            const overlay = pick(MTLS_OPTIONAL, [SERVERS]);
+            const stack = [...splitImage(), image, instance("proxy-a", overlay, { ami: "ami-golden" })];
+            const hit = assertViolation(await runStack(nginxMtlsVerifyClient, stack), "nginx-mtls-verify-client", /optional/);
+            assert.equal(hit.urn, urnOf(T.instance, "proxy-a"));
+            // A later write by user data is what the host runs: it is no conflict with the image.
+            assertCompliant(await runStack(nginxConfigParses, [...splitImage(), image, instance("proxy-a", pick(HOST_FILES, [SERVERS]), { ami: "ami-golden" })]));
+        });
+        it("uses the image the instance boots from (ami -> image -> recipe), else every image of the stack", async () => {
+            // legacy limits per IP in each location; golden at http level. The instance's 10-servers.conf
+            // relies on golden's http-level limit, so it is only compliant on top of golden.
+            const noHttpLimit = editFile(NGINX, "    limit_req zone=per_ip burst=20 nodelay;\n", "");
+            const perLocation = editFile(SERVERS, "    location /orders.v1.Orders/ {", "    location /orders.v1.Orders/ {\n        limit_req zone=per_ip burst=20 nodelay;", noHttpLimit);
+            const legacyFiles = editFile(SERVERS, "    location /api/v1/orders/ {\n        proxy_pass", "    location /api/v1/orders/ {\n        limit_req zone=per_ip burst=20 nodelay;\n        proxy_pass", perLocation);
+            const image: StackFixtureEntry = {
+                type: IMAGE, name: "golden-image",
+                props: { id: "arn:image/golden", imageRecipeArn: "arn:recipe/golden-recipe", outputResources: [{ amis: [{ image: "ami-golden", region: "eu-west-1" }] }] },
+            };
+            const images = [...splitImage(), ...splitImage(legacyFiles, "legacy"), image];
+            const overlay = pick(HOST_FILES, [SERVERS]);
+            assertCompliant(await runStack(nginxRateLimitPerIp, [...images, instance("proxy-a", overlay, { ami: "ami-golden" })]), "linked to golden");
+            const unlinked = await runStack(nginxRateLimitPerIp, [...images, instance("proxy-a", overlay, { ami: "ami-unknown" })]);
+            const hit = assertViolation(unlinked, "nginx-rate-limit-per-ip", /location \/orders\.v1\.Orders\/ .* proxies without a per-IP limit_req/);
+            assert.equal(hit.urn, urnOf(T.instance, "proxy-a"));
+        });
     });
 });

@@ -168,11 +168,12 @@ export function assertCompliant(outcome: Outcome, what = ""): void {
     assert.deepEqual(outcome.previewUnknown, [], `${what} expected no preview-unknown diagnostics`);
 }
 
-/** Asserts a violation of `policyName` whose message matches `pattern`. */
-export function assertViolation(outcome: Outcome, policyName: string, pattern: RegExp): void {
+/** Asserts a violation of `policyName` whose message matches `pattern`; returns it (its urn names the resource blamed). */
+export function assertViolation(outcome: Outcome, policyName: string, pattern: RegExp): Violation {
     assert.equal(outcome.notApplicable, undefined, `policy was not applicable: ${outcome.notApplicable}`);
     const hit = outcome.violations.find((v) => v.policyName === policyName && pattern.test(v.message));
     assert.ok(hit, `expected a ${policyName} violation matching ${pattern}, got:\n${outcome.violations.map((v) => `  ${v.policyName}: ${v.message}`).join("\n") || "  (none)"}`);
+    return hit;
 }
 
 export function assertNotApplicable(outcome: Outcome): void {

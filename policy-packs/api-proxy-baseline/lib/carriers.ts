@@ -6,9 +6,10 @@
  *  - Image Builder component `data`: an AWSTOE document whose `CreateFile` steps carry
  *    `inputs: [{ path, content }]`;
  *  - (extension point) `command:remote:CopyToRemote`: one file from a StringAsset source.
- *    Resource policies do not run on it yet, because nginx.conf and its includes arrive as
- *    separate resources there; the inventory target needs a stack policy that groups them by
- *    connection host and then calls the same nginx checks (see CARRIER_EXTRACTORS).
+ *    No check reads it yet: nginx.conf and its includes arrive as separate resources there, so
+ *    lib/file-sets.ts would have to group them by connection host first.
+ *
+ * What is checked together is decided in lib/file-sets.ts (host file sets), not here.
  */
 import { gunzipSync } from "zlib";
 import * as YAML from "yaml";
@@ -213,9 +214,6 @@ export const CARRIER_EXTRACTORS: Readonly<Record<string, CarrierExtractor>> = {
     },
 };
 
-/** Carriers whose host files arrive as one bundle (nginx.conf together with its includes). */
-export const BUNDLE_CARRIER_TYPES: readonly string[] = [TYPES.instance, TYPES.launchTemplate, TYPES.imageComponent];
-
 export async function carriedFiles(type: string, props: Props): Promise<CarriedFiles | undefined> {
     const extract = CARRIER_EXTRACTORS[type];
     return extract ? extract(props) : undefined;
@@ -226,10 +224,10 @@ export const NGINX_INCLUDE_DIR = "/etc/nginx/apiproxy/";
 export const SYSCTL_FILE = "/etc/sysctl.d/60-apiproxy.conf";
 
 /**
- * The nginx files of a carrier: nginx.conf, the includes under /etc/nginx/apiproxy/, and any
+ * The nginx files of a carrier or host file set: nginx.conf, the includes under /etc/nginx/apiproxy/, and any
  * other file under /etc/nginx/ it ships (an include there must not escape the checks).
  */
-export function nginxFiles(carried: CarriedFiles): Map<string, string> | undefined {
+export function nginxFiles(carried: Pick<CarriedFiles, "files">): Map<string, string> | undefined {
     if (!carried.files.has(NGINX_CONF)) {
         return undefined;
     }

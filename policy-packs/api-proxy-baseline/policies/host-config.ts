@@ -3,18 +3,21 @@
  * template user data, Image Builder components) and parsed by the pack's own nginx reader —
  * never the renderer's model. Each policy is one control, so a violation names it.
  *
- * Every carrier that holds /etc/nginx/nginx.conf is checked together with the includes it
- * holds (/etc/nginx/apiproxy/...). A carrier with user data but no nginx config is fine;
- * `proxy-host-config-present` (a stack policy) makes sure every proxy gets one somewhere.
+ * The checks run per HOST FILE SET (lib/file-sets.ts), not per resource: the golden image
+ * spreads nginx.conf and its includes over several components, and only their union is what
+ * a host runs. That needs sibling resources, so these are stack policies; a violation names
+ * the carrier of the offending file. A set without nginx config is fine;
+ * `proxy-host-config-present` makes sure every proxy gets one somewhere.
  */
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { BUNDLE_CARRIER_TYPES, NGINX_CONF, SYSCTL_FILE, carriedFiles, nginxFiles, type CarriedFiles } from "../lib/carriers";
+import type { PolicyResource, ReportViolation, StackValidation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { NGINX_CONF, SYSCTL_FILE, carriedFiles, nginxFiles, type CarriedFiles } from "../lib/carriers";
+import { blame, hostFileSets, type HostFileSet } from "../lib/file-sets";
 import { NginxParseError, parseWithIncludes } from "../lib/nginx-parse";
 import {
     authRequestTargets, effective, effectiveHeaders, effectiveList, everywhere, limitReqZone, own, parseSize, rateZones, sslConfCommand, viewOf,
     type Chain, type LocationView, type NginxView, type ServerView,
 } from "../lib/nginx-query";
-import { TYPES, asRecord, asString, forTypes, identifiersOf, known, ofType, roleOf } from "../lib/resource";
+import { TYPES, asRecord, asString, identifiersOf, known, ofType, roleOf } from "../lib/resource";
 import { configSchemaFor, readConfig, type BaselineConfig } from "./config";
 
 /** NIST SP 800-52r2 3.3.1.1: ECDHE key exchange with AES-GCM (OpenSSL names). */
@@ -66,20 +69,43 @@ function parseCarrier(files: ReadonlyMap<string, string>): ParsedNginx {
 
 type NginxCheck = (view: NginxView, cfg: BaselineConfig, report: (message: string) => void) => void;
 
-/** A resource validation that runs `check` on every carrier holding nginx.conf that parses. */
-function onNginx(check: NginxCheck) {
-    return forTypes(BUNDLE_CARRIER_TYPES, async (props, args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-        const carried = await carriedFiles(args.type, props);
-        const files = carried ? nginxFiles(carried) : undefined;
-        if (!files) {
-            return;
+/**
+ * Reports once per (message, carrier): a carrier can sit in several sets (an image set and the
+ * image + user data overlay of an instance), and the same finding must not repeat.
+ */
+function reporterFor(reportViolation: ReportViolation): (message: string, urn?: string) => void {
+    const seen = new Set<string>();
+    return (message, urn) => {
+        const key = `${urn ?? ""}\u0000${message}`;
+        if (!seen.has(key)) {
+            seen.add(key);
+            reportViolation(message, urn);
         }
-        const parsed = parseCarrier(files);
-        if ("error" in parsed) {
-            return; // nginx-config-parses reports it
+    };
+}
+
+/** A stack validation that runs `check` on every host file set holding nginx.conf that parses. */
+function onNginx(check: NginxCheck): StackValidation {
+    return async (args: StackValidationArgs, reportViolation: ReportViolation) => {
+        const cfg = readConfig(args);
+        const report = reporterFor(reportViolation);
+        for (const set of await hostFileSets(args.resources)) {
+            const files = nginxFiles(set);
+            if (!files) {
+                continue;
+            }
+            const parsed = parseCarrier(files);
+            if ("error" in parsed) {
+                continue; // nginx-config-parses reports it
+            }
+            check(parsed.view, cfg, (message) => report(message, blame(set, message, NGINX_CONF)?.urn));
         }
-        check(parsed.view, readConfig(args), (message) => reportViolation(message));
-    });
+    };
+}
+
+function conflictMessage(set: HostFileSet, path: string, carriers: readonly PolicyResource[]): string {
+    return `Host files conflict in ${set.label}: ${path} is written with different content by ${carriers.map((c) => c.name).join(", ")}; `
+        + "the host's copy depends on component order, so its configuration cannot be verified.";
 }
 
 function tlsServers(view: NginxView): ServerView[] {
@@ -100,36 +126,41 @@ function enabledProtocols(chain: Chain): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Resource policies
+// Host file set checks (stack policies: one pass over every set, see lib/file-sets.ts)
 
-export const nginxConfigParses: ResourceValidationPolicy = {
+export const nginxConfigParses: StackValidationPolicy = {
     name: "nginx-config-parses",
-    description: "Checks that every carried nginx configuration (nginx.conf with its includes) and cloud-config/component document can be read; an unreadable config cannot be verified.",
+    description: "Checks that every carried cloud-config/component document can be read, that no host file set writes one path with two contents, and that each set's nginx configuration (nginx.conf with its includes) parses; an unreadable config cannot be verified.",
     enforcementLevel: "mandatory",
-    validateResource: forTypes(BUNDLE_CARRIER_TYPES, async (props, args, reportViolation) => {
-        const carried = await carriedFiles(args.type, props);
-        if (!carried) {
-            return;
+    validateStack: async (args, reportViolation) => {
+        const report = reporterFor(reportViolation);
+        for (const set of await hostFileSets(args.resources)) {
+            for (const carrier of set.carriers) {
+                const carried = await carriedFiles(carrier.type, carrier.props);
+                for (const problem of carried?.problems ?? []) {
+                    report(`Host files cannot be read: ${problem}.`, carrier.urn);
+                }
+            }
+            for (const conflict of set.conflicts) {
+                report(conflictMessage(set, conflict.path, conflict.carriers), conflict.carriers[conflict.carriers.length - 1].urn);
+            }
+            const files = nginxFiles(set);
+            if (!files) {
+                continue;
+            }
+            const parsed = parseCarrier(files);
+            if ("error" in parsed) {
+                report(`nginx configuration does not parse: ${parsed.error}.`, blame(set, parsed.error, NGINX_CONF)?.urn);
+            }
         }
-        for (const problem of carried.problems) {
-            reportViolation(`Host files cannot be read: ${problem}.`);
-        }
-        const files = nginxFiles(carried);
-        if (!files) {
-            return;
-        }
-        const parsed = parseCarrier(files);
-        if ("error" in parsed) {
-            reportViolation(`nginx configuration does not parse: ${parsed.error}.`);
-        }
-    }),
+    },
 };
 
-export const nginxTlsProtocols: ResourceValidationPolicy = {
+export const nginxTlsProtocols: StackValidationPolicy = {
     name: "nginx-tls-protocols",
     description: "Checks that nginx enables only TLSv1.2/TLSv1.3 and that every TLS server has ssl_protocols set (in the server or at http level).",
     enforcementLevel: "mandatory",
-    validateResource: onNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         for (const d of everywhere(view.main.directives, "ssl_protocols")) {
             const bad = d.args.filter((p) => !APPROVED_PROTOCOLS.includes(p));
             if (bad.length > 0) {
@@ -148,11 +179,11 @@ function cipherEntries(cipherString: string): string[] {
     return cipherString.split(/[:,\s]+/).filter((c) => c.length > 0 && !/^[!\-+@]/.test(c));
 }
 
-export const nginxTlsCiphers: ResourceValidationPolicy = {
+export const nginxTlsCiphers: StackValidationPolicy = {
     name: "nginx-tls-ciphers",
     description: "Checks that nginx allows only NIST SP 800-52r2 suites: ECDHE with AES-GCM for TLS 1.2 (ssl_ciphers) and AES-GCM/CCM for TLS 1.3 (ssl_conf_command Ciphersuites), set for every TLS server.",
     enforcementLevel: "mandatory",
-    validateResource: onNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         for (const d of everywhere(view.main.directives, "ssl_ciphers")) {
             const bad = cipherEntries(d.args.join(":")).filter((c) => !APPROVED_TLS12_CIPHERS.includes(c));
             if (bad.length > 0) {
@@ -180,11 +211,11 @@ export const nginxTlsCiphers: ResourceValidationPolicy = {
     }),
 };
 
-export const nginxTlsGroups: ResourceValidationPolicy = {
+export const nginxTlsGroups: StackValidationPolicy = {
     name: "nginx-tls-groups",
     description: "Checks that nginx key exchange uses only NIST groups P-256/P-384/P-521 (ssl_ecdh_curve, ssl_conf_command Groups/Curves), set for every TLS server.",
     enforcementLevel: "mandatory",
-    validateResource: onNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         const checkList = (list: string, where: string): void => {
             const bad = list.split(":").filter((g) => g.length > 0 && !APPROVED_GROUPS.includes(g));
             if (bad.length > 0 || list.length === 0) {
@@ -208,11 +239,11 @@ export const nginxTlsGroups: ResourceValidationPolicy = {
     }),
 };
 
-export const nginxServerTokensOff: ResourceValidationPolicy = {
+export const nginxServerTokensOff: StackValidationPolicy = {
     name: "nginx-server-tokens-off",
     description: "Checks that nginx does not reveal its version: server_tokens off in effect for every server, never switched back on.",
     enforcementLevel: "mandatory",
-    validateResource: onNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         for (const d of everywhere(view.main.directives, "server_tokens")) {
             if (d.args[0] !== "off" || d.args.length !== 1) {
                 report(`server_tokens at ${d.source} is "${d.args.join(" ")}"; it must be off.`);
@@ -226,11 +257,11 @@ export const nginxServerTokensOff: ResourceValidationPolicy = {
     }),
 };
 
-export const nginxHideUpstreamHeaders: ResourceValidationPolicy = {
+export const nginxHideUpstreamHeaders: StackValidationPolicy = {
     name: "nginx-hide-upstream-headers",
     description: "Checks that every proxied location hides the upstream's Server and X-Powered-By headers (proxy_hide_header, or grpc_hide_header for grpc_pass), honouring nginx's array inheritance; internal auth_request targets are exempt.",
     enforcementLevel: "mandatory",
-    validateResource: onNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         const authTargets = authRequestTargets(view);
         for (const { server, location } of proxiedLocations(view)) {
             // An internal auth_request target: nginx uses only its status, its headers never reach the client.
@@ -270,12 +301,12 @@ function missingSecurityHeaders(chain: Chain, cfg: BaselineConfig): string[] {
     return missing;
 }
 
-export const nginxSecurityHeaders: ResourceValidationPolicy = {
+export const nginxSecurityHeaders: StackValidationPolicy = {
     name: "nginx-security-headers",
     description: "Checks that every TLS server and each of its locations sends X-Frame-Options, X-Content-Type-Options nosniff, Content-Security-Policy and Strict-Transport-Security (add_header, honouring nginx's array inheritance).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("minHstsMaxAgeSeconds"),
-    validateResource: onNginx((view, cfg, report) => {
+    validateStack: onNginx((view, cfg, report) => {
         for (const server of tlsServers(view)) {
             const serverMissing = missingSecurityHeaders(server.chain, cfg);
             if (serverMissing.length > 0) {
@@ -291,12 +322,12 @@ export const nginxSecurityHeaders: ResourceValidationPolicy = {
     }),
 };
 
-export const nginxRateLimitPerIp: ResourceValidationPolicy = {
+export const nginxRateLimitPerIp: StackValidationPolicy = {
     name: "nginx-rate-limit-per-ip",
     description: "Checks that every client-reachable (non-internal) location with proxy_pass/grpc_pass has a per-IP limit_req in effect (a zone keyed by $binary_remote_addr) and that no zone's rate exceeds the ceiling.",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("rateLimitCeilingPerSecond"),
-    validateResource: onNginx((view, cfg, report) => {
+    validateStack: onNginx((view, cfg, report) => {
         const zones = rateZones(view);
         for (const zone of zones) {
             if (zone.ratePerSecond === undefined) {
@@ -326,12 +357,12 @@ export const nginxRateLimitPerIp: ResourceValidationPolicy = {
     }),
 };
 
-export const nginxClientMaxBodySize: ResourceValidationPolicy = {
+export const nginxClientMaxBodySize: StackValidationPolicy = {
     name: "nginx-client-max-body-size",
     description: "Checks that client_max_body_size is set for every proxied location and never exceeds the ceiling (0 = unlimited is a violation).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("maxBodyBytesCeiling"),
-    validateResource: onNginx((view, cfg, report) => {
+    validateStack: onNginx((view, cfg, report) => {
         const all = everywhere(view.main.directives, "client_max_body_size");
         for (const d of all) {
             const size = parseSize(d.args[0] ?? "");
@@ -370,11 +401,11 @@ function denies(location: LocationView): boolean {
     return returns || deny;
 }
 
-export const nginxDefaultDeny: ResourceValidationPolicy = {
+export const nginxDefaultDeny: StackValidationPolicy = {
     name: "nginx-default-deny",
     description: "Checks that nginx denies by default: no proxy_pass/grpc_pass in server context, in a catch-all location or in a stream block, and every proxying server ends in a catch-all location that returns 4xx.",
     enforcementLevel: "mandatory",
-    validateResource: onNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         for (const server of view.servers) {
             const body = server.chain[server.chain.length - 1];
             for (const d of body.directives.filter((x) => x.name === "proxy_pass" || x.name === "grpc_pass")) {
@@ -400,12 +431,12 @@ export const nginxDefaultDeny: ResourceValidationPolicy = {
     }),
 };
 
-export const nginxMtlsVerifyClient: ResourceValidationPolicy = {
+export const nginxMtlsVerifyClient: StackValidationPolicy = {
     name: "nginx-mtls-verify-client",
     description: "Checks that the server listening on the mTLS port (8443) is TLS with ssl_verify_client on and a client CA (ssl_client_certificate).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("mtlsPort"),
-    validateResource: onNginx((view, cfg, report) => {
+    validateStack: onNginx((view, cfg, report) => {
         for (const server of view.servers.filter((s) => s.listens.some((l) => l.port === cfg.mtlsPort))) {
             if (!server.tls) {
                 report(`${server.label} listens on the mTLS port ${cfg.mtlsPort} without ssl.`);
@@ -438,39 +469,44 @@ export function parseSysctl(text: string): Map<string, string> {
     return values;
 }
 
-export const sysctlNetworkHardening: ResourceValidationPolicy = {
+export const sysctlNetworkHardening: StackValidationPolicy = {
     name: "sysctl-network-hardening",
     description: "Checks that the carried /etc/sysctl.d/60-apiproxy.conf sets the seed's SYN-flood and connection-queue values (syncookies, SYN backlog, port range, FIN timeout, somaxconn).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("minTcpMaxSynBacklog", "minSomaxconn", "maxTcpFinTimeoutSeconds"),
-    validateResource: forTypes(BUNDLE_CARRIER_TYPES, async (props, args, reportViolation) => {
-        const carried = await carriedFiles(args.type, props);
-        const text = carried?.files.get(SYSCTL_FILE);
-        if (text === undefined) {
-            return;
-        }
+    validateStack: async (args, reportViolation) => {
         const cfg = readConfig(args);
-        const values = parseSysctl(text);
-        const num = (key: string): number | undefined => {
-            const v = values.get(key);
-            return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
-        };
-        const require = (ok: boolean, key: string, wanted: string): void => {
-            if (!ok) {
-                reportViolation(`${SYSCTL_FILE} sets ${key} = ${values.get(key) ?? "(unset)"}; it must be ${wanted}.`);
+        const report = reporterFor(reportViolation);
+        for (const set of await hostFileSets(args.resources)) {
+            const text = set.files.get(SYSCTL_FILE);
+            if (text !== undefined) {
+                checkSysctl(text, cfg, (message) => report(message, set.origin.get(SYSCTL_FILE)?.urn));
             }
-        };
-        require(num("net.ipv4.tcp_syncookies") === 1, "net.ipv4.tcp_syncookies", "1");
-        require((num("net.ipv4.tcp_max_syn_backlog") ?? 0) >= cfg.minTcpMaxSynBacklog, "net.ipv4.tcp_max_syn_backlog", `>= ${cfg.minTcpMaxSynBacklog}`);
-        require(values.get("net.ipv4.ip_local_port_range") === "1024 65535", "net.ipv4.ip_local_port_range", "1024 65535");
-        const fin = num("net.ipv4.tcp_fin_timeout");
-        require(fin !== undefined && fin > 0 && fin <= cfg.maxTcpFinTimeoutSeconds, "net.ipv4.tcp_fin_timeout", `<= ${cfg.maxTcpFinTimeoutSeconds}`);
-        require((num("net.core.somaxconn") ?? 0) >= cfg.minSomaxconn, "net.core.somaxconn", `>= ${cfg.minSomaxconn}`);
-    }),
+        }
+    },
 };
 
+function checkSysctl(text: string, cfg: BaselineConfig, reportViolation: (message: string) => void): void {
+    const values = parseSysctl(text);
+    const num = (key: string): number | undefined => {
+        const v = values.get(key);
+        return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    };
+    const require = (ok: boolean, key: string, wanted: string): void => {
+        if (!ok) {
+            reportViolation(`${SYSCTL_FILE} sets ${key} = ${values.get(key) ?? "(unset)"}; it must be ${wanted}.`);
+        }
+    };
+    require(num("net.ipv4.tcp_syncookies") === 1, "net.ipv4.tcp_syncookies", "1");
+    require((num("net.ipv4.tcp_max_syn_backlog") ?? 0) >= cfg.minTcpMaxSynBacklog, "net.ipv4.tcp_max_syn_backlog", `>= ${cfg.minTcpMaxSynBacklog}`);
+    require(values.get("net.ipv4.ip_local_port_range") === "1024 65535", "net.ipv4.ip_local_port_range", "1024 65535");
+    const fin = num("net.ipv4.tcp_fin_timeout");
+    require(fin !== undefined && fin > 0 && fin <= cfg.maxTcpFinTimeoutSeconds, "net.ipv4.tcp_fin_timeout", `<= ${cfg.maxTcpFinTimeoutSeconds}`);
+    require((num("net.core.somaxconn") ?? 0) >= cfg.minSomaxconn, "net.core.somaxconn", `>= ${cfg.minSomaxconn}`);
+}
+
 // ---------------------------------------------------------------------------------------------
-// Stack policy
+// Presence
 
 async function carriedBy(resource: PolicyResource): Promise<CarriedFiles | undefined> {
     return carriedFiles(resource.type, resource.props);
