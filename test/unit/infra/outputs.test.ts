@@ -22,7 +22,7 @@ before(async () => {
 });
 
 async function isSecret(value: unknown): Promise<boolean> {
-    return pulumi.Output.isInstance(value) ? await (value as pulumi.Output<unknown>).isSecret : false;
+    return pulumi.Output.isInstance(value) ? await pulumi.isSecret(value as pulumi.Output<unknown>) : false;
 }
 
 test("the README's outputs table and the exported outputs agree", () => {
