@@ -136,7 +136,7 @@ describe("certificate-validity", () => {
     });
     it("rejects a leaf valid longer than the maximum", async () => {
         const long = { ...validServerCert(), validityPeriodHours: 400 * 24 };
-        assertViolation(await runResource(certificateValidity, T.locallySignedCert, long), NAME, /certificate is valid for 9600 hours \(400 days\); the maximum is 398 days/);
+        assertViolation(await runResource(certificateValidity, T.locallySignedCert, long), NAME, /certificate is valid for 9600 hours \(400 days\); the maximum is 200 days/);
         assertViolation(await runResource(certificateValidity, T.locallySignedCert, validServerCert(), { maxCertificateValidityDays: 30 }), NAME, /maximum is 30 days/);
     });
     it("rejects a CA valid longer than the CA maximum", async () => {

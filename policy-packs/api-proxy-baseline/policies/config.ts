@@ -96,8 +96,8 @@ export const DEFAULT_CONFIG: Readonly<BaselineConfig> = Object.freeze({
     minInstanceVcpus: 4,
     minInstanceMemoryGib: 8,
     minInstanceNvmeGb: 50,
-    /** CA/Browser Forum BR 6.3.2 ceiling for leaves. */
-    maxCertificateValidityDays: 398,
+    /** CA/Browser Forum ballot SC-081: 200 days for leaves issued from 2026-03-15 (the PKI component caps at the same). */
+    maxCertificateValidityDays: 200,
     /** Ten years: a private root rotated on a planned schedule, not by surprise. */
     maxCaCertificateValidityDays: 3650,
     /** NIST SP 800-57 Part 1 r5: 128-bit security beyond 2030 needs RSA-3072. */
