@@ -226,7 +226,7 @@ first_error() { # LOG
         found { exit }
         /^go: (downloading|finding|added|upgraded|extracting) / { next }
         NF { found = 1; line = $0 }
-        END { print line }' "$1"
+        END { print line }' "$1" | sed -E 's#https?://[^/ ]+/#<module proxy>/#g'
 }
 # A refusal is a property of the pins: retrying it without changing them cannot help.
 is_refusal() { # LOG
