@@ -7,6 +7,7 @@ import { renderHost } from "../../../components/host/index";
 import { gunzipSync } from "node:zlib";
 import { randomBytes } from "node:crypto";
 import { rhelHost, ubuntuHost } from "./fixtures";
+import { run, withTempDir, writeIn } from "./tools";
 
 interface WriteFile { path: string; encoding?: string; content: string; permissions: string; owner: string; defer: boolean }
 interface CloudConfig { packages: string[]; write_files: WriteFile[]; runcmd: string[][] }
@@ -83,4 +84,23 @@ test("cloud-init: a golden-image host writes only its own files but runs every f
     const golden = parse(renderCloudInit(own, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, bakedFiles: baked })) as CloudConfig;
     assert.deepEqual(golden.write_files.map((w) => w.path), ["/etc/ssh/sshd_config"]);
     assert.equal(golden.runcmd[0]![2], doc.runcmd[0]![2], "same first-boot script as a host that received every file");
+});
+
+test("cloud-init: the real `cloud-init schema` accepts the user data of every OS (and rejects a broken document)", () => {
+    withTempDir((dir) => {
+        const documents = {
+            ubuntu: userData,
+            rhel: renderCloudInit(renderHost(rhelHost), { os: rhelHost.os, hostname: rhelHost.hostname }),
+            golden: renderCloudInit(files.slice(0, 1), { os: ubuntuHost.os, hostname: ubuntuHost.hostname, bakedFiles: files.slice(1) }),
+        };
+        for (const [name, text] of Object.entries(documents)) {
+            const result = run("cloud-init", ["schema", "-c", writeIn(dir, `${name}.yaml`, text)]);
+            assert.equal(result.status, 0, `${name}: ${result.stdout}${result.stderr}`);
+            assert.match(result.stdout, /Valid cloud-config/);
+        }
+        // The check is real: a mistyped entry fails it.
+        const broken = userData.replace(/^    permissions: "0644"$/m, "    permissions: 644\n    bogus: true");
+        assert.notEqual(broken, userData);
+        assert.notEqual(run("cloud-init", ["schema", "-c", writeIn(dir, "broken.yaml", broken)]).status, 0);
+    });
 });
