@@ -24,6 +24,25 @@ export interface RecordedCall {
     readonly args: Record<string, unknown>;
 }
 
+/** The runtime's marker for a secret value (a wrapper object with this key and signature). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Inputs as the engine hands them to providers and policies: secret wrappers removed. */
+export function revealSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(revealSecrets);
+    }
+    if (typeof value === "object" && value !== null) {
+        const record = value as Record<string, unknown>;
+        if (record[SECRET_SIG_KEY] === SECRET_SIG) {
+            return revealSecrets(record.value);
+        }
+        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealSecrets(v)]));
+    }
+    return value;
+}
+
 function shortHash(value: string): string {
     return createHash("sha256").update(value).digest("hex").slice(0, 17);
 }
@@ -110,7 +129,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     constructor(private readonly region = "eu-west-1", private readonly stack = "review") {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
-        const inputs = (args.inputs ?? {}) as Record<string, unknown>;
+        const inputs = revealSecrets(args.inputs ?? {}) as Record<string, unknown>;
         const id = `${args.type.split(":").pop()?.toLowerCase() ?? "r"}-${shortHash(`${args.type}:${args.name}`)}`;
         const state = computedState(args.type, args.name, inputs, this.region);
         this.resources.push({

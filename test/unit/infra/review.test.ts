@@ -129,3 +129,11 @@ describe("the reviewed prod configuration is what nginx accepts", () => {
         assert.match(check.stderr, /syntax is ok[\s\S]*test is successful/);
     });
 });
+
+describe("recorded inputs", () => {
+    test("secret wrappers are removed, as the engine hands inputs to policies", async () => {
+        const { revealSecrets } = await import("../../../infra/review/mocks");
+        const wrapped = { a: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: ["x", { b: 1 }] }, c: "plain" };
+        assert.deepEqual(revealSecrets(wrapped), { a: ["x", { b: 1 }], c: "plain" });
+    });
+});
