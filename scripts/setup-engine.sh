@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `npm run setup`: makes the Pulumi engine available offline (docs/engine.md).
 #
-# Builds the `pulumi` CLI and the Node.js language host into .tools/bin, and the resource
-# plugins `command` and `tls` into .tools/plugins, from the Go module proxy, then registers the
-# plugins in the project-local PULUMI_HOME (.pulumi). Every version comes from
-# engine-versions.json. A pulumi already on PATH (a normal install) is used instead of building
-# the CLI when it is new enough.
+# Builds the `pulumi` CLI and the Node.js language host (from sdk/v3 v3.68.0, the last release
+# that contains it) into .tools/bin, and the resource plugins `command` and `tls` into
+# .tools/plugins, from the Go module proxy, then registers the plugins in the project-local
+# PULUMI_HOME (.pulumi). Every version comes from engine-versions.json. A pulumi already on
+# PATH (a normal install) is used instead of building the CLI when it is new enough.
 #
 # Records what it achieved in .tools/engine-status.json (read by test/integration/engine.test.ts):
 #   { "cli": {ok, path, version, source}, "languageHost": {ok, path | error, unavailable},
@@ -178,8 +178,14 @@ finish() {
             rm -f "$TOOLS/.report"
             exit 0 ;;
         incomplete)
+            local works
+            if [ "$(node -p 'require(process.argv[1]).languageHost.ok' "$STATUS")" = true ]; then
+                works="the CLI and the language host work: programs and policy packs run; resources of the missing providers cannot be deployed"
+            else
+                works="the CLI works; preview/up/destroy and policy packs cannot run"
+            fi
             if [ "$ALLOW_INCOMPLETE" = 1 ]; then
-                printf 'setup-engine: WARNING: the Pulumi engine is INCOMPLETE (the CLI works; preview/up/destroy and policy packs cannot run). Missing:\n' >&2
+                printf 'setup-engine: WARNING: the Pulumi engine is INCOMPLETE (%s). Missing:\n' "$works" >&2
             else
                 printf 'setup-engine: ERROR: the Pulumi engine is INCOMPLETE. Missing:\n' >&2
             fi
@@ -315,21 +321,31 @@ fi
 
 # --- 5. the Node.js language host, beside the CLI -----------------------------------------
 # The CLI looks for bundled plugins next to its own (symlink-resolved) binary, then on PATH.
+# Built from the package inside sdk/v3 (engine-versions.json languageNodejs: the last release
+# that still contains it), stamped with that sdk version.
+LH_VERSION="$(pin languageNodejs.version)"
 build_langhost() {
-    local module ref
+    local module package
     module="$(pin languageNodejs.module)"
-    ref="$(pin languageNodejs.ref)"
-    [ -n "$ref" ] || { echo "languageNodejs.ref is not pinned in engine-versions.json"; return 1; }
+    package="$(pin languageNodejs.package)"
+    [ -n "$LH_VERSION" ] && [ -n "$package" ] || { echo "languageNodejs.version/package are not pinned in engine-versions.json"; return 1; }
     need_go
     cd "$ENGINE_SRC/langhost"
-    go mod edit \
-        -replace="github.com/pulumi/pulumi/pkg/v3=github.com/pulumi/pulumi/pkg/v3@$(pin languageNodejs.pkgVersion)" \
-        -replace="github.com/pulumi/pulumi/sdk/v3=github.com/pulumi/pulumi/sdk/v3@$(pin languageNodejs.sdkVersion)"
-    go get -tool "$module@$ref"
-    go_build "$BIN/pulumi-language-nodejs" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$CLI_VERSION" "$module"
+    go mod edit -require="$module@$LH_VERSION"
+    go_build "$BIN/pulumi-language-nodejs.tmp" "$(pin languageNodejs.versionPackage).Version=$LH_VERSION" "$package"
+    mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
+    go version -m "$BIN/pulumi-language-nodejs" | grep -F "$module"
+}
+# Our build is current when its embedded build info names the pinned sdk version (no go: trust it).
+own_langhost_current() {
+    [ -x "$BIN/pulumi-language-nodejs" ] || return 1
+    command -v go >/dev/null || return 0
+    go version -m "$BIN/pulumi-language-nodejs" 2>/dev/null |
+        grep -qE "^[[:space:]]+(mod|dep)[[:space:]]+$(pin languageNodejs.module)[[:space:]]+$LH_VERSION([[:space:]]|\$)"
 }
 langhost_path() {
-    if [ -x "$BIN/pulumi-language-nodejs" ]; then echo "$BIN/pulumi-language-nodejs"; return 0; fi
+    if own_langhost_current; then echo "$BIN/pulumi-language-nodejs"; return 0; fi
+    [ -x "$BIN/pulumi-language-nodejs" ] && return 1 # ours, built from other pins: rebuild
     if [ -n "$user_cli" ] && [ -x "$(dirname "$(readlink -f "$user_cli")")/pulumi-language-nodejs" ]; then
         echo "$(dirname "$(readlink -f "$user_cli")")/pulumi-language-nodejs"; return 0
     fi
@@ -338,14 +354,16 @@ langhost_path() {
 if lh="$(langhost_path)"; then
     say "pulumi-language-nodejs present ($lh)"
     export ES_LH_STATE=ok ES_LH_PATH="$lh"
+    [ "$lh" = "$BIN/pulumi-language-nodejs" ] && export ES_LH_VERSION="${LH_VERSION#v}"
 elif [ -n "${CACHED[languageHost]:-}" ]; then
     say "pulumi-language-nodejs: refused before with these pins; not asking again (--retry to force)"
     export ES_LH_STATE=cached
 else
-    step "build pulumi-language-nodejs" "$LOGS/language-nodejs.log" build_langhost
+    step "build pulumi-language-nodejs (sdk/v3 $LH_VERSION)" "$LOGS/language-nodejs.log" build_langhost
     if [ "$STEP_STATE" = ok ]; then
-        export ES_LH_STATE=ok ES_LH_PATH="$BIN/pulumi-language-nodejs"
+        export ES_LH_STATE=ok ES_LH_PATH="$BIN/pulumi-language-nodejs" ES_LH_VERSION="${LH_VERSION#v}"
     else
+        rm -f "$BIN/pulumi-language-nodejs.tmp"
         export ES_LH_STATE="$STEP_STATE" ES_LH_ERROR="$STEP_ERROR" ES_LH_LOG=.tools/logs/language-nodejs.log
     fi
 fi
