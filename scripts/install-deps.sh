@@ -18,4 +18,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 bash scripts/ensure-npm.sh
+# The policy pack's own dependencies (bin/pulumi runs it from its node_modules), with the same
+# lockfile stamp as scripts/ensure-npm.sh: a no-op when they match policy-packs/*/package-lock.json.
+PACK=policy-packs/api-proxy-baseline
+if [ ! -f "$PACK/node_modules/.apiproxy-lock-stamp" ] || ! cmp -s "$PACK/package-lock.json" "$PACK/node_modules/.apiproxy-lock-stamp"; then
+    echo "== npm ci --prefix $PACK" >&2
+    npm ci --prefix "$PACK" --no-audit --no-fund >&2
+    cp "$PACK/package-lock.json" "$PACK/node_modules/.apiproxy-lock-stamp"
+fi
 bash scripts/setup-engine.sh --allow-incomplete
