@@ -87,10 +87,11 @@ function pinnedPluginVersion(name: string): string {
 }
 
 /**
- * Lists what the engine lacks: the CLI, the Node.js language host, the registered plugins.
- * Empty when `npm run setup` has completed.
+ * Lists what the engine lacks: the CLI, the Node.js language host and (unless `plugins` is
+ * false: programs without providers need none) the registered plugins. Empty when
+ * `npm run setup` has completed.
  */
-export function missingEngineParts(pulumiHome = path.join(repoRoot, ".pulumi")): string[] {
+export function missingEngineParts(pulumiHome = path.join(repoRoot, ".pulumi"), plugins = true): string[] {
     const missing: string[] = [];
     const toolsBin = path.join(repoRoot, ".tools", "bin");
     const cli = fs.existsSync(path.join(toolsBin, "pulumi")) ? path.join(toolsBin, "pulumi") : onPath("pulumi");
@@ -100,7 +101,7 @@ export function missingEngineParts(pulumiHome = path.join(repoRoot, ".pulumi")):
         !onPath("pulumi-language-nodejs")) {
         missing.push("pulumi-language-nodejs");
     }
-    for (const name of requiredPlugins) {
+    for (const name of plugins ? requiredPlugins : []) {
         const version = pinnedPluginVersion(name);
         if (!fs.existsSync(path.join(pulumiHome, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`))) {
             missing.push(`plugin ${name} ${version} in ${path.relative(repoRoot, pulumiHome) || pulumiHome}`);
@@ -110,8 +111,8 @@ export function missingEngineParts(pulumiHome = path.join(repoRoot, ".pulumi")):
 }
 
 /** Throws "… run npm run setup" when any engine part is missing (integration tests must not skip). */
-export function requireEngine(pulumiHome?: string): void {
-    const missing = missingEngineParts(pulumiHome);
+export function requireEngine(pulumiHome?: string, plugins = true): void {
+    const missing = missingEngineParts(pulumiHome, plugins);
     if (missing.length > 0) {
         throw new Error(`Pulumi engine incomplete (missing: ${missing.join(", ")}): run npm run setup`);
     }
@@ -164,21 +165,40 @@ export function engineStatusProblem(status: EngineStatus | undefined): string {
     return "";
 }
 
+function describeMissing(label: string, part: EnginePart | undefined): string | undefined {
+    if (part?.ok) return undefined;
+    const how = /\b40[34]\b|not available/.test(part?.error ?? "")
+        ? "refused by the Go module proxy"
+        : part?.unavailable ? "unobtainable with the current pins" : "not built";
+    return `${label} ${how}: ${part?.error ?? "no error recorded"}`;
+}
+
 /** The recorded reasons the engine cannot deploy, one line ("" when complete). */
 export function engineIncompleteReason(status: EngineStatus): string {
     if (status.complete) return "";
-    const describe = (label: string, part: EnginePart | undefined): string | undefined => {
-        if (part?.ok) return undefined;
-        const how = /\b40[34]\b|not available/.test(part?.error ?? "")
-            ? "refused by the Go module proxy"
-            : part?.unavailable ? "unobtainable with the current pins" : "not built";
-        return `${label} ${how}: ${part?.error ?? "no error recorded"}`;
-    };
     const parts = [
-        describe("language host", status.languageHost),
-        ...requiredPlugins.map((name) => describe(`plugin ${name}`, status.plugins?.[name])),
+        describeMissing("language host", status.languageHost),
+        ...requiredPlugins.map((name) => describeMissing(`plugin ${name}`, status.plugins?.[name])),
     ].filter((text): text is string => text !== undefined);
     return `engine incomplete (${path.relative(repoRoot, engineStatusFile)}): ${parts.join("; ")}`;
+}
+
+/** Why no program can run (the language host is recorded as missing), one line; "" when it can. */
+export function languageHostMissingReason(status: EngineStatus): string {
+    const missing = describeMissing("language host", status.languageHost);
+    return missing ? `engine incomplete (${path.relative(repoRoot, engineStatusFile)}): ${missing}` : "";
+}
+
+/**
+ * The launcher bin/pulumi generates for a Node.js policy pack directory (under `root`'s
+ * .tools/policy-launchers): the directory's sanitised name plus the first 8 hex digits of the
+ * sha256 of its physical path.
+ */
+export function policyLauncherPath(packDir: string, root = repoRoot): string {
+    const real = fs.realpathSync(packDir);
+    const name = path.basename(real).replace(/[^A-Za-z0-9._-]/g, "_");
+    const hash = crypto.createHash("sha256").update(real).digest("hex").slice(0, 8);
+    return path.join(root, ".tools", "policy-launchers", `${name}-${hash}`);
 }
 
 /** Makes a temp dir under the OS temp root; remove it with removeDir. */
@@ -201,10 +221,11 @@ export interface PolicyPreviewResult extends PulumiResult {
 }
 
 /**
- * Runs `pulumi preview --policy-pack <packDir>` on a stack and reports which policies were
- * violated. The pack directory needs PulumiPolicy.yaml and its node_modules (@pulumi/policy,
- * @pulumi/pulumi); since 3.221 the Node.js language host runs it. `policyNames` are the names
- * to look for in the output (the CLI prints each violation as "[mandatory]  pack@v  name").
+ * Runs `bin/pulumi preview --policy-pack <packDir>` on a stack and reports which policies were
+ * violated. The pack directory needs PulumiPolicy.yaml and @pulumi/policy + @pulumi/pulumi in
+ * its node_modules; bin/pulumi swaps the directory for its generated launcher
+ * (policyLauncherPath), which runs the pack as a binary analyzer. `policyNames` are the names
+ * to look for in the output (the CLI prints each violation as "- [mandatory]  name  (type: resource)").
  */
 export async function previewWithPolicyPack(
     projectDir: string,

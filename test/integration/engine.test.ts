@@ -1,12 +1,19 @@
-// The real Pulumi engine, driven through bin/pulumi, in two parts:
-//  1. Always run (the CLI alone, no language host): setup's status file, the CLI version, and
-//     the wrapper's offline environment (file backend, project-local PULUMI_HOME, passphrase
-//     secrets provider with a generated 0600 passphrase) exercised by real CLI commands.
-//     A missing status or CLI fails these with "run npm run setup".
-//  2. A full deployment (preview, up, no-change up, outputs, encrypted state, a CrossGuard pack,
-//     destroy). Runs when .tools/engine-status.json says the engine is complete; when setup
-//     recorded parts as unobtainable, each test is skipped with the recorded reason (the exact
-//     module-proxy error), so the output says why. A missing or stale status fails them.
+// The real Pulumi engine, driven through bin/pulumi, in four parts:
+//  1. Always run (the CLI alone): setup's status file, the CLI version, and the wrapper's
+//     offline environment (file backend, project-local PULUMI_HOME, passphrase secrets provider
+//     with a generated 0600 passphrase) exercised by real CLI commands. A missing status or CLI
+//     fails these with "run npm run setup".
+//  2. Always run (no engine): bin/pulumi's rewriting of `--policy-pack DIR` to a generated
+//     launcher, against a stub CLI and a stub run-policy-pack.
+//  3. CLI + language host, no provider plugin: a throwaway TypeScript program (outputs, a
+//     pulumi.secret, a config secret, a component with a child component) through preview, up,
+//     no-change up/preview, stack output, encrypted state, the real api-proxy-baseline pack
+//     (must fail on pki-present-with-rotation) and an advisory-only pack (must pass), destroy
+//     and stack rm. Skipped, with the recorded reason, only while setup records the language
+//     host as unobtainable.
+//  4. tls.PrivateKey + command.local.Command deployed for real. Skipped with the recorded reason
+//     (the exact module-proxy errors) while setup records those plugins as unobtainable.
+// A missing or stale status never skips: parts 3 and 4 then fail with "run npm run setup".
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,8 +23,10 @@ import {
     engineStatusFile,
     engineStatusProblem,
     engineVersionsFile,
+    languageHostMissingReason,
     linkRepoNodeModules,
     makeTempDir,
+    policyLauncherPath,
     previewWithPolicyPack,
     pulumiWrapper,
     PulumiResult,
@@ -31,7 +40,8 @@ import {
 
 const status = readEngineStatus();
 const statusProblem = engineStatusProblem(status);
-const pinnedCliVersion = (JSON.parse(fs.readFileSync(engineVersionsFile, "utf8")) as { cli: { version: string } }).cli.version;
+const pins = JSON.parse(fs.readFileSync(engineVersionsFile, "utf8")) as { cli: { version: string }; languageNodejs: { version: string } };
+const pinnedCliVersion = pins.cli.version;
 
 function writeFiles(dir: string, files: Record<string, string>): void {
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
@@ -58,6 +68,11 @@ describe("engine status and CLI (npm run setup)", () => {
         // Every part that is not ok carries the reason (the exact error) for the report.
         for (const [name, part] of [["languageHost", status.languageHost], ...Object.entries(status.plugins)] as const) {
             if (!part.ok) assert.ok(part.error, `${name}: not ok and no error recorded`);
+        }
+        // A language host built by setup carries the sdk/v3 version it was built from.
+        if (status.languageHost.ok && status.languageHost.path === path.join(repoRoot, ".tools", "bin", "pulumi-language-nodejs")) {
+            fs.accessSync(status.languageHost.path, fs.constants.X_OK);
+            assert.equal(status.languageHost.version, pins.languageNodejs.version.replace(/^v/, ""));
         }
     });
 
@@ -222,14 +237,332 @@ describe("bin/pulumi offline environment with the CLI alone (temp repo layout)",
     }
 });
 
-// --- full deployment -----------------------------------------------------------------------
+// --- bin/pulumi's policy-pack launcher (no engine needed) -----------------------------------
 
-const deployStack = "engine-test";
-const projectName = "engine-smoke";
+// A copy of the wrapper in a temp repo layout whose "CLI" only prints its arguments, so the
+// rewriting of --policy-pack is checked exactly; the launcher is then run against a stub
+// run-policy-pack that reports its arguments and working directory.
+describe("bin/pulumi --policy-pack DIR: generated launcher for Node.js packs (stub CLI)", () => {
+    let root = "";
+    let wrapper = "";
+    const packs: Record<"node" | "block" | "python", string> = { node: "", block: "", python: "" };
+    const stubEntry = (dir: string): string => path.join(dir, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack", "index.js");
+    const runWrapper = (args: string[]): Promise<PulumiResult> =>
+        runPulumiOk(args, { cwd: root, wrapper, env: { PULUMI_CONFIG_PASSPHRASE: "launcher-test-only", PULUMI_BACKEND_URL: `file://${root}` } });
+
+    before(() => {
+        root = makeTempDir("engine-launcher");
+        for (const dir of ["bin", ".tools", "packs"]) fs.mkdirSync(path.join(root, dir));
+        wrapper = path.join(root, "bin", "pulumi");
+        fs.copyFileSync(pulumiWrapper, wrapper);
+        fs.chmodSync(wrapper, 0o755);
+        const fakeCli = path.join(root, ".tools", "fake-pulumi");
+        fs.writeFileSync(fakeCli, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n", { mode: 0o755 });
+        fs.writeFileSync(path.join(root, ".tools", "cli-path"), `${fakeCli}\n`);
+        const yamls = {
+            node: "runtime: nodejs\ndescription: flat runtime\n",
+            block: "# comment\nruntime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: block runtime\n",
+            python: "runtime: python\ndescription: not ours to rewrite\n",
+        };
+        for (const [kind, yaml] of Object.entries(yamls) as [keyof typeof packs, string][]) {
+            const dir = path.join(root, "packs", `${kind} pack`); // a space: the launcher must quote
+            fs.mkdirSync(dir);
+            fs.writeFileSync(path.join(dir, "PulumiPolicy.yaml"), yaml);
+            fs.mkdirSync(path.dirname(stubEntry(dir)), { recursive: true });
+            fs.writeFileSync(stubEntry(dir), "console.log(JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd() }));\n");
+            packs[kind] = dir;
+        }
+    });
+
+    after(() => removeDir(root));
+
+    it("replaces only Node.js pack directories, in both flag forms, and leaves every other argument alone", async () => {
+        const result = await runWrapper([
+            "preview", "--policy-pack", packs.node, `--policy-pack=${packs.block}`, "--policy-pack", packs.python,
+            "--policy-pack", "/no/such/pack", "--stack", "dev", "--", "--policy-pack", packs.node,
+        ]);
+        const nodeLauncher = policyLauncherPath(packs.node, root);
+        const blockLauncher = policyLauncherPath(packs.block, root);
+        assert.deepEqual(result.stdout.split("\n").slice(0, -1), [
+            "preview", "--policy-pack", nodeLauncher, `--policy-pack=${blockLauncher}`, "--policy-pack", packs.python,
+            "--policy-pack", "/no/such/pack", "--stack", "dev", "--", "--policy-pack", packs.node, "--non-interactive",
+        ]);
+        assert.deepEqual(fs.readdirSync(path.join(root, ".tools", "policy-launchers")).sort(),
+            [path.basename(nodeLauncher), path.basename(blockLauncher)].sort());
+        assert.match(path.basename(nodeLauncher), /^node_pack-[0-9a-f]{8}$/);
+    });
+
+    it("the launcher is executable, runs the pack's run-policy-pack from the pack dir with the engine address, and is idempotent", async () => {
+        const launcher = policyLauncherPath(packs.node, root);
+        assert.equal(fs.statSync(launcher).mode & 0o111, 0o111, "launcher not executable");
+        const { execFileSync } = await import("node:child_process");
+        const ran = JSON.parse(execFileSync(launcher, ["127.0.0.1:4711"], { cwd: root, encoding: "utf8" })) as { argv: string[]; cwd: string };
+        assert.deepEqual(ran, { argv: ["127.0.0.1:4711", fs.realpathSync(packs.node)], cwd: fs.realpathSync(packs.node) });
+
+        const before = fs.statSync(launcher).mtimeMs;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await runWrapper(["preview", "--policy-pack", packs.node]);
+        assert.equal(fs.statSync(launcher).mtimeMs, before, "an up-to-date launcher was rewritten");
+        fs.writeFileSync(launcher, "#!/bin/sh\nexit 1\n");
+        await runWrapper(["preview", "--policy-pack", packs.node]);
+        assert.match(fs.readFileSync(launcher, "utf8"), /run-policy-pack/, "a stale launcher was not rewritten");
+    });
+
+    it("fails clearly when the pack's node_modules lacks @pulumi/pulumi", async () => {
+        fs.rmSync(path.dirname(stubEntry(packs.block)), { recursive: true });
+        const result = await runPulumi(["preview", "--policy-pack", packs.block], {
+            cwd: root, wrapper, env: { PULUMI_CONFIG_PASSPHRASE: "launcher-test-only", PULUMI_BACKEND_URL: `file://${root}` },
+        });
+        assert.notEqual(result.code, 0, output(result));
+        assert.match(result.stderr, /has no @pulumi\/pulumi\/cmd\/run-policy-pack/, output(result));
+        assert.equal(result.stdout, "", "the CLI ran despite the failure");
+    });
+});
+
+// --- programs and policy packs: CLI + language host, no provider plugin -------------------------
+
+const programStack = "engine-test";
+const programProject = "engine-program";
+const apiKeyPlain = "api-key-plain-4711";
+const tokenPlain = "session-token-plain-0815";
+const baselinePack = path.join(repoRoot, "policy-packs", "api-proxy-baseline");
+const advisoryPolicy = "tiers-are-noted";
+
+// No provider: outputs, a pulumi.secret, a config secret, a component with a child component.
+const providerFreeProgram = `import * as pulumi from "@pulumi/pulumi";
+
+class Listener extends pulumi.ComponentResource {
+    public readonly port: pulumi.Output<number>;
+    constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+        super("apiproxytest:edge:Listener", name, {}, opts);
+        this.port = pulumi.output(8443);
+        this.registerOutputs({ port: this.port });
+    }
+}
+
+class Tier extends pulumi.ComponentResource {
+    public readonly endpoint: pulumi.Output<string>;
+    public readonly apiKeyLength: pulumi.Output<number>;
+    constructor(name: string, args: { apiKey: pulumi.Output<string> }, opts?: pulumi.ComponentResourceOptions) {
+        super("apiproxytest:edge:Tier", name, {}, opts);
+        const listener = new Listener(\`\${name}-listener\`, { parent: this });
+        this.endpoint = pulumi.interpolate\`https://\${name}.internal:\${listener.port}\`;
+        this.apiKeyLength = pulumi.unsecret(args.apiKey.apply((key) => key.length));
+        this.registerOutputs({ endpoint: this.endpoint, apiKeyLength: this.apiKeyLength });
+    }
+}
+
+const config = new pulumi.Config();
+const tier = new Tier("edge", { apiKey: config.requireSecret("apiKey") });
+
+export const greeting = "hello";
+export const endpoint = tier.endpoint;
+export const apiKeyLength = tier.apiKeyLength;
+export const apiKey = config.requireSecret("apiKey");
+export const sessionToken = pulumi.secret("${tokenPlain}");
+`;
+
+const advisoryPack = `import { PolicyPack } from "@pulumi/policy";
+
+new PolicyPack("engine-test-advisory", {
+    policies: [
+        {
+            name: "${advisoryPolicy}",
+            description: "Notes every apiproxytest:edge:Tier component (advisory only: never blocks).",
+            enforcementLevel: "advisory",
+            validateResource: (resource, reportViolation) => {
+                if (resource.type === "apiproxytest:edge:Tier") reportViolation("tier " + resource.name + " noted");
+            },
+        },
+    ],
+});
+`;
+
+// tsconfig for throwaway programs and packs: the SDK's ts-node otherwise defaults
+// moduleResolution to nodenext, which "module": "commonjs" rejects (TS5110).
+const throwawayTsconfig = JSON.stringify({
+    compilerOptions: { strict: true, target: "ES2020", module: "commonjs", moduleResolution: "node", esModuleInterop: true },
+}, null, 2);
+
+/** The engine events of `up --skip-preview --json` (one JSON object per line) and its summary. */
+function summaryEvent(result: PulumiResult): { resourceChanges: Record<string, number>; result: string } {
+    const events = result.stdout.split("\n").filter((line) => line.trim()).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const summary = events.find((event) => event.summaryEvent)?.summaryEvent as { resourceChanges: Record<string, number>; result: string } | undefined;
+    assert.ok(summary, `no summaryEvent in the JSON events:\n${result.stdout}`);
+    return summary;
+}
+
+// Skip only on a trustworthy status that records the language host as missing; a missing or
+// stale status runs the tests, which then fail with "run npm run setup".
+const programSkipReason = !statusProblem && status ? languageHostMissingReason(status) : "";
+const programIt = (name: string, fn: () => Promise<void>): void => {
+    if (programSkipReason) it(name, { skip: programSkipReason }, fn);
+    else it(name, fn);
+};
+
+describe("a TypeScript program and policy packs on a throwaway stack (CLI + language host, no provider)", { timeout: 180_000 }, () => {
+    let workDir: string | undefined;
+    let projectDir = "";
+    let advisoryPackDir = "";
+    let stateDir = "";
+    let env: NodeJS.ProcessEnv = {};
+    let stackCreated = false;
+    let engineProblem: Error | undefined;
+    const needEngine = (): void => {
+        if (engineProblem) throw engineProblem;
+    };
+    const run = (args: string[]): Promise<PulumiResult> => runPulumi([...args, "--stack", programStack], { cwd: projectDir, env });
+    const runOk = (args: string[]): Promise<PulumiResult> => runPulumiOk([...args, "--stack", programStack], { cwd: projectDir, env });
+    const stateFile = (): string => path.join(stateDir, ".pulumi", "stacks", programProject, `${programStack}.json`);
+
+    before(() => {
+        if (programSkipReason) return;
+        try {
+            if (statusProblem) throw new Error(statusProblem);
+            requireEngine(path.join(repoRoot, ".pulumi"), false);
+        } catch (error) {
+            engineProblem = error as Error;
+            return;
+        }
+        workDir = makeTempDir("engine-program");
+        projectDir = path.join(workDir, "project");
+        advisoryPackDir = path.join(workDir, "advisory-pack");
+        stateDir = path.join(workDir, "state");
+        for (const dir of [projectDir, advisoryPackDir, stateDir]) fs.mkdirSync(dir);
+        env = {
+            PULUMI_HOME: path.join(repoRoot, ".pulumi"),
+            PULUMI_BACKEND_URL: `file://${stateDir}`,
+            PULUMI_CONFIG_PASSPHRASE: "engine-program-test-only",
+            PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
+        };
+        // Its own package.json (else program resolution walks up to the repo's) and tsconfig.
+        writeFiles(projectDir, {
+            "Pulumi.yaml": `name: ${programProject}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`,
+            "package.json": JSON.stringify({ name: programProject, private: true, main: "index.ts" }, null, 2),
+            "tsconfig.json": throwawayTsconfig,
+            "index.ts": providerFreeProgram,
+        });
+        linkRepoNodeModules(projectDir);
+        writeFiles(advisoryPackDir, {
+            "PulumiPolicy.yaml": "runtime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: Advisory-only pack of the engine integration test\n",
+            "package.json": JSON.stringify({ name: "engine-test-advisory", version: "0.0.1", private: true, main: "index.ts" }, null, 2),
+            "tsconfig.json": throwawayTsconfig,
+            "index.ts": advisoryPack,
+        });
+        linkRepoNodeModules(advisoryPackDir);
+    });
+
+    after(async () => {
+        try {
+            if (stackCreated) {
+                await runPulumi(["destroy", "--yes", "--skip-preview", "--stack", programStack], { cwd: projectDir, env });
+                await runPulumi(["stack", "rm", "--yes", "--force", "--stack", programStack], { cwd: projectDir, env });
+            }
+        } finally {
+            // The wrapper's launcher for the temp pack lives in the repo's .tools; the real pack's stays.
+            if (advisoryPackDir && fs.existsSync(advisoryPackDir)) fs.rmSync(policyLauncherPath(advisoryPackDir), { force: true });
+            removeDir(workDir);
+        }
+    });
+
+    programIt("stack init, config set --secret, then preview shows the stack and both components as creates", async () => {
+        needEngine();
+        await runPulumiOk(["stack", "init", programStack], { cwd: projectDir, env });
+        stackCreated = true;
+        await runOk(["config", "set", "--secret", "apiKey", apiKeyPlain]);
+        const preview = await runOk(["preview", "--json"]);
+        const plan = JSON.parse(preview.stdout) as { changeSummary?: Record<string, number>; steps: { op: string; urn: string }[] };
+        assert.deepEqual(plan.changeSummary, { create: 3 }, preview.stdout);
+        const types = plan.steps.map((step) => `${step.op} ${step.urn.split("::")[2]}`).sort();
+        // The child's URN type carries its parent's: apiproxytest:edge:Tier$apiproxytest:edge:Listener.
+        assert.deepEqual(types, [
+            "create apiproxytest:edge:Tier",
+            "create apiproxytest:edge:Tier$apiproxytest:edge:Listener",
+            "create pulumi:pulumi:Stack",
+        ]);
+        assert.ok(!preview.stdout.includes(apiKeyPlain), "the config secret was printed by preview");
+    });
+
+    programIt("up creates the three resources; a second up and preview --expect-no-changes report no changes", async () => {
+        needEngine();
+        const first = summaryEvent(await runOk(["up", "--yes", "--skip-preview", "--json"]));
+        assert.deepEqual(first, { ...first, result: "succeeded", resourceChanges: { create: 3 } });
+        const noChange = await run(["preview", "--expect-no-changes"]);
+        assert.equal(noChange.code, 0, `expected no changes:\n${output(noChange)}`);
+        const second = summaryEvent(await runOk(["up", "--yes", "--skip-preview", "--json"]));
+        assert.deepEqual(second, { ...second, result: "succeeded", resourceChanges: { same: 3 } });
+    });
+
+    programIt("stack output --json: values, secrets as [secret], revealed only with --show-secrets", async () => {
+        needEngine();
+        const shown = JSON.parse((await runOk(["stack", "output", "--json"])).stdout) as Record<string, unknown>;
+        assert.deepEqual(shown, {
+            greeting: "hello",
+            endpoint: "https://edge.internal:8443",
+            apiKeyLength: apiKeyPlain.length,
+            apiKey: "[secret]",
+            sessionToken: "[secret]",
+        });
+        const revealed = JSON.parse((await runOk(["stack", "output", "--json", "--show-secrets"])).stdout) as Record<string, unknown>;
+        assert.equal(revealed.apiKey, apiKeyPlain);
+        assert.equal(revealed.sessionToken, tokenPlain);
+    });
+
+    programIt("state and stack config hold the secrets as ciphertext, never the plaintext", async () => {
+        needEngine();
+        const exported = await runOk(["stack", "export"]);
+        const onDisk = fs.readFileSync(stateFile(), "utf8");
+        const stackConfig = fs.readFileSync(path.join(projectDir, `Pulumi.${programStack}.yaml`), "utf8");
+        for (const [what, text] of [["stack export", exported.stdout], ["state file", onDisk]] as const) {
+            assert.match(text, /"ciphertext": ?"v1:/, `${what}: no ciphertext`);
+            for (const plain of [apiKeyPlain, tokenPlain]) assert.ok(!text.includes(plain), `${what} holds the plaintext ${plain}`);
+        }
+        assert.match(stackConfig, /apiKey:\n\s+secure: v1:\S+/, stackConfig);
+        assert.ok(!stackConfig.includes(apiKeyPlain), "plaintext secret in the stack config");
+    });
+
+    programIt("the real api-proxy-baseline pack (through bin/pulumi's launcher) fails the preview on pki-present-with-rotation", async () => {
+        needEngine();
+        const result = await previewWithPolicyPack(projectDir, baselinePack, programStack, ["pki-present-with-rotation"], env);
+        const text = output(result);
+        assert.notEqual(result.code, 0, `preview should fail:\n${text}`);
+        assert.deepEqual(result.violatedPolicies, ["pki-present-with-rotation"], text);
+        assert.match(text, /\[mandatory\]\s+pki-present-with-rotation/, text);
+        assert.match(text, /The stack declares no CA certificate/, text);
+        // It ran as the launcher bin/pulumi generated, not as a directory pack.
+        assert.ok(text.includes(`local: ${policyLauncherPath(baselinePack)}`), `not run through the launcher:\n${text}`);
+    });
+
+    programIt("an advisory-only pack reports its finding and the preview passes", async () => {
+        needEngine();
+        const result = await previewWithPolicyPack(projectDir, advisoryPackDir, programStack, [advisoryPolicy], env);
+        const text = output(result);
+        assert.equal(result.code, 0, `an advisory policy must not fail the preview:\n${text}`);
+        assert.deepEqual(result.violatedPolicies, [advisoryPolicy], text);
+        assert.match(text, /\[advisory\]\s+tiers-are-noted\s+\(apiproxytest:edge:Tier: edge\)/, text);
+        assert.ok(text.includes(`local: ${policyLauncherPath(advisoryPackDir)}`), `not run through the launcher:\n${text}`);
+    });
+
+    programIt("destroy deletes the three resources and stack rm removes the stack", async () => {
+        needEngine();
+        const destroyed = summaryEvent(await runOk(["destroy", "--yes", "--skip-preview", "--json"]));
+        assert.deepEqual(destroyed, { ...destroyed, result: "succeeded", resourceChanges: { delete: 3 } });
+        await runOk(["stack", "rm", "--yes"]);
+        stackCreated = false;
+        assert.ok(!fs.existsSync(stateFile()), "state file left behind");
+        const list = JSON.parse((await runPulumiOk(["stack", "ls", "--json"], { cwd: projectDir, env })).stdout) as unknown[];
+        assert.deepEqual(list, []);
+    });
+});
+
+// --- deployment with the command and tls providers ------------------------------------------------
+
+const providerStack = "engine-providers";
+const providerProject = "engine-smoke";
 const violatedPolicy = "private-keys-must-be-rsa";
 const passingPolicy = "local-commands-must-have-create";
 
-const program = `import * as command from "@pulumi/command";
+const providerProgram = `import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 
 const key = new tls.PrivateKey("key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
@@ -240,7 +573,7 @@ export const privateKeyPem = key.privateKeyPem;
 export const greeting = hello.stdout;
 `;
 
-const policyPack = `import { PolicyPack, validateResourceOfType } from "@pulumi/policy";
+const providerPolicyPack = `import { PolicyPack, validateResourceOfType } from "@pulumi/policy";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 
@@ -266,124 +599,91 @@ new PolicyPack("engine-smoke-policies", {
 });
 `;
 
-// Skip only on a trustworthy status that records the engine as incomplete; a missing or stale
-// status runs the tests, which then fail with "run npm run setup".
-const skipReason = !statusProblem && status ? engineIncompleteReason(status) : "";
-const deployIt = (name: string, fn: () => Promise<void>): void => {
-    if (skipReason) it(name, { skip: skipReason }, fn);
-    else it(name, fn);
-};
+// Skipped, with the recorded reason (the exact module-proxy errors), while setup records the
+// plugins as missing; a missing or stale status runs it, which then fails with "run npm run setup".
+const providerSkipReason = !statusProblem && status ? engineIncompleteReason(status) : "";
 
-describe("full deployment on a throwaway stack (language host + command/tls plugins)", { timeout: 180_000 }, () => {
+describe("deployment with the command and tls provider plugins on a throwaway stack", { timeout: 180_000 }, () => {
     let workDir: string | undefined;
     let projectDir = "";
     let packDir = "";
     let env: NodeJS.ProcessEnv = {};
     let stackCreated = false;
-    // Set when the engine is missing: every test then fails with it.
-    let engineProblem: Error | undefined;
-    const needEngine = (): void => {
-        if (engineProblem) throw engineProblem;
-    };
-
-    before(() => {
-        if (skipReason) return;
-        try {
-            if (statusProblem) throw new Error(statusProblem);
-            // Plugins live in the repo's PULUMI_HOME (registered by setup); state goes to a temp backend.
-            requireEngine(path.join(repoRoot, ".pulumi"));
-        } catch (error) {
-            engineProblem = error as Error;
-            return;
-        }
-        workDir = makeTempDir("engine-test");
-        projectDir = path.join(workDir, "project");
-        packDir = path.join(workDir, "policy-pack");
-        const stateDir = path.join(workDir, "state");
-        for (const dir of [projectDir, packDir, stateDir]) fs.mkdirSync(dir);
-        env = {
-            PULUMI_HOME: path.join(repoRoot, ".pulumi"),
-            PULUMI_BACKEND_URL: `file://${stateDir}`,
-            PULUMI_CONFIG_PASSPHRASE: "engine-test-only",
-            PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
-        };
-
-        writeFiles(projectDir, {
-            "Pulumi.yaml": `name: ${projectName}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`,
-            "package.json": JSON.stringify({ name: projectName, private: true, main: "index.ts" }, null, 2),
-            "index.ts": program,
-        });
-        linkRepoNodeModules(projectDir);
-
-        writeFiles(packDir, {
-            "PulumiPolicy.yaml": "runtime: nodejs\ndescription: Smoke-test pack for the engine integration test\n",
-            "package.json": JSON.stringify({ name: "engine-smoke-policies", version: "0.0.1", main: "index.ts" }, null, 2),
-            "index.ts": policyPack,
-        });
-        linkRepoNodeModules(packDir);
-    });
 
     after(async () => {
         try {
             if (stackCreated) {
-                await runPulumi(["destroy", "--yes", "--stack", deployStack], { cwd: projectDir, env });
-                await runPulumi(["stack", "rm", "--yes", "--force", "--stack", deployStack], { cwd: projectDir, env });
+                await runPulumi(["destroy", "--yes", "--skip-preview", "--stack", providerStack], { cwd: projectDir, env });
+                await runPulumi(["stack", "rm", "--yes", "--force", "--stack", providerStack], { cwd: projectDir, env });
             }
         } finally {
+            if (packDir && fs.existsSync(packDir)) fs.rmSync(policyLauncherPath(packDir), { force: true });
             removeDir(workDir);
         }
     });
 
-    deployIt("creates a stack and previews three creates", async () => {
-        needEngine();
-        await runPulumiOk(["stack", "init", deployStack], { cwd: projectDir, env });
-        stackCreated = true;
-        const preview = await runPulumiOk(["preview", "--stack", deployStack, "--json"], { cwd: projectDir, env });
-        const summary = (JSON.parse(preview.stdout) as { changeSummary?: Record<string, number> }).changeSummary;
-        // the stack itself, the key and the command
-        assert.equal(summary?.create, 3, preview.stdout);
-    });
+    it("tls.PrivateKey + command.local.Command: preview, up, no-change, secret output, encrypted state, policy pack, destroy",
+        { skip: providerSkipReason || false }, async () => {
+            if (statusProblem) throw new Error(statusProblem);
+            // Plugins live in the repo's PULUMI_HOME (registered by setup); state goes to a temp backend.
+            requireEngine(path.join(repoRoot, ".pulumi"));
+            workDir = makeTempDir("engine-providers");
+            projectDir = path.join(workDir, "project");
+            packDir = path.join(workDir, "policy-pack");
+            const stateDir = path.join(workDir, "state");
+            for (const dir of [projectDir, packDir, stateDir]) fs.mkdirSync(dir);
+            env = {
+                PULUMI_HOME: path.join(repoRoot, ".pulumi"),
+                PULUMI_BACKEND_URL: `file://${stateDir}`,
+                PULUMI_CONFIG_PASSPHRASE: "engine-test-only",
+                PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
+            };
+            writeFiles(projectDir, {
+                "Pulumi.yaml": `name: ${providerProject}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`,
+                "package.json": JSON.stringify({ name: providerProject, private: true, main: "index.ts" }, null, 2),
+                "tsconfig.json": throwawayTsconfig,
+                "index.ts": providerProgram,
+            });
+            linkRepoNodeModules(projectDir);
+            writeFiles(packDir, {
+                "PulumiPolicy.yaml": "runtime: nodejs\ndescription: Smoke-test pack for the engine integration test\n",
+                "package.json": JSON.stringify({ name: "engine-smoke-policies", version: "0.0.1", main: "index.ts" }, null, 2),
+                "tsconfig.json": throwawayTsconfig,
+                "index.ts": providerPolicyPack,
+            });
+            linkRepoNodeModules(packDir);
+            const opts = { cwd: projectDir, env };
 
-    deployIt("deploys, then a second run reports no changes", async () => {
-        needEngine();
-        await runPulumiOk(["up", "--yes", "--skip-preview", "--stack", deployStack], { cwd: projectDir, env });
-        const again = await runPulumi(["preview", "--expect-no-changes", "--stack", deployStack], { cwd: projectDir, env });
-        assert.equal(again.code, 0, `expected no changes:\n${again.stdout}\n${again.stderr}`);
-        const secondUp = await runPulumiOk(["up", "--yes", "--skip-preview", "--stack", deployStack], { cwd: projectDir, env });
-        assert.doesNotMatch(secondUp.stdout, /\d+ to (create|update|delete|replace)|created|updated|deleted/);
-    });
+            await runPulumiOk(["stack", "init", providerStack], opts);
+            stackCreated = true;
+            const preview = await runPulumiOk(["preview", "--stack", providerStack, "--json"], opts);
+            // the stack itself, the key and the command
+            assert.equal((JSON.parse(preview.stdout) as { changeSummary?: Record<string, number> }).changeSummary?.create, 3, preview.stdout);
 
-    deployIt("exports the outputs, with the private key kept secret", async () => {
-        needEngine();
-        const out = await runPulumiOk(["stack", "output", "--json", "--stack", deployStack], { cwd: projectDir, env });
-        const outputs = JSON.parse(out.stdout) as Record<string, string>;
-        assert.equal(outputs.greeting, "hello");
-        assert.match(outputs.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
-        assert.equal(outputs.privateKeyPem, "[secret]");
-    });
+            await runPulumiOk(["up", "--yes", "--skip-preview", "--stack", providerStack], opts);
+            const again = await runPulumi(["preview", "--expect-no-changes", "--stack", providerStack], opts);
+            assert.equal(again.code, 0, `expected no changes:\n${output(again)}`);
+            const secondUp = summaryEvent(await runPulumiOk(["up", "--yes", "--skip-preview", "--json", "--stack", providerStack], opts));
+            assert.deepEqual(secondUp.resourceChanges, { same: 3 });
 
-    deployIt("stores the private key encrypted in the state", async () => {
-        needEngine();
-        const exported = await runPulumiOk(["stack", "export", "--stack", deployStack], { cwd: projectDir, env });
-        assert.doesNotMatch(exported.stdout, /PRIVATE KEY-----/);
-        assert.match(exported.stdout, /"ciphertext"/);
-        const stateFile = path.join(workDir ?? "", "state", ".pulumi", "stacks", projectName, `${deployStack}.json`);
-        const onDisk = fs.readFileSync(stateFile, "utf8");
-        assert.doesNotMatch(onDisk, /PRIVATE KEY-----/);
-        assert.match(onDisk, /"ciphertext"/);
-    });
+            const outputs = JSON.parse((await runPulumiOk(["stack", "output", "--json", "--stack", providerStack], opts)).stdout) as Record<string, string>;
+            assert.equal(outputs.greeting, "hello");
+            assert.match(outputs.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
+            assert.equal(outputs.privateKeyPem, "[secret]");
 
-    deployIt("blocks the preview on a violated mandatory policy and names it", async () => {
-        needEngine();
-        const result = await previewWithPolicyPack(projectDir, packDir, deployStack, [violatedPolicy, passingPolicy], env);
-        assert.notEqual(result.code, 0, `preview should fail:\n${result.stdout}\n${result.stderr}`);
-        assert.deepEqual(result.violatedPolicies, [violatedPolicy], `${result.stdout}\n${result.stderr}`);
-    });
+            const exported = await runPulumiOk(["stack", "export", "--stack", providerStack], opts);
+            const onDisk = fs.readFileSync(path.join(stateDir, ".pulumi", "stacks", providerProject, `${providerStack}.json`), "utf8");
+            for (const text of [exported.stdout, onDisk]) {
+                assert.doesNotMatch(text, /PRIVATE KEY-----/);
+                assert.match(text, /"ciphertext"/);
+            }
 
-    deployIt("destroys the resources and removes the stack", async () => {
-        needEngine();
-        await runPulumiOk(["destroy", "--yes", "--skip-preview", "--stack", deployStack], { cwd: projectDir, env });
-        await runPulumiOk(["stack", "rm", "--yes", "--stack", deployStack], { cwd: projectDir, env });
-        stackCreated = false;
-    });
+            const policy = await previewWithPolicyPack(projectDir, packDir, providerStack, [violatedPolicy, passingPolicy], env);
+            assert.notEqual(policy.code, 0, `preview should fail:\n${output(policy)}`);
+            assert.deepEqual(policy.violatedPolicies, [violatedPolicy], output(policy));
+
+            await runPulumiOk(["destroy", "--yes", "--skip-preview", "--stack", providerStack], opts);
+            await runPulumiOk(["stack", "rm", "--yes", "--stack", providerStack], opts);
+            stackCreated = false;
+        });
 });
