@@ -239,9 +239,10 @@ describe("bin/pulumi offline environment with the CLI alone (temp repo layout)",
 
 // --- bin/pulumi's policy-pack launcher (no engine needed) -----------------------------------
 
-// A copy of the wrapper in a temp repo layout whose "CLI" only prints its arguments, so the
-// rewriting of --policy-pack is checked exactly; the launcher is then run against a stub
-// run-policy-pack that reports its arguments and working directory.
+// A copy of the wrapper in a temp repo layout whose "CLI" (at .tools/bin/pulumi, where setup
+// builds ours) only prints its arguments, so the rewriting of --policy-pack is checked exactly;
+// the launcher is then run against a stub run-policy-pack that reports its arguments and
+// working directory.
 describe("bin/pulumi --policy-pack DIR: generated launcher for Node.js packs (stub CLI)", () => {
     let root = "";
     let wrapper = "";
@@ -252,12 +253,14 @@ describe("bin/pulumi --policy-pack DIR: generated launcher for Node.js packs (st
 
     before(() => {
         root = makeTempDir("engine-launcher");
-        for (const dir of ["bin", ".tools", "packs"]) fs.mkdirSync(path.join(root, dir));
+        for (const dir of ["bin", ".tools/bin", "packs"]) fs.mkdirSync(path.join(root, dir), { recursive: true });
         wrapper = path.join(root, "bin", "pulumi");
         fs.copyFileSync(pulumiWrapper, wrapper);
         fs.chmodSync(wrapper, 0o755);
-        const fakeCli = path.join(root, ".tools", "fake-pulumi");
+        const fakeCli = path.join(root, ".tools", "bin", "pulumi");
         fs.writeFileSync(fakeCli, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n", { mode: 0o755 });
+        fs.copyFileSync(fakeCli, path.join(root, ".tools", "other-pulumi"));
+        fs.chmodSync(path.join(root, ".tools", "other-pulumi"), 0o755);
         fs.writeFileSync(path.join(root, ".tools", "cli-path"), `${fakeCli}\n`);
         const yamls = {
             node: "runtime: nodejs\ndescription: flat runtime\n",
@@ -306,6 +309,17 @@ describe("bin/pulumi --policy-pack DIR: generated launcher for Node.js packs (st
         fs.writeFileSync(launcher, "#!/bin/sh\nexit 1\n");
         await runWrapper(["preview", "--policy-pack", packs.node]);
         assert.match(fs.readFileSync(launcher, "utf8"), /run-policy-pack/, "a stale launcher was not rewritten");
+    });
+
+    it("with another CLI (a normal install) the directory is passed through: its own language host runs packs", async () => {
+        const cliPath = path.join(root, ".tools", "cli-path");
+        fs.writeFileSync(cliPath, `${path.join(root, ".tools", "other-pulumi")}\n`);
+        try {
+            const result = await runWrapper(["preview", "--policy-pack", packs.node]);
+            assert.deepEqual(result.stdout.split("\n").slice(0, -1), ["preview", "--policy-pack", packs.node, "--non-interactive"]);
+        } finally {
+            fs.writeFileSync(cliPath, `${path.join(root, ".tools", "bin", "pulumi")}\n`);
+        }
     });
 
     it("fails clearly when the pack's node_modules lacks @pulumi/pulumi", async () => {
