@@ -62,7 +62,7 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
         if (route.maxBodySize !== undefined && route.maxBodySize > tier.limits.maxBodySize) {
             add(`routes[${i}].maxBodySize`, `${route.maxBodySize} bytes exceeds the tier's maxBodySize of ${tier.limits.maxBodySize} bytes (routes may only tighten it)`);
         }
-        if (route.protocol !== "http" && route.methods.some((m) => m !== "GET" && route.protocol === "websocket")) {
+        if (route.protocol === "websocket" && route.methods.some((m) => m !== "GET")) {
             add(`routes[${i}].methods`, "a websocket route is opened with GET only");
         }
         if (route.protocol === "grpc" && route.methods.some((m) => m !== "POST")) {

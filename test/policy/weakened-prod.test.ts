@@ -11,25 +11,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as YAML from "yaml";
 import { loadStackFile } from "../../infra/config/load";
-import { installMocks, unwrap, type RecordedResource } from "../../infra/review/mocks";
+import type { RecordedResource } from "../../infra/review/mocks";
 import { evaluatePolicies, type RecordedResource as PolicyResource } from "../../policy-packs/api-proxy-baseline/evaluate";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 let baseline: RecordedResource[] = [];
 
 before(async () => {
+    // The same mock run the review command performs (infra/review/run.ts), so what is weakened
+    // here is exactly what `npm run review -- prod` registers.
     const tier = loadStackFile(path.join(ROOT, "stacks", "Pulumi.prod.yaml"));
-    const mocks = await installMocks("prod", tier.aws.region);
-    const { deployTier } = await import("../../infra/program");
-    const deployment = deployTier(tier);
-    await unwrap(deployment.hostFiles);
-    await unwrap(deployment.outputs.endpoints);
-    // Let every pending registration land (bounded).
-    for (let i = 0, last = -1; i < 200 && last !== mocks.resources.length; i++) {
-        last = mocks.resources.length;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    baseline = mocks.resources.filter((r) => r.custom);
+    const { runReview } = await import("../../infra/review/run");
+    baseline = (await runReview("prod", tier)).resources.filter((r) => r.custom);
 });
 
 function toPolicy(resources: readonly RecordedResource[]): PolicyResource[] {

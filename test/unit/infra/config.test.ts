@@ -107,6 +107,7 @@ describe("bad configs are refused with the field named", () => {
         ["route loosens the per-IP limit", (t) => { t.routes[0].rateLimitPerIp = { ratePerSecond: 500, burst: 10 }; }, "tier.routes[0].rateLimitPerIp.ratePerSecond", /only tighten/],
         ["route loosens the body limit", (t) => { t.routes[0].maxBodySize = "50m"; }, "tier.routes[0].maxBodySize", /only tighten/],
         ["timeout of zero", (t) => { t.routes[0].timeouts = { read: 0 }; }, "tier.routes[0].timeouts.read", /at least 1/],
+        ["websocket route with POST", (t) => { t.routes[3].methods = ["GET", "POST"]; }, "tier.routes[3].methods", /websocket route is opened with GET only/],
         ["gRPC route with GET", (t) => { t.routes[2].methods = ["GET"]; }, "tier.routes[2].methods", /gRPC/],
         ["unused upstream pool", (t) => { t.upstreams.push({ name: "orphan", servers: [{ address: "10.40.96.99:80" }] }); }, "tier.upstreams[5].name", /not used/],
         ["pool without servers", (t) => { t.upstreams[0].servers = []; }, "tier.upstreams[0].servers", /at least one server/],
