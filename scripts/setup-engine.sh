@@ -95,6 +95,7 @@ stamp_key() {
     {
         cat "$VERSIONS"
         find "$ENGINE_SRC" -type f -print0 | sort -z | xargs -0 cat
+        find "$ROOT/engine/providers" -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 | sort -z | xargs -0 cat
         cat "$0"
         printf 'PULUMI_HOME=%s\n' "$PULUMI_HOME"
     } | sha256sum | cut -d' ' -f1
@@ -174,7 +175,12 @@ finish() {
     verdict="$(status report 2>"$TOOLS/.report")"
     case "$verdict" in
         complete)
-            say "engine ready: pulumi $(pin cli.version) at $(node -p 'require(process.argv[1]).cli.path' "$STATUS"), language host, plugins: ${PLUGIN_NAMES[*]} (status: ${STATUS#"$ROOT/"})"
+            say "engine ready: pulumi $(pin cli.version) at $(node -p 'require(process.argv[1]).cli.path' "$STATUS"), language host (status: ${STATUS#"$ROOT/"})"
+            node -e '
+                const s = require(process.argv[1]);
+                for (const [n, p] of Object.entries(s.plugins)) console.error(`== setup-engine: plugin ${n} ${p.version}: ${p.source === "own"
+                    ? `api-proxy-security\u0027s own provider (engine/providers/${n}), because the upstream plugin is not installed`
+                    : "the upstream Pulumi plugin"}`);' "$STATUS"
             rm -f "$TOOLS/.report"
             exit 0 ;;
         incomplete)
@@ -368,77 +374,54 @@ else
     fi
 fi
 
-# --- 6. resource plugins, each from its own wrapper module --------------------------------
-build_command() { # OUT
-    local module ref version
-    module="$(pin plugins.command.module)"
-    ref="$(pin plugins.command.ref)"
-    version="$(pin plugins.command.version)"
-    [ -n "$ref" ] || { echo "plugins.command.ref is not pinned in engine-versions.json"; return 1; }
-    need_go
-    cd "$ENGINE_SRC/command"
-    go get -tool "$module/cmd/pulumi-resource-command@$ref"
-    go_build "$1" "$(pin plugins.command.versionPackage).Version=$version" "$module/cmd/pulumi-resource-command"
+# --- 6. resource plugins: the upstream plugin where installed, else the project's own --------
+# The module proxy refuses pulumi-command and pulumi-tls, so the project ships providers of its
+# own for the resource types those SDKs register (engine/providers, docs/engine.md). An upstream
+# plugin of the exact version, already in PULUMI_HOME or in the user's ~/.pulumi, always wins.
+# Ours carry a marker file, apiproxy-provider.json, naming the source they were built from.
+PROVIDERS_SRC="$ROOT/engine/providers"
+OWN_MARKER=apiproxy-provider.json
+providers_sha() {
+    (cd "$PROVIDERS_SRC" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 | sort -z |
+        xargs -0 sha256sum) | sha256sum | cut -c1-16
 }
-
-build_tls() { # OUT
-    local module ref version src fork
-    module="$(pin plugins.tls.module)"
-    ref="$(pin plugins.tls.ref)"
-    version="$(pin plugins.tls.version)"
-    fork="$(pin plugins.tls.terraformPluginSdkFork)"
-    [ -n "$ref" ] || { echo "plugins.tls.ref is not pinned in engine-versions.json: ${module} has no tags of its own, so it needs the commit of pulumi-tls v$version (see plugins.tls.refNote: the proxy refuses every version of the module, 403)"; return 1; }
-    need_go
-    # The module zip lacks its nested ./shim module and the generated schema-embed.json, so build
-    # from a writable copy with both supplied.
-    local dir
-    dir="$(cd "$TOOLS" && GOFLAGS= go mod download -json "$module@$ref" | node -e '
-        let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-            const j = JSON.parse(s); if (j.Error) { console.error(j.Error); process.exit(1); } console.log(j.Dir); });')"
-    src="$TOOLS/src/pulumi-tls-provider"
-    rm -rf "$src"
-    mkdir -p "$(dirname "$src")"
-    cp -R "$dir" "$src"
-    chmod -R u+w "$src"
-    rm -rf "$src/shim"
-    cp -R "$ENGINE_SRC/tls/shim" "$src/shim"
-    node -e '
-        const fs = require("fs");
-        const schema = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-        schema.version = process.argv[3];
-        fs.writeFileSync(process.argv[2], JSON.stringify(schema));' \
-        "$src/cmd/pulumi-resource-tls/schema.json" "$src/cmd/pulumi-resource-tls/schema-embed.json" "$version"
-    cd "$src"
-    go mod edit -replace="github.com/hashicorp/terraform-provider-tls/shim=./shim" \
-        -replace="${fork%% *}=${fork%% *}@${fork##* }" \
-        -replace="github.com/hashicorp/terraform-plugin-sdk/v2=${fork%% *}@${fork##* }"
-    go_build "$1" "$(pin plugins.tls.versionPackage).Version=$version" ./cmd/pulumi-resource-tls
+PROVIDERS_SHA="$(providers_sha)"
+marker_sha() { # DIR -> the source sha an own build records, or nothing
+    node -e 'try { process.stdout.write(require(process.argv[1]).sourceSha256 || "") } catch {}' "$1/$OWN_MARKER"
 }
-
-registered() { # NAME VERSION -> true when the plugin sits in PULUMI_HOME
-    [ -d "$PULUMI_HOME/plugins/resource-$1-v$2" ] && [ -f "$PULUMI_HOME/plugins/resource-$1-v$2.lock" -o -x "$PULUMI_HOME/plugins/resource-$1-v$2/pulumi-resource-$1" ]
+build_own_provider() { # NAME VERSION OUTDIR
+    need_go
+    cd "$PROVIDERS_SRC"
+    mkdir -p "$3"
+    go_build "$3/pulumi-resource-$1.tmp" "main.Version=$2" "./cmd/pulumi-resource-$1"
+    mv "$3/pulumi-resource-$1.tmp" "$3/pulumi-resource-$1"
+    printf '{\n  "implementation": "api-proxy-security'"'"'s own provider",\n  "source": "engine/providers (cmd/pulumi-resource-%s)",\n  "name": "%s",\n  "version": "%s",\n  "sourceSha256": "%s"\n}\n' \
+        "$1" "$1" "$2" "$PROVIDERS_SHA" >"$3/$OWN_MARKER"
 }
 
 for name in "${PLUGIN_NAMES[@]}"; do
     version="$(pin "plugins.$name.version")"
     export "ES_P_${name}_VERSION=$version"
-    set_plugin() { export "ES_P_${name}_STATE=$1" "ES_P_${name}_ERROR=${2:-}" "ES_P_${name}_LOG=${3:-}" "ES_P_${name}_PATH=${4:-}"; }
-    home_dir="$PULUMI_HOME/plugins/resource-$name-v$version"
-    if registered "$name" "$version"; then
-        say "plugin $name $version already registered in ${PULUMI_HOME#"$ROOT/"}"
-        set_plugin ok "" "" "$home_dir"
+    set_plugin() { export "ES_P_${name}_STATE=$1" "ES_P_${name}_ERROR=${2:-}" "ES_P_${name}_LOG=${3:-}" "ES_P_${name}_PATH=${4:-}" "ES_P_${name}_SOURCE=${5:-}"; }
+    plugin_dir="resource-$name-v$version"
+    home_dir="$PULUMI_HOME/plugins/$plugin_dir"
+    if [ -x "$home_dir/pulumi-resource-$name" ] && [ ! -f "$home_dir/$OWN_MARKER" ]; then
+        say "plugin $name $version: the upstream plugin is registered in ${PULUMI_HOME#"$ROOT/"}; using it"
+        set_plugin ok "" "" "$home_dir" upstream
         continue
     fi
-    out="$PLUGINS/pulumi-resource-$name-v$version"
-    if [ ! -x "$out" ]; then
-        if [ -n "${CACHED[$name]:-}" ]; then
-            say "plugin $name $version: refused before with these pins; not asking again (--retry to force)"
-            set_plugin cached
-            continue
-        fi
-        step "build plugin $name $version" "$LOGS/plugin-$name.log" "build_$name" "$out"
+    user_dir="${HOME:-/nonexistent}/.pulumi/plugins/$plugin_dir"
+    if [ "$user_dir" != "$home_dir" ] && [ -x "$user_dir/pulumi-resource-$name" ] && [ ! -f "$user_dir/$OWN_MARKER" ] && [ -n "$CLI" ]; then
+        step "register the upstream plugin $name $version from $user_dir" "$LOGS/register-$name.log" \
+            "$CLI" plugin install resource "$name" "$version" --file "$user_dir" --reinstall
+        if [ "$STEP_STATE" = ok ]; then set_plugin ok "" "" "$home_dir" upstream; continue; fi
+    fi
+    out="$TOOLS/providers/$plugin_dir"
+    if [ ! -x "$out/pulumi-resource-$name" ] || [ "$(marker_sha "$out")" != "$PROVIDERS_SHA" ]; then
+        step "build the project's own $name provider $version (engine/providers)" "$LOGS/provider-$name.log" \
+            build_own_provider "$name" "$version" "$out"
         if [ "$STEP_STATE" != ok ]; then
-            set_plugin "$STEP_STATE" "$STEP_ERROR" ".tools/logs/plugin-$name.log"
+            set_plugin failed "$STEP_ERROR" ".tools/logs/provider-$name.log"
             continue
         fi
     fi
@@ -446,13 +429,18 @@ for name in "${PLUGIN_NAMES[@]}"; do
         set_plugin failed "built at ${out#"$ROOT/"} but not registered: no CLI"
         continue
     fi
-    step "register plugin $name $version" "$LOGS/register-$name.log" \
-        "$CLI" plugin install resource "$name" "$version" --file "$out"
-    if [ "$STEP_STATE" = ok ]; then
-        set_plugin ok "" "" "$home_dir"
+    if [ "$(marker_sha "$home_dir")" != "$PROVIDERS_SHA" ] || [ ! -x "$home_dir/pulumi-resource-$name" ]; then
+        # --reinstall: without it the CLI silently keeps an older copy of the same version.
+        step "register $name $version (the project's own provider)" "$LOGS/register-$name.log" \
+            "$CLI" plugin install resource "$name" "$version" --file "$out" --reinstall
+        if [ "$STEP_STATE" != ok ]; then
+            set_plugin failed "$STEP_ERROR" ".tools/logs/register-$name.log"
+            continue
+        fi
     else
-        set_plugin failed "$STEP_ERROR" ".tools/logs/register-$name.log"
+        say "plugin $name $version: the project's own provider, already registered and current"
     fi
+    set_plugin ok "" "" "$home_dir" own
 done
 
 # The key after the run: builds may rewrite scripts/engine/*/go.mod (go mod edit / go get).

@@ -1,3 +1,0 @@
-module apiproxy.local/engine/command
-
-go 1.26
