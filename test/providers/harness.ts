@@ -156,13 +156,17 @@ export class ProviderClient {
         if (oldInputs) req.setOldInputs(toStruct(oldInputs));
         const res = await this.rpc<{
             getChanges(): number; getReplacesList(): string[]; getDiffsList(): string[];
-            getDetaileddiffMap(): { toArray(): [string, { getKind(): number }][] };
+            getDetaileddiffMap(): { forEach(fn: (value: { getKind(): number }, key: string) => void): void };
         }>("diff", req);
         return {
             changes: (["unknown", "none", "some"] as const)[res.getChanges()],
             replaces: res.getReplacesList(),
             diffs: res.getDiffsList(),
-            detailedDiff: Object.fromEntries(res.getDetaileddiffMap().toArray().map(([k, v]) => [k, diffKinds[v.getKind()]])),
+            detailedDiff: (() => {
+                const out: Record<string, string> = {};
+                res.getDetaileddiffMap().forEach((v, k) => (out[k] = diffKinds[v.getKind()]));
+                return out;
+            })(),
         };
     }
 

@@ -418,7 +418,9 @@ func (locallySignedCert) Create(c plugin.Call, in plugin.Args) (string, resource
 	if in.Bool("isCaCertificate") && csr.Subject.String() == "" {
 		return "", nil, errors.New("certRequestPem: a CA certificate must have at least one subject field (RFC 5280 §4.1.2.6)")
 	}
-	template := &x509.Certificate{Subject: csr.Subject, DNSNames: csr.DNSNames, IPAddresses: csr.IPAddresses,
+	// RawSubject: the CSR's distinguished name byte for byte (a parsed Subject would drop
+	// attributes Go does not model, such as emailAddress).
+	template := &x509.Certificate{RawSubject: csr.RawSubject, DNSNames: csr.DNSNames, IPAddresses: csr.IPAddresses,
 		URIs: csr.URIs, EmailAddresses: csr.EmailAddresses}
 	id, out, err := issue(in, template, caCert, csr.PublicKey, caKey)
 	if err != nil {
