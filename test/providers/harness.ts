@@ -120,6 +120,11 @@ export class ProviderClient {
         return info.getVersion();
     }
 
+    /** What the engine sends on Ctrl-C: the provider stops its running work. */
+    async cancel(): Promise<void> {
+        await this.rpc("cancel", new emptyPb.Empty());
+    }
+
     async configure(args: Props): Promise<void> {
         const req = new providerPb.ConfigureRequest();
         req.setArgs(toStruct(args));
