@@ -241,3 +241,24 @@ export async function previewWithPolicyPack(
     );
     return { ...result, violatedPolicies };
 }
+
+/** What the engine recorded for the stack's latest update (`up`, `destroy`, `refresh`). */
+export interface UpdateSummary {
+    kind: string;
+    result: string;
+    resourceChanges: Record<string, number>;
+}
+
+/**
+ * Runs an `up` / `destroy` / `refresh` in the text display (never `--json`: its engine events
+ * can carry secret plaintext, which must not reach a log or a failing assertion), then reads
+ * what the update did from `stack history --json`, which records only counts.
+ */
+export async function runUpdate(args: readonly string[], options: RunOptions, stack?: string): Promise<UpdateSummary> {
+    if (args.includes("--json") || args.includes("--debug")) throw new Error("runUpdate: --json/--debug output may carry secrets");
+    await runPulumiOk(args, options);
+    const history = await runPulumiOk(["stack", "history", "--json", ...(stack ? ["--stack", stack] : [])], options);
+    const [latest] = JSON.parse(history.stdout) as { kind: string; result: string; resourceChanges?: Record<string, number> }[];
+    if (!latest) throw new Error("stack history is empty after an update");
+    return { kind: latest.kind, result: latest.result, resourceChanges: latest.resourceChanges ?? {} };
+}

@@ -36,6 +36,7 @@ import {
     requireEngine,
     runPulumi,
     runPulumiOk,
+    runUpdate,
 } from "./engine-helpers";
 
 const status = readEngineStatus();
@@ -398,14 +399,6 @@ const throwawayTsconfig = JSON.stringify({
     compilerOptions: { strict: true, target: "ES2020", module: "commonjs", moduleResolution: "node", esModuleInterop: true },
 }, null, 2);
 
-/** The engine events of `up --skip-preview --json` (one JSON object per line) and its summary. */
-function summaryEvent(result: PulumiResult): { resourceChanges: Record<string, number>; result: string } {
-    const events = result.stdout.split("\n").filter((line) => line.trim()).map((line) => JSON.parse(line) as Record<string, unknown>);
-    const summary = events.find((event) => event.summaryEvent)?.summaryEvent as { resourceChanges: Record<string, number>; result: string } | undefined;
-    assert.ok(summary, `no summaryEvent in the JSON events:\n${result.stdout}`);
-    return summary;
-}
-
 // Skip only on a trustworthy status that records the language host as missing; a missing or
 // stale status runs the tests, which then fail with "run npm run setup".
 const programSkipReason = !statusProblem && status ? languageHostMissingReason(status) : "";
@@ -499,12 +492,12 @@ describe("a TypeScript program and policy packs on a throwaway stack (CLI + lang
 
     programIt("up creates the three resources; a second up and preview --expect-no-changes report no changes", async () => {
         needEngine();
-        const first = summaryEvent(await runOk(["up", "--yes", "--skip-preview", "--json"]));
-        assert.deepEqual(first, { ...first, result: "succeeded", resourceChanges: { create: 3 } });
+        const first = await runUpdate(["up", "--yes", "--skip-preview"], { cwd: projectDir, env }, programStack);
+        assert.deepEqual(first, { kind: "update", result: "succeeded", resourceChanges: { create: 3 } });
         const noChange = await run(["preview", "--expect-no-changes"]);
         assert.equal(noChange.code, 0, `expected no changes:\n${output(noChange)}`);
-        const second = summaryEvent(await runOk(["up", "--yes", "--skip-preview", "--json"]));
-        assert.deepEqual(second, { ...second, result: "succeeded", resourceChanges: { same: 3 } });
+        const second = await runUpdate(["up", "--yes", "--skip-preview"], { cwd: projectDir, env }, programStack);
+        assert.deepEqual(second, { kind: "update", result: "succeeded", resourceChanges: { same: 3 } });
     });
 
     programIt("stack output --json: values, secrets as [secret], revealed only with --show-secrets", async () => {
@@ -559,8 +552,8 @@ describe("a TypeScript program and policy packs on a throwaway stack (CLI + lang
 
     programIt("destroy deletes the three resources and stack rm removes the stack", async () => {
         needEngine();
-        const destroyed = summaryEvent(await runOk(["destroy", "--yes", "--skip-preview", "--json"]));
-        assert.deepEqual(destroyed, { ...destroyed, result: "succeeded", resourceChanges: { delete: 3 } });
+        const destroyed = await runUpdate(["destroy", "--yes", "--skip-preview"], { cwd: projectDir, env }, programStack);
+        assert.deepEqual(destroyed, { kind: "destroy", result: "succeeded", resourceChanges: { delete: 3 } });
         await runOk(["stack", "rm", "--yes"]);
         stackCreated = false;
         assert.ok(!fs.existsSync(stateFile()), "state file left behind");
@@ -677,7 +670,7 @@ describe("deployment with the command and tls provider plugins on a throwaway st
             await runPulumiOk(["up", "--yes", "--skip-preview", "--stack", providerStack], opts);
             const again = await runPulumi(["preview", "--expect-no-changes", "--stack", providerStack], opts);
             assert.equal(again.code, 0, `expected no changes:\n${output(again)}`);
-            const secondUp = summaryEvent(await runPulumiOk(["up", "--yes", "--skip-preview", "--json", "--stack", providerStack], opts));
+            const secondUp = await runUpdate(["up", "--yes", "--skip-preview", "--stack", providerStack], opts, providerStack);
             assert.deepEqual(secondUp.resourceChanges, { same: 3 });
 
             const outputs = JSON.parse((await runPulumiOk(["stack", "output", "--json", "--stack", providerStack], opts)).stdout) as Record<string, string>;
