@@ -84,10 +84,10 @@ function concatPem(...pems: pulumi.Input<string>[]): pulumi.Output<string> {
  * Every private key leaves this component only as a Pulumi secret; CA keys not at all.
  *
  * Rotation: each certificate carries `earlyRenewalHours`. When a deployment runs inside that
- * window, tls.LocallySignedCert / tls.SelfSignedCert report `readyForRenewal` (the provider's
- * plan check, and its refresh since terraform-provider-tls #278) and the engine replaces the
- * certificate: a new serial and validity with the same key. Deploy with `pulumi up --refresh`:
- * pulumi/pulumi-tls#39 (still open) reports plain `up` not renewing on older bridges. A replaced CA changes its children's `caCertPem`, so they are re-issued
+ * window (or past expiry), the tls provider's plan marks the certificate for replacement
+ * (`readyForRenewal`) from its recorded validity alone, so a plain `pulumi up` re-issues it (no
+ * `--refresh` needed; test/integration/pki-stack.test.ts): a new serial and validity with the
+ * same key. A replaced CA changes its children's `caCertPem`, so they are re-issued
  * in the same run. The delivery targets see the new PEM content (their triggers are content
  * hashes), write the files and reload nginx (`nginx -t && systemctl reload nginx`,
  * SIGHUP: workers drain, no connection is dropped) — never restart. Nothing renews

@@ -128,6 +128,8 @@ export interface EnginePart {
     /** True when the failure is a property of the pins (refused, unpinned) and is not retried. */
     unavailable?: boolean;
     log?: string;
+    /** Plugins: "own" (engine/providers) or "upstream" (an installed Pulumi plugin). */
+    source?: string;
 }
 
 /** .tools/engine-status.json */

@@ -11,8 +11,10 @@
 //     (must fail on pki-present-with-rotation) and an advisory-only pack (must pass), destroy
 //     and stack rm. Skipped, with the recorded reason, only while setup records the language
 //     host as unobtainable.
-//  4. tls.PrivateKey + command.local.Command deployed for real. Skipped with the recorded reason
-//     (the exact module-proxy errors) while setup records those plugins as unobtainable.
+//  4. tls.PrivateKey + command.local.Command deployed for real through the plugins setup
+//     registered: the project's own providers (engine/providers) unless the upstream plugins of
+//     the same versions are installed. Skipped, with the recorded reason, only while setup
+//     records a plugin as missing (e.g. no Go toolchain to build ours).
 // A missing or stale status never skips: parts 3 and 4 then fail with "run npm run setup".
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -41,7 +43,7 @@ import {
 
 const status = readEngineStatus();
 const statusProblem = engineStatusProblem(status);
-const pins = JSON.parse(fs.readFileSync(engineVersionsFile, "utf8")) as { cli: { version: string }; languageNodejs: { version: string } };
+const pins = JSON.parse(fs.readFileSync(engineVersionsFile, "utf8")) as { cli: { version: string }; languageNodejs: { version: string }; plugins: Record<string, unknown> };
 const pinnedCliVersion = pins.cli.version;
 
 function writeFiles(dir: string, files: Record<string, string>): void {
@@ -74,6 +76,28 @@ describe("engine status and CLI (npm run setup)", () => {
         if (status.languageHost.ok && status.languageHost.path === path.join(repoRoot, ".tools", "bin", "pulumi-language-nodejs")) {
             fs.accessSync(status.languageHost.path, fs.constants.X_OK);
             assert.equal(status.languageHost.version, pins.languageNodejs.version.replace(/^v/, ""));
+        }
+    });
+
+    it("both resource plugins are registered at the SDKs' versions, and setup and bin/pulumi about say which implementation", async () => {
+        recordedCli();
+        const opts = { cwd: repoRoot, env: { PULUMI_BACKEND_URL: `file://${makeTempDir("engine-about")}`, PULUMI_CONFIG_PASSPHRASE: "about-test-only" } };
+        try {
+            const ls = await runPulumiOk(["plugin", "ls"], opts);
+            for (const [name, version] of Object.entries(pins.plugins).filter(([k]) => !k.startsWith("$"))) {
+                const v = (version as { version: string }).version;
+                assert.match(ls.stdout, new RegExp(`^${name}\\s+resource\\s+${v.replace(/\./g, "\\.")}\\s`, "m"), ls.stdout);
+                const part = status!.plugins[name as "tls" | "command"];
+                assert.equal(part.ok, true, `${name}: ${part.error}`);
+                const own = fs.existsSync(path.join(repoRoot, ".pulumi", "plugins", `resource-${name}-v${v}`, "apiproxy-provider.json"));
+                assert.equal(part.source, own ? "own" : "upstream");
+            }
+            const about = await runPulumiOk(["about"], opts);
+            for (const name of ["tls", "command"]) {
+                assert.match(about.stdout, new RegExp(`  ${name} [0-9.]+: (api-proxy-security's own provider, built from engine/providers/${name}|the upstream Pulumi plugin)`), about.stdout);
+            }
+        } finally {
+            removeDir(opts.env.PULUMI_BACKEND_URL.slice("file://".length));
         }
     });
 
