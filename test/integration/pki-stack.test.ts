@@ -8,31 +8,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import {
-    engineIncompleteReason, engineStatusProblem, linkRepoNodeModules, makeTempDir, readEngineStatus, removeDir, repoRoot,
-    requireEngine, runPulumi, runPulumiOk, runUpdate,
+    engineIncompleteReason, engineStatusProblem, makeTempDir, readEngineStatus, removeDir, repoRoot, requireEngine, runPulumi,
+    runPulumiOk, runUpdate,
 } from "./engine-helpers";
+import { pkiProject, writePkiProject } from "./pki-project";
 
 const status = readEngineStatus();
 const statusProblem = engineStatusProblem(status);
 const skipReason = !statusProblem && status ? engineIncompleteReason(status) : "";
 
-const project = "apiproxy-pki-stack";
 const stack = "pki";
-
-const program = `import * as pulumi from "@pulumi/pulumi";
-import { Pki } from ${JSON.stringify(path.join(repoRoot, "components", "pki", "pki"))};
-
-const pki = new Pki("tier", {
-    endpoints: [{ name: "public", dnsNames: ["api.tier.test"], ipAddresses: ["198.18.0.10"] }],
-    clients: [{ name: "payments", commonName: "payments-team" }],
-});
-export const caBundlePem = pki.caBundlePem;
-export const clientCaPem = pki.clientCaPem;
-export const serverChainPem = pki.serverCertificates["public"].certificateChainPem;
-export const serverKeyPem = pki.serverCertificates["public"].privateKeyPem;
-export const clientCertPem = pki.clientCertificates["payments"].certificatePem;
-export const clientKeyPem = pki.clientCertificates["payments"].privateKeyPem;
-`;
 
 interface StateResource { urn: string; type: string; outputs?: Record<string, unknown> }
 
@@ -62,23 +47,9 @@ describe("the Pki component deployed for real (engine + the project's tls provid
             work = makeTempDir("pki-stack");
             projectDir = path.join(work, "project");
             const stateDir = path.join(work, "state");
-            fs.mkdirSync(projectDir);
-            fs.mkdirSync(stateDir);
-            fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), `name: ${project}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`);
-            fs.writeFileSync(path.join(projectDir, "package.json"), JSON.stringify({ name: project, private: true, main: "index.ts" }));
-            fs.writeFileSync(path.join(projectDir, "tsconfig.json"), JSON.stringify({
-                compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true },
-            }));
-            fs.writeFileSync(path.join(projectDir, "index.ts"), program);
-            linkRepoNodeModules(projectDir);
-            env = {
-                PULUMI_HOME: path.join(repoRoot, ".pulumi"),
-                PULUMI_BACKEND_URL: `file://${stateDir}`,
-                PULUMI_CONFIG_PASSPHRASE: "pki-stack-test-only",
-                PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
-            };
+            env = writePkiProject(projectDir, stateDir);
             const opts = { cwd: projectDir, env };
-            const stateFile = path.join(stateDir, ".pulumi", "stacks", project, `${stack}.json`);
+            const stateFile = path.join(stateDir, ".pulumi", "stacks", pkiProject, `${stack}.json`);
             const file = (name: string, text: string): string => {
                 const p = path.join(work!, name);
                 fs.writeFileSync(p, text, { mode: 0o600 });
