@@ -48,7 +48,7 @@ func sourceProblem(v resource.PropertyValue) string {
 type copyToRemote struct{}
 
 func (copyToRemote) Schema() *plugin.Schema { return copyToRemoteSchema }
-func (copyToRemote) Outputs() []string       { return nil }
+func (copyToRemote) Outputs() []string      { return nil }
 
 func (copyToRemote) Validate(in resource.PropertyMap) []plugin.Failure {
 	if v := plugin.Plain(in["source"]); plugin.Known(v) {
@@ -94,7 +94,7 @@ func withoutCommandOutputs(m resource.PropertyMap) resource.PropertyMap {
 type copyFile struct{}
 
 func (copyFile) Schema() *plugin.Schema { return copyFileSchema }
-func (copyFile) Outputs() []string       { return nil }
+func (copyFile) Outputs() []string      { return nil }
 
 func (copyFile) Create(c plugin.Call, in plugin.Args) (string, resource.PropertyMap, error) {
 	local, err := os.Open(in.Str("localPath"))
@@ -271,4 +271,3 @@ func writeRemote(s *sftp.Client, dest string, content io.Reader, mode *fs.FileMo
 	}
 	return nil
 }
-

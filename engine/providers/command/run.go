@@ -163,7 +163,7 @@ type commandResource struct {
 }
 
 func (r commandResource) Schema() *plugin.Schema { return r.schema }
-func (commandResource) Outputs() []string         { return []string{"stdout", "stderr"} }
+func (commandResource) Outputs() []string        { return []string{"stdout", "stderr"} }
 
 func (r commandResource) Create(c plugin.Call, in plugin.Args) (string, resource.PropertyMap, error) {
 	id := c.URN.Name() + randomSuffix()

@@ -309,7 +309,7 @@ var selfSignedCertSchema = &plugin.Schema{Token: "tls:index/selfSignedCert:SelfS
 )}
 
 func (selfSignedCert) Schema() *plugin.Schema { return selfSignedCertSchema }
-func (selfSignedCert) Outputs() []string       { return certOutputs("keyAlgorithm") }
+func (selfSignedCert) Outputs() []string      { return certOutputs("keyAlgorithm") }
 
 func (selfSignedCert) Validate(in resource.PropertyMap) []plugin.Failure {
 	fs := exactlyOneKey(in, "privateKeyPem")
@@ -358,7 +358,7 @@ var locallySignedCertSchema = &plugin.Schema{Token: "tls:index/locallySignedCert
 )}
 
 func (locallySignedCert) Schema() *plugin.Schema { return locallySignedCertSchema }
-func (locallySignedCert) Outputs() []string       { return certOutputs("caKeyAlgorithm") }
+func (locallySignedCert) Outputs() []string      { return certOutputs("caKeyAlgorithm") }
 
 func (locallySignedCert) Validate(in resource.PropertyMap) []plugin.Failure {
 	fs := exactlyOneKey(in, "caPrivateKeyPem")
@@ -445,7 +445,7 @@ var certRequestSchema = &plugin.Schema{Token: "tls:index/certRequest:CertRequest
 }}
 
 func (certRequest) Schema() *plugin.Schema { return certRequestSchema }
-func (certRequest) Outputs() []string       { return []string{"certRequestPem", "keyAlgorithm"} }
+func (certRequest) Outputs() []string      { return []string{"certRequestPem", "keyAlgorithm"} }
 func (certRequest) Validate(in resource.PropertyMap) []plugin.Failure {
 	return exactlyOneKey(in, "privateKeyPem")
 }

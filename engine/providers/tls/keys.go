@@ -182,7 +182,9 @@ func stateID(text string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func secret(s string) resource.PropertyValue { return resource.MakeSecret(resource.NewStringProperty(s)) }
+func secret(s string) resource.PropertyValue {
+	return resource.MakeSecret(resource.NewStringProperty(s))
+}
 
 type privateKey struct{}
 

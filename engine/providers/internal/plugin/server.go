@@ -75,7 +75,7 @@ type Provider struct {
 	Resources     map[string]Resource
 	Functions     map[string]Function
 	// Config is the provider configuration surface (inputs of the SDK's Provider resource).
-	Config    *Schema
+	Config      *Schema
 	OnConfigure func(in Args) error
 
 	host   *provider.HostClient
