@@ -597,11 +597,12 @@ const providerProgram = `import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 
 const key = new tls.PrivateKey("key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
-const hello = new command.local.Command("hello", { create: "echo hello" });
+const hello = new command.local.Command("hello", { create: "echo hello; pwd >&2" });
 
 export const publicKeyPem = key.publicKeyPem;
 export const privateKeyPem = key.privateKeyPem;
 export const greeting = hello.stdout;
+export const workingDir = hello.stderr;
 `;
 
 const providerPolicyPack = `import { PolicyPack, validateResourceOfType } from "@pulumi/policy";
@@ -699,6 +700,8 @@ describe("deployment with the command and tls provider plugins on a throwaway st
 
             const outputs = JSON.parse((await runPulumiOk(["stack", "output", "--json", "--stack", providerStack], opts)).stdout) as Record<string, string>;
             assert.equal(outputs.greeting, "hello");
+            // Commands (and relative FileAsset paths) resolve against the project directory.
+            assert.equal(outputs.workingDir, fs.realpathSync(projectDir));
             assert.match(outputs.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
             assert.equal(outputs.privateKeyPem, "[secret]");
 
