@@ -243,25 +243,40 @@ func inputsOf(s *Schema, state resource.PropertyMap) resource.PropertyMap {
 	return out
 }
 
+// decoded is a request's resource type and its property maps (absent ones empty).
+type decoded struct {
+	r                      Resource
+	state, news, oldInputs resource.PropertyMap
+}
+
+// decode resolves the resource type and unmarshals state and news; old inputs come from the
+// request, or from the state when the engine sent none.
+func (p *Provider) decode(urn string, state, news, oldInputs *structpb.Struct) (decoded, error) {
+	var d decoded
+	var err error
+	if d.r, err = p.resource(urn); err != nil {
+		return d, err
+	}
+	if d.state, err = unmarshal(state, "state"); err != nil {
+		return d, err
+	}
+	if d.news, err = unmarshal(news, "news"); err != nil {
+		return d, err
+	}
+	if len(oldInputs.GetFields()) == 0 {
+		d.oldInputs = inputsOf(d.r.Schema(), d.state)
+	} else if d.oldInputs, err = unmarshal(oldInputs, "oldInputs"); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
 func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	r, err := p.resource(req.GetUrn())
+	dec, err := p.decode(req.GetUrn(), req.GetOlds(), req.GetNews(), req.GetOldInputs())
 	if err != nil {
 		return nil, err
 	}
-	state, err := unmarshal(req.GetOlds(), "olds")
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal(req.GetNews(), "news")
-	if err != nil {
-		return nil, err
-	}
-	oldInputs := inputsOf(r.Schema(), state)
-	if req.GetOldInputs() != nil {
-		if oldInputs, err = unmarshal(req.GetOldInputs(), "oldInputs"); err != nil {
-			return nil, err
-		}
-	}
+	r, state, news, oldInputs := dec.r, dec.state, dec.news, dec.oldInputs
 	var renew string
 	if rn, ok := r.(Renewer); ok {
 		renew = rn.MustReplace(state, news)
@@ -354,20 +369,11 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 }
 
 func (p *Provider) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
-	r, err := p.resource(req.GetUrn())
+	dec, err := p.decode(req.GetUrn(), req.GetProperties(), nil, req.GetInputs())
 	if err != nil {
 		return nil, err
 	}
-	state, err := unmarshal(req.GetProperties(), "state")
-	if err != nil {
-		return nil, err
-	}
-	inputs := inputsOf(r.Schema(), state)
-	if req.GetInputs() != nil && len(req.GetInputs().GetFields()) > 0 {
-		if inputs, err = unmarshal(req.GetInputs(), "inputs"); err != nil {
-			return nil, err
-		}
-	}
+	r, state, inputs := dec.r, dec.state, dec.oldInputs
 	ctx, cancel := p.requestContext(ctx)
 	defer cancel()
 	outs, err := r.Read(p.call(ctx, req.GetUrn(), false), req.GetId(), Args{inputs}, state)
@@ -389,24 +395,11 @@ func (p *Provider) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*pulum
 }
 
 func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	r, err := p.resource(req.GetUrn())
+	dec, err := p.decode(req.GetUrn(), req.GetOlds(), req.GetNews(), req.GetOldInputs())
 	if err != nil {
 		return nil, err
 	}
-	state, err := unmarshal(req.GetOlds(), "olds")
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal(req.GetNews(), "news")
-	if err != nil {
-		return nil, err
-	}
-	oldInputs := inputsOf(r.Schema(), state)
-	if req.GetOldInputs() != nil {
-		if oldInputs, err = unmarshal(req.GetOldInputs(), "oldInputs"); err != nil {
-			return nil, err
-		}
-	}
+	r, state, news, oldInputs := dec.r, dec.state, dec.news, dec.oldInputs
 	if req.GetPreview() {
 		props, err := marshal(previewOutputs(r, news), "preview")
 		return &pulumirpc.UpdateResponse{Properties: props}, err
@@ -425,20 +418,11 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 }
 
 func (p *Provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
-	r, err := p.resource(req.GetUrn())
+	dec, err := p.decode(req.GetUrn(), req.GetProperties(), nil, req.GetOldInputs())
 	if err != nil {
 		return nil, err
 	}
-	state, err := unmarshal(req.GetProperties(), "state")
-	if err != nil {
-		return nil, err
-	}
-	inputs := inputsOf(r.Schema(), state)
-	if req.GetOldInputs() != nil && len(req.GetOldInputs().GetFields()) > 0 {
-		if inputs, err = unmarshal(req.GetOldInputs(), "oldInputs"); err != nil {
-			return nil, err
-		}
-	}
+	r, state, inputs := dec.r, dec.state, dec.oldInputs
 	ctx, cancel := p.requestContext(ctx)
 	defer cancel()
 	if err := r.Delete(p.call(ctx, req.GetUrn(), false), req.GetId(), Args{inputs}, state); err != nil {
