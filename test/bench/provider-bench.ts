@@ -1,8 +1,8 @@
 /**
  * `npm run bench:providers`: what the project's own provider plugins cost. Measures the
  * start-up of each plugin (spawn until it prints its port, RUNS × 5 samples), `npm run setup`
- * with nothing to do, and `up` / no-op `up` / `destroy` of the Pki stack (the project's Pki
- * component through the real engine) RUNS times. Writes bench-results/providers.json and prints
+ * with nothing to do, and `up` / no-op `up` / `destroy` of a minimal tls + command stack and of
+ * the Pki stack (the project's Pki component) through the real engine, RUNS times each. Writes bench-results/providers.json and prints
  * a table. Measures only; never fails on a time.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { makeTempDir, removeDir, repoRoot, runPulumiOk, runUpdate } from "../integration/engine-helpers";
-import { writePkiProject } from "../integration/pki-project";
+import { minimalProgram, pkiProgram, writeThrowawayProject } from "../integration/throwaway-project";
 import { ownProviderBinary } from "../providers/harness";
 
 const RUNS = Math.max(1, Math.min(10, Number(process.env.BENCH_RUNS ?? 3)));
@@ -42,6 +42,44 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
     return { ms: Number(process.hrtime.bigint() - started) / 1e6, value };
 }
 
+interface StackTimes {
+    resources: number;
+    medianUpMs: number;
+    medianNoOpUpMs: number;
+    medianDestroyMs: number;
+    /** Each wall time includes the engine's own work (the program under ts-node, state writes): compare ratios across machines. */
+    upToNoOpRatio: number;
+    samples: { upMs: number[]; noOpUpMs: number[]; destroyMs: number[] };
+}
+
+/** up, no-op up and destroy of a fresh stack running `program`, RUNS times. */
+async function timeStack(program: string): Promise<StackTimes> {
+    const samples = { upMs: [] as number[], noOpUpMs: [] as number[], destroyMs: [] as number[] };
+    let resources = 0;
+    for (let i = 0; i < RUNS; i++) {
+        const work = makeTempDir("provider-bench");
+        const projectDir = path.join(work, "project");
+        const opts = { cwd: projectDir, env: writeThrowawayProject(projectDir, path.join(work, "state"), program) };
+        try {
+            await runPulumiOk(["stack", "init", "bench"], opts);
+            const up = await timed(() => runUpdate(["up", "--yes", "--skip-preview"], opts, "bench"));
+            const noOp = await timed(() => runUpdate(["up", "--yes", "--skip-preview"], opts, "bench"));
+            if (noOp.value.resourceChanges.same !== up.value.resourceChanges.create) throw new Error(`the second up changed something: ${JSON.stringify(noOp.value)}`);
+            const destroy = await timed(() => runUpdate(["destroy", "--yes", "--skip-preview"], opts, "bench"));
+            samples.upMs.push(up.ms);
+            samples.noOpUpMs.push(noOp.ms);
+            samples.destroyMs.push(destroy.ms);
+            resources = up.value.resourceChanges.create;
+        } finally {
+            removeDir(work);
+        }
+    }
+    return {
+        resources, medianUpMs: round(median(samples.upMs)), medianNoOpUpMs: round(median(samples.noOpUpMs)), medianDestroyMs: round(median(samples.destroyMs)),
+        upToNoOpRatio: Number((median(samples.upMs) / median(samples.noOpUpMs)).toFixed(2)), samples,
+    };
+}
+
 async function main(): Promise<void> {
     const startup: Record<string, { medianMs: number; minMs: number; maxMs: number; samples: number }> = {};
     for (const name of ["tls", "command"] as const) {
@@ -58,38 +96,13 @@ async function main(): Promise<void> {
         setupSamples.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
 
-    const stack: { upMs: number[]; noOpUpMs: number[]; destroyMs: number[]; resources: number } = { upMs: [], noOpUpMs: [], destroyMs: [], resources: 0 };
-    for (let i = 0; i < RUNS; i++) {
-        const work = makeTempDir("provider-bench");
-        const projectDir = path.join(work, "project");
-        const opts = { cwd: projectDir, env: writePkiProject(projectDir, path.join(work, "state")) };
-        try {
-            await runPulumiOk(["stack", "init", "bench"], opts);
-            const up = await timed(() => runUpdate(["up", "--yes", "--skip-preview"], opts, "bench"));
-            const noOp = await timed(() => runUpdate(["up", "--yes", "--skip-preview"], opts, "bench"));
-            if (noOp.value.resourceChanges.same !== up.value.resourceChanges.create) throw new Error(`the second up changed something: ${JSON.stringify(noOp.value)}`);
-            const destroy = await timed(() => runUpdate(["destroy", "--yes", "--skip-preview"], opts, "bench"));
-            stack.upMs.push(up.ms);
-            stack.noOpUpMs.push(noOp.ms);
-            stack.destroyMs.push(destroy.ms);
-            stack.resources = up.value.resourceChanges.create;
-        } finally {
-            removeDir(work);
-        }
-    }
+    const stacks = { minimal: await timeStack(minimalProgram), pki: await timeStack(pkiProgram) };
 
     const results = {
         date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, runs: RUNS,
         providerStartup: startup,
         setupNothingToDoMs: round(median(setupSamples)),
-        pkiStack: {
-            resources: stack.resources,
-            // Each wall time includes the engine's own work (the program under ts-node, state writes),
-            // which is why the ratio to a no-op up is the figure to compare across machines.
-            medianUpMs: round(median(stack.upMs)), medianNoOpUpMs: round(median(stack.noOpUpMs)), medianDestroyMs: round(median(stack.destroyMs)),
-            upToNoOpRatio: Number((median(stack.upMs) / median(stack.noOpUpMs)).toFixed(2)),
-            samples: stack,
-        },
+        stacks,
     };
     const outDir = path.join(repoRoot, "bench-results");
     fs.mkdirSync(outDir, { recursive: true });
@@ -99,9 +112,9 @@ async function main(): Promise<void> {
     console.log("| --- | ---: |");
     for (const [name, r] of Object.entries(startup)) console.log(`| ${name} provider start-up (${r.samples} runs, min ${r.minMs} ms, max ${r.maxMs} ms) | ${r.medianMs} ms |`);
     console.log(`| npm run setup, nothing to do | ${s(results.setupNothingToDoMs)} |`);
-    console.log(`| Pki stack (${stack.resources} resources): up | ${s(results.pkiStack.medianUpMs)} |`);
-    console.log(`| Pki stack: no-op up | ${s(results.pkiStack.medianNoOpUpMs)} |`);
-    console.log(`| Pki stack: destroy | ${s(results.pkiStack.medianDestroyMs)} |`);
+    for (const [name, st] of Object.entries(stacks)) {
+        console.log(`| ${name} stack (${st.resources} resources): up / no-op up / destroy | ${s(st.medianUpMs)} / ${s(st.medianNoOpUpMs)} / ${s(st.medianDestroyMs)} |`);
+    }
     console.log(`\nbench-results/providers.json written (${RUNS} runs).`);
 }
 

@@ -11,7 +11,7 @@ import {
     engineIncompleteReason, engineStatusProblem, makeTempDir, readEngineStatus, removeDir, repoRoot, requireEngine, runPulumi,
     runPulumiOk, runUpdate,
 } from "./engine-helpers";
-import { pkiProject, writePkiProject } from "./pki-project";
+import { pkiProgram, throwawayProject, writeThrowawayProject } from "./throwaway-project";
 
 const status = readEngineStatus();
 const statusProblem = engineStatusProblem(status);
@@ -47,9 +47,9 @@ describe("the Pki component deployed for real (engine + the project's tls provid
             work = makeTempDir("pki-stack");
             projectDir = path.join(work, "project");
             const stateDir = path.join(work, "state");
-            env = writePkiProject(projectDir, stateDir);
+            env = writeThrowawayProject(projectDir, stateDir, pkiProgram);
             const opts = { cwd: projectDir, env };
-            const stateFile = path.join(stateDir, ".pulumi", "stacks", pkiProject, `${stack}.json`);
+            const stateFile = path.join(stateDir, ".pulumi", "stacks", throwawayProject, `${stack}.json`);
             const file = (name: string, text: string): string => {
                 const p = path.join(work!, name);
                 fs.writeFileSync(p, text, { mode: 0o600 });
