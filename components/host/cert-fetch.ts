@@ -9,7 +9,7 @@
 import { cite, file, lines } from "./common";
 import { osProfile } from "./os";
 import { NGINX_BINARY, NGINX_LOG_DIR, NGINX_STATE_DIR } from "./paths";
-import { shellQuote } from "./selinux";
+import { shellQuote } from "../core/shell";
 import type { HostFile } from "../core/host-file";
 import type { CertificateSecretSpec, HostSpec } from "./types";
 

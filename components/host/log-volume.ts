@@ -9,7 +9,7 @@
 import { cite, file, lines } from "./common";
 import { osProfile } from "./os";
 import { NGINX_LOG_DIR } from "./paths";
-import { shellQuote } from "./selinux";
+import { shellQuote } from "../core/shell";
 import type { HostFile } from "../core/host-file";
 import type { HostSpec } from "./types";
 

@@ -6,15 +6,12 @@
 import { file, lines } from "./common";
 import { NGINX_LOG_DIR } from "./paths";
 import type { HostFile } from "../core/host-file";
+import { shellQuote } from "../core/shell";
 import type { HostSpec } from "./types";
 
 export const SELINUX_CONFIG_PATH = "/etc/selinux/config";
 export const SELINUX_APPLY_PATH = "/usr/local/sbin/apiproxy-selinux-apply";
 
-/** Single-quotes a value for bash (values are validated already; this is defence in depth). */
-export function shellQuote(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 export function renderSelinuxConfig(): string {
     return lines(

@@ -14,6 +14,7 @@
  */
 import { Scalar, stringify } from "yaml";
 import type { HostFile } from "../core/host-file";
+import { shellQuote } from "../core/shell";
 
 /** Image Builder's limit on inline component data (CreateComponent `data`). */
 export const COMPONENT_DATA_LIMIT = 16_000;
@@ -39,7 +40,6 @@ function schemaVersion(): Scalar<number> {
 
 const fits = (text: string): boolean => text.length <= COMPONENT_DATA_LIMIT - NAME_SUFFIX_RESERVE;
 
-const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 function validationCommands(files: readonly HostFile[]): string[] {
     const commands = ["set -euo pipefail"];
