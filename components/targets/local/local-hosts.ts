@@ -1,0 +1,163 @@
+import * as path from "node:path";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { shellQuote } from "../../core/shell";
+
+/** host-control.sh beside this file: the imperative half of this component (create / delete). */
+export const HOST_CONTROL = path.join(__dirname, "host-control.sh");
+
+/** The segment every container is reachable on from this machine (SSH from the engine). */
+export const MANAGEMENT_SEGMENT = "management";
+
+export interface LocalHostSpec {
+    /** Host name, also part of its network namespace name: [a-z][a-z0-9-]{0,15}. */
+    readonly name: string;
+    /** Interfaces by segment, address with prefix (e.g. { dmz: "198.18.2.10/24", management: "198.18.0.10/24" }). The first is the primary: its gateway is the default route. A container needs a management interface. */
+    readonly interfaces: Readonly<Record<string, string>>;
+}
+
+export interface LocalHostsArgs {
+    /** Prefix of every namespace and cgroup this component creates: [a-z][a-z0-9-]{0,11}, unique per stack on this machine. */
+    readonly fabric: string;
+    /** Segments by name, each with its gateway address and prefix in the fabric (e.g. { management: "198.18.0.1/24" }). Must include "management". */
+    readonly segments: Readonly<Record<string, string>>;
+    /** This machine's address on the management segment, with prefix (e.g. "198.18.0.254/24"). */
+    readonly managementHostAddress: string;
+    /** Debian suite of the containers. Default: "bookworm" (Debian 12) */
+    readonly suite?: string;
+    /** Debian packages in the rootfs (a change rebuilds it and replaces every container). */
+    readonly packages: readonly string[];
+    /** Where the rootfs is cached between stacks and runs (it survives destroy, like any build cache). */
+    readonly rootfsCacheDir: string;
+    /** Where each container's overlay and console log live; removed with the container. */
+    readonly stateDir: string;
+    /** Containers: Debian booted with systemd, sshd on their management address. */
+    readonly hosts: readonly LocalHostSpec[];
+    /** Bare network namespaces on a segment (clients: no container, this machine's tools). */
+    readonly namespaces?: readonly LocalHostSpec[];
+}
+
+/** What delivery needs to reach one container over SSH. */
+export interface LocalHost {
+    readonly name: string;
+    /** The management address sshd listens on. */
+    readonly sshAddress: string;
+    /** The container's SSH host key, authorized_keys form: pin it (command connection.hostKey). */
+    readonly hostKey: pulumi.Output<string>;
+    /** `ip netns exec <namespace> …` runs a command inside the container's network. */
+    readonly namespace: string;
+}
+
+const DEFAULT_SUITE = "bookworm";
+const NAME = /^[a-z][a-z0-9-]{0,15}$/;
+const FABRIC = /^[a-z][a-z0-9-]{0,11}$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+const bash = (...words: string[]): string => words.map(shellQuote).join(" ");
+
+/**
+ * `apiproxy:local:LocalHosts` — real Debian hosts on this machine for the `local` target:
+ * systemd-nspawn containers booted on overlays of one cached debootstrap'd rootfs, each in its
+ * own network namespace, wired to segment bridges in a fabric namespace that routes between the
+ * segments. Each container gets its own SSH host key (pinned) and trusts one management key,
+ * both generated here with @pulumi/tls; delivery then reaches them over SSH like any inventory
+ * host. `pulumi destroy` stops every container and removes its overlay, namespaces, cgroups and
+ * links; only the rootfs cache stays.
+ */
+export class LocalHosts extends pulumi.ComponentResource {
+    /** Per host name. */
+    public readonly hosts: Readonly<Record<string, LocalHost>>;
+    /** The private key the containers' root accepts (OpenSSH PEM), a Pulumi secret. */
+    public readonly managementPrivateKey: pulumi.Output<string>;
+    /** Per bare namespace name: the namespace to `ip netns exec` in. */
+    public readonly namespaces: Readonly<Record<string, string>>;
+
+    constructor(name: string, args: LocalHostsArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("apiproxy:local:LocalHosts", name, {}, opts);
+        validate(args, this);
+        const suite = args.suite ?? DEFAULT_SUITE;
+        const packages = [...new Set(args.packages)].sort();
+
+        const managementKey = new tls.PrivateKey(`${name}-management-key`, { algorithm: "ED25519" }, { parent: this });
+        this.managementPrivateKey = pulumi.secret(managementKey.privateKeyOpenssh);
+
+        const rootfs = new command.local.Command(`${name}-rootfs`, {
+            create: bash("bash", HOST_CONTROL, "rootfs", args.rootfsCacheDir, suite, ...packages),
+            triggers: [suite, ...packages],
+            logging: "stderr",
+        }, { parent: this });
+        const segmentArgs = Object.entries(args.segments).map(([seg, cidr]) => `${seg}=${cidr}`);
+        const fabric = new command.local.Command(`${name}-fabric`, {
+            create: bash("bash", HOST_CONTROL, "fabric-up", args.fabric, args.managementHostAddress, ...segmentArgs),
+            delete: bash("bash", HOST_CONTROL, "fabric-down", args.fabric),
+            triggers: [args.fabric, args.managementHostAddress, ...segmentArgs],
+        }, { parent: this });
+
+        const hosts: Record<string, LocalHost> = {};
+        for (const host of args.hosts) {
+            const hostKey = new tls.PrivateKey(`${name}-${host.name}-host-key`, { algorithm: "ED25519" }, { parent: this });
+            const ifaces = Object.entries(host.interfaces).map(([seg, cidr]) => `${seg}=${cidr}`);
+            const sshAddress = host.interfaces[MANAGEMENT_SEGMENT].split("/")[0];
+            new command.local.Command(`${name}-${host.name}`, {
+                create: pulumi.interpolate`${bash("bash", HOST_CONTROL, "host-up", args.fabric, host.name, args.stateDir)} ${rootfs.stdout.apply(shellQuote)} ${bash(sshAddress, ...ifaces)}`,
+                delete: bash("bash", HOST_CONTROL, "host-down", args.fabric, host.name, args.stateDir),
+                stdin: hostKey.privateKeyOpenssh,
+                environment: { AUTHORIZED_KEY: managementKey.publicKeyOpenssh.apply((k) => k.trim()) },
+                // A new rootfs, address plan or identity is a new container.
+                triggers: [rootfs.stdout, args.stateDir, ...ifaces, hostKey.publicKeyOpenssh],
+                logging: "stderr",
+            }, { parent: this, dependsOn: [fabric] });
+            hosts[host.name] = {
+                name: host.name, sshAddress, namespace: `${args.fabric}-${host.name}`,
+                hostKey: hostKey.publicKeyOpenssh.apply((k) => k.trim()),
+            };
+        }
+
+        const namespaces: Record<string, string> = {};
+        for (const ns of args.namespaces ?? []) {
+            const ifaces = Object.entries(ns.interfaces).map(([seg, cidr]) => `${seg}=${cidr}`);
+            new command.local.Command(`${name}-${ns.name}`, {
+                create: bash("bash", HOST_CONTROL, "netns-up", args.fabric, ns.name, ...ifaces),
+                delete: bash("bash", HOST_CONTROL, "netns-down", args.fabric, ns.name),
+                triggers: ifaces,
+            }, { parent: this, dependsOn: [fabric] });
+            namespaces[ns.name] = `${args.fabric}-${ns.name}`;
+        }
+
+        this.hosts = hosts;
+        this.namespaces = namespaces;
+        this.registerOutputs({ hosts: this.hosts, namespaces: this.namespaces });
+    }
+}
+
+function validate(args: LocalHostsArgs, resource: pulumi.Resource): void {
+    const fail = (field: string, why: string): never => {
+        throw new pulumi.ResourceError(`${field}: ${why}`, resource);
+    };
+    if (!FABRIC.test(args.fabric)) fail("fabric", `must match ${FABRIC} (it prefixes namespace names), got "${args.fabric}"`);
+    if (!(MANAGEMENT_SEGMENT in args.segments)) fail("segments", `must include "${MANAGEMENT_SEGMENT}"`);
+    const cidr = (field: string, value: string): void => {
+        const m = CIDR.exec(value);
+        if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30) fail(field, `must be an IPv4 address with a prefix (≤ /30), got "${value}"`);
+        // RFC 2544: the benchmarking range, never a range users run real networks on.
+        if (!(Number(m![1]) === 198 && (Number(m![2]) === 18 || Number(m![2]) === 19))) fail(field, `must lie in 198.18.0.0/15 (RFC 2544), got "${value}"`);
+    };
+    for (const [seg, value] of Object.entries(args.segments)) cidr(`segments.${seg}`, value);
+    cidr("managementHostAddress", args.managementHostAddress);
+    const seen = new Set<string>();
+    for (const [i, host] of [...args.hosts, ...(args.namespaces ?? [])].entries()) {
+        const field = i < args.hosts.length ? `hosts[${i}]` : `namespaces[${i - args.hosts.length}]`;
+        if (!NAME.test(host.name)) fail(`${field}.name`, `must match ${NAME}, got "${host.name}"`);
+        if (seen.has(host.name)) fail(`${field}.name`, `"${host.name}" is used twice`);
+        seen.add(host.name);
+        if (Object.keys(host.interfaces).length === 0) fail(`${field}.interfaces`, "needs at least one interface");
+        for (const [seg, value] of Object.entries(host.interfaces)) {
+            if (!(seg in args.segments)) fail(`${field}.interfaces.${seg}`, `no such segment (known: ${Object.keys(args.segments).join(", ")})`);
+            cidr(`${field}.interfaces.${seg}`, value);
+        }
+        if (i < args.hosts.length && !(MANAGEMENT_SEGMENT in host.interfaces)) {
+            fail(`${field}.interfaces`, `a container needs a "${MANAGEMENT_SEGMENT}" interface (delivery reaches it over SSH there)`);
+        }
+    }
+}
