@@ -11,7 +11,7 @@ import {
     engineIncompleteReason, engineStatusProblem, makeTempDir, readEngineStatus, removeDir, repoRoot, requireEngine, runPulumi,
     runPulumiOk, runUpdate,
 } from "./engine-helpers";
-import { writeThrowawayProject } from "./throwaway-project";
+import { testPackages, writeThrowawayProject } from "./throwaway-project";
 
 const status = readEngineStatus();
 const statusProblem = engineStatusProblem(status);
@@ -19,9 +19,6 @@ const skipReason = !statusProblem && status ? engineIncompleteReason(status) : "
 
 const stack = "hosts";
 const fabric = "apxtest";
-/** The packages the test hosts need: the same set as the local stack's, so the cached rootfs serves both. */
-export const testPackages = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "nftables", "nginx",
-    "libnginx-mod-http-js", "haproxy", "redis-server", "ca-certificates", "curl", "procps"];
 
 const program = (stateDir: string): string => `import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";

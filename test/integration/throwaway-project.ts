@@ -32,6 +32,10 @@ export const publicKeyPem = key.publicKeyPem;
 export const greeting = hello.stdout;
 `;
 
+/** Packages of the local test containers: one set, so every test shares one cached rootfs. */
+export const testPackages = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "nftables", "nginx",
+    "libnginx-mod-http-js", "haproxy", "redis-server", "ca-certificates", "curl", "procps"];
+
 /**
  * Writes a project running `program` into `projectDir` (created) and returns the environment for bin/pulumi:
  * the repo's PULUMI_HOME (registered plugins), a file backend in `stateDir`, a test passphrase.
