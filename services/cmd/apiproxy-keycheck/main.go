@@ -1,0 +1,96 @@
+// apiproxy-keycheck: the API-key check service (services/keycheck).
+//
+//	apiproxy-keycheck serve --listen ADDR --redis ADDR|SOCKET --pepper-file FILE
+//	apiproxy-keycheck provision --redis ADDR|SOCKET --pepper-file FILE < keys.json
+//
+// The Redis password, if any, comes from the environment (REDIS_PASSWORD), never a flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"apiproxy.local/services/internal/resp"
+	"apiproxy.local/services/keycheck"
+)
+
+// Bounds: a check is one Redis lookup; nginx gives the service 2 s (API_KEY_SERVICE_READ_TIMEOUT_SECONDS).
+const (
+	redisTimeout   = 500 * time.Millisecond
+	redisPoolSize  = 64
+	minPepperBytes = 32
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "apiproxy-keycheck: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: apiproxy-keycheck serve|provision [flags]")
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8090", "address to serve /check on")
+	redisAddr := fs.String("redis", "/run/redis/redis-server.sock", "Redis host:port or unix socket")
+	pepperFile := fs.String("pepper-file", "/etc/apiproxy-keycheck/pepper", "secret HMAC key for stored digests (>= 32 bytes)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	pepper, err := os.ReadFile(*pepperFile)
+	if err != nil {
+		return fmt.Errorf("--pepper-file: %w", err)
+	}
+	if p := strings.TrimSpace(string(pepper)); len(p) < minPepperBytes {
+		return fmt.Errorf("--pepper-file %s: needs at least %d bytes", *pepperFile, minPepperBytes)
+	} else {
+		pepper = []byte(p)
+	}
+	redis := resp.New(*redisAddr, os.Getenv("REDIS_PASSWORD"), redisPoolSize, redisTimeout)
+	defer redis.Close()
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+
+	switch args[0] {
+	case "provision":
+		doc, err := keycheck.ParseKeys(os.Stdin)
+		if err != nil {
+			return err
+		}
+		if err := keycheck.Provision(redis, pepper, doc); err != nil {
+			return err
+		}
+		fmt.Printf("provisioned %d keys\n", len(doc.Keys))
+		return nil
+	case "serve":
+		srv := &http.Server{
+			Addr: *listen, Handler: keycheck.Handler(redis, pepper, log),
+			ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
+			MaxHeaderBytes: 16 << 10,
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		go func() {
+			<-ctx.Done()
+			shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shutdown)
+		}()
+		log.Info("listening", "address", *listen, "redis", *redisAddr)
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown subcommand %q (serve, provision)", args[0])
+}

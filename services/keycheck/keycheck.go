@@ -1,0 +1,145 @@
+// Package keycheck is the API-key check service behind nginx's auth_request (seed: "API keys
+// validated by a key service"): GET /check with the key in X-API-Key answers 204 and the key's
+// non-secret identity in X-Api-Key-Id, or 401. Keys live in Redis only as HMAC-SHA256 digests
+// under a pepper that never leaves the key-service host, so a copy of the Redis data gives
+// neither the keys nor a way to test guesses offline.
+package keycheck
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+
+	"apiproxy.local/services/internal/resp"
+)
+
+// Redis hash holding digest -> key id.
+const RedisHash = "apiproxy:apikeys"
+
+// Header names of the nginx contract (components/nginx/constants.ts API_KEY_HEADER, API_KEY_ID_HEADER).
+const (
+	KeyHeader = "X-API-Key"
+	IDHeader  = "X-Api-Key-Id"
+)
+
+// Key length bounds: at least 32 characters (about 190 bits as base64), at most what a header should carry.
+const (
+	MinKeyLength = 32
+	MaxKeyLength = 512
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// Digest is the stored form of a key.
+func Digest(pepper []byte, key string) string {
+	mac := hmac.New(sha256.New, pepper)
+	mac.Write([]byte(key))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Handler serves /check and /healthz.
+func Handler(redis *resp.Client, pepper []byte, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get(KeyHeader)
+		attrs := []any{"method", r.Header.Get("X-Original-Method"), "uri", r.Header.Get("X-Original-URI"), "request_id", r.Header.Get("X-Request-Id")}
+		if key == "" || len(key) > MaxKeyLength {
+			log.Info("check", append(attrs, "result", "missing")...)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		reply, err := redis.Do("HGET", RedisHash, Digest(pepper, key))
+		switch {
+		case errors.Is(err, resp.ErrNil):
+			log.Info("check", append(attrs, "result", "unknown")...)
+			w.WriteHeader(http.StatusUnauthorized)
+		case err != nil:
+			// nginx fails closed on anything but 2xx/401/403.
+			log.Error("check", append(attrs, "result", "error", "error", err.Error())...)
+			w.WriteHeader(http.StatusInternalServerError)
+		default:
+			id, _ := reply.(string)
+			log.Info("check", append(attrs, "result", "ok", "key_id", id)...)
+			w.Header().Set(IDHeader, id)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if _, err := redis.Do("PING"); err != nil {
+			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	return mux
+}
+
+// Key is one provisioned API key.
+type Key struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+}
+
+// Keys is the provisioning document: the complete set of valid keys.
+type Keys struct {
+	Keys []Key `json:"keys"`
+}
+
+// ParseKeys reads and validates a provisioning document; every problem is reported with its index.
+func ParseKeys(r io.Reader) (Keys, error) {
+	var doc Keys
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return doc, fmt.Errorf("keys document: %w", err)
+	}
+	var problems []error
+	ids := map[string]bool{}
+	keys := map[string]bool{}
+	for i, k := range doc.Keys {
+		if !idPattern.MatchString(k.ID) {
+			problems = append(problems, fmt.Errorf("keys[%d].id: must match %s", i, idPattern))
+		}
+		if len(k.Key) < MinKeyLength || len(k.Key) > MaxKeyLength {
+			problems = append(problems, fmt.Errorf("keys[%d].key (id %q): must be %d to %d characters", i, k.ID, MinKeyLength, MaxKeyLength))
+		}
+		if ids[k.ID] {
+			problems = append(problems, fmt.Errorf("keys[%d].id: %q appears twice", i, k.ID))
+		}
+		if keys[k.Key] {
+			problems = append(problems, fmt.Errorf("keys[%d].key (id %q): the same key is given twice", i, k.ID))
+		}
+		ids[k.ID], keys[k.Key] = true, true
+	}
+	return doc, errors.Join(problems...)
+}
+
+// Provision replaces the stored key set with doc atomically: the new set is built aside and
+// renamed over the old one, so a lookup sees either set, never a mixture, and revoked keys
+// stop working in the same step.
+func Provision(redis *resp.Client, pepper []byte, doc Keys) error {
+	staging := RedisHash + ":staging"
+	if _, err := redis.Do("DEL", staging); err != nil {
+		return err
+	}
+	if len(doc.Keys) == 0 {
+		_, err := redis.Do("DEL", RedisHash)
+		return err
+	}
+	args := []string{"HSET", staging}
+	for _, k := range doc.Keys {
+		args = append(args, Digest(pepper, k.Key), k.ID)
+	}
+	if _, err := redis.Do(args...); err != nil {
+		return err
+	}
+	_, err := redis.Do("RENAME", staging, RedisHash)
+	return err
+}
