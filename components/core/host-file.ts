@@ -10,6 +10,7 @@ export type HostAction =
     | "sysctl-reload"      // sysctl --system
     | "firewall-reload"    // nft -f / firewall-cmd --reload
     | "nginx-reload"       // nginx -t && systemctl reload nginx (SIGHUP, never restart)
+    | "haproxy-reload"     // haproxy -c && systemctl reload haproxy (seamless: the old process drains)
     | "sshd-reload"        // sshd -t && systemctl reload ssh(d)
     | "systemd-daemon-reload"
     | "apparmor-reload"    // apparmor_parser -r
@@ -51,6 +52,7 @@ export const ACTION_ORDER: readonly HostAction[] = [
     "systemd-daemon-reload",
     "firewall-reload",
     "sshd-reload",
+    "haproxy-reload",
     "nginx-reload",
     "none",
 ];

@@ -83,6 +83,8 @@ function commandsFor(action: HostAction, files: readonly HostFile[], os: HostOs)
             }
         case "sshd-reload":
             return ["sshd -t", `systemctl reload ${profile.sshService}.service`];
+        case "haproxy-reload":
+            return ["haproxy -c -f /etc/haproxy/haproxy.cfg", "systemctl enable haproxy.service", "systemctl reload-or-restart haproxy.service"];
         case "nginx-reload":
         case "none":
             return [];

@@ -70,6 +70,9 @@ check() { # NAME CMD...: on failure restore every file and fail with the tool's 
 }
 if has_action nginx-reload; then check "nginx -t" nginx -t; fi
 if has_action sshd-reload; then check "sshd -t" sshd -t; fi
+if has_action haproxy-reload; then
+    while IFS= read -r f; do check "haproxy -c -f $f" haproxy -c -q -f "$f"; done < <(changed_with haproxy-reload)
+fi
 if has_action firewall-reload && command -v nft >/dev/null; then
     while IFS= read -r f; do check "nft -c -f $f" nft -c -f "$f"; done < <(changed_with firewall-reload)
 fi
@@ -121,6 +124,7 @@ activate() { # UNIT
     fi
 }
 if has_action sshd-reload; then activate ssh; fi
+if has_action haproxy-reload; then activate haproxy; fi
 if has_action nginx-reload; then activate nginx; fi
 
 # 5. The report.
