@@ -12,8 +12,9 @@ function listen(spec: NginxSpec, port: number, tls: boolean): string {
     const address = spec.listenAddress === undefined ? `${port}` : `${spec.listenAddress}:${port}`;
     const backlog = spec.listenBacklog ?? DEFAULT_LISTEN_BACKLOG;
     // seed: the accept queue follows the tuned somaxconn, or bursts drop SYNs at nginx's default 511.
+    const proxyProtocol = tls && spec.proxyProtocol ? " proxy_protocol" : "";
     return tls
-        ? directive(`listen ${address} ssl http2 backlog=${backlog}`, "seed: TLS termination, HTTP/2 (nginx 1.22 syntax); accept queue sized for bursts")
+        ? directive(`listen ${address} ssl http2${proxyProtocol} backlog=${backlog}`, "seed: TLS termination, HTTP/2 (nginx 1.22 syntax); accept queue sized for bursts")
         : directive(`listen ${address} backlog=${backlog}`, "plain HTTP for load-balancer health checks only");
 }
 
@@ -26,8 +27,17 @@ function tlsServer(spec: NginxSpec, layout: NginxLayout, listener: "public" | "m
                   directive(`ssl_verify_depth ${spec.mtlsVerifyDepth}`, "NIST SP 800-52r2 3.5: bounded chain"),
               ]
             : [];
+    // The client address comes from the PROXY header, and only when the load balancer sent it:
+    // per-IP limits and logs then see the real client, never the load balancer.
+    const realIp = spec.proxyProtocol
+        ? [
+              ...spec.proxyProtocol.trustedAddresses.map((a) => directive(`set_real_ip_from ${a}`, "PROXY protocol accepted from the load balancer only")),
+              directive("real_ip_header proxy_protocol", "seed: rate limits and logs key on the real client address"),
+          ]
+        : [];
     return block("server", [
         listen(spec, listener === "mtls" ? spec.mtlsPort : spec.httpsPort, true),
+        ...realIp,
         directive(`server_name ${spec.serverName}`),
         ...mtls,
         directive(`limit_conn ${CONN_PER_IP_ZONE} ${connectionsPerIp(spec)}`, "CIS NGINX Benchmark 5.2.4: connections per IP"),

@@ -105,6 +105,11 @@ export interface NginxSpec {
     readonly tempDirectory?: string;
     /** Address the listeners bind to. Default: all addresses. Tests use 127.0.0.1. */
     readonly listenAddress?: string;
+    /** The TLS listeners sit behind a load balancer that sends PROXY protocol (HAProxy
+     *  `send-proxy-v2`): they require the header and take the client address from it, trusted
+     *  only from these addresses (IPv4 or CIDR). Default: none (clients connect directly, or
+     *  through a load balancer that preserves addresses, like the NLB). */
+    readonly proxyProtocol?: { readonly trustedAddresses: readonly string[] };
     readonly serverName: string;
     /** Default: 443 (DEFAULT_HTTPS_PORT). */
     readonly httpsPort: number;

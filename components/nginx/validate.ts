@@ -28,6 +28,7 @@ const HOST_PORT = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const ACCOUNT = /^[a-z_][a-z0-9_-]*$/;
 const IP_ADDRESS = /^([0-9.]+|\[[0-9A-Fa-f:.]+\])$/;
+const IPV4_OR_CIDR = /^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/;
 
 function check(condition: boolean, field: string, message: string): void {
     if (!condition) throw new NginxSpecError(field, message);
@@ -77,6 +78,12 @@ export function validateNginxSpec(spec: NginxSpec): void {
         check(IP_ADDRESS.test(spec.listenAddress), "listenAddress", `must be an IP address, got "${spec.listenAddress}"`);
     }
     check(HOSTNAME.test(spec.serverName), "serverName", `invalid host name "${spec.serverName}"`);
+    if (spec.proxyProtocol !== undefined) {
+        check(spec.proxyProtocol.trustedAddresses.length > 0, "proxyProtocol.trustedAddresses",
+            "must name the load balancer's address(es): PROXY protocol from anyone else would let clients forge their address");
+        spec.proxyProtocol.trustedAddresses.forEach((a, i) => check(IPV4_OR_CIDR.test(a), `proxyProtocol.trustedAddresses[${i}]`,
+            `must be an IPv4 address or CIDR, got "${a}"`));
+    }
 
     checkPort(spec.httpsPort, "httpsPort");
     checkPort(spec.mtlsPort, "mtlsPort");

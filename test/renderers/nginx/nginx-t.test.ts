@@ -38,6 +38,21 @@ describe("nginx -t on the rendered config", { skip: !existsSync(NGINX_BINARY) &&
         assert.ok(result.ok, result.output);
     });
 
+    it("accepts PROXY protocol behind a load balancer: proxy_protocol on the TLS listeners, realip from the LB only", () => {
+        const variant: NginxSpec = { ...spec, proxyProtocol: { trustedAddresses: ["198.18.2.10", "198.18.2.0/24"] } };
+        const files = renderNginx(variant);
+        const servers = files.find((f) => f.path.endsWith("servers.conf"))!.content;
+        assert.equal(servers.match(/listen \S+ ssl http2 proxy_protocol backlog=/g)?.length, 2, "both TLS listeners require the header");
+        assert.doesNotMatch(servers, /listen \S+ backlog=\d+;.*\n(?:.*\n){0,3}.*proxy_protocol/, "the health listener stays plain");
+        assert.equal(servers.match(/set_real_ip_from 198\.18\.2\.10;/g)?.length, 2);
+        assert.equal(servers.match(/real_ip_header proxy_protocol;/g)?.length, 2);
+        tree.writeFiles(files);
+        const result = nginxConfigTest(nginxLayout(variant).mainConf, tree.root);
+        assert.ok(result.ok, result.output);
+        assert.throws(() => renderNginx({ ...spec, proxyProtocol: { trustedAddresses: [] } }), /proxyProtocol\.trustedAddresses/);
+        assert.throws(() => renderNginx({ ...spec, proxyProtocol: { trustedAddresses: ["lb.example"] } }), /proxyProtocol\.trustedAddresses\[0\]/);
+    });
+
     it("really checks: a corrupted include is rejected (the harness is not vacuous)", () => {
         tree.writeFiles(renderNginx(spec));
         const routes = nginxLayout(spec).routes("public");
