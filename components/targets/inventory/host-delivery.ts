@@ -12,7 +12,8 @@ const APPLY_SCRIPT = fs.readFileSync(path.join(__dirname, "apply-host-files.sh")
 /** Where delivery reaches a host over SSH. */
 export interface DeliveryHost {
     readonly name: string;
-    readonly address: string;
+    /** Address (or resolvable name) of the host's sshd. */
+    readonly address: pulumi.Input<string>;
     /** Default: 22 */
     readonly port?: number;
     /** Default: "root" (the script installs files owned by other users and reloads daemons). */

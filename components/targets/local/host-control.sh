@@ -162,7 +162,10 @@ cmd_host_up() {
         setsid bash "$0" boot "$dir/root" "$(ns_of "$fabric" "$name")" "$ns" >"$dir/console.log" 2>&1 </dev/null &
         echo $! >"$dir/nspawn.pid"
     fi
-    # Ready when its sshd answers on the management address, from this machine (the engine's side).
+    # Ready when its sshd answers on the management address, from this machine (the engine's side),
+    # and only through the fabric: never probe an address this machine would route elsewhere.
+    ip route get "$ssh_addr" | grep -q "dev $(ifname "$fabric" root) " ||
+        die "$ssh_addr is not routed into fabric $fabric (ip route get: $(ip route get "$ssh_addr" | head -n1)); is the management segment up?"
     local deadline=$((SECONDS + 60))
     until timeout 1 bash -c "exec 3<>/dev/tcp/$ssh_addr/22" 2>/dev/null; do
         [ "$SECONDS" -lt "$deadline" ] || die "$name: sshd not listening on $ssh_addr:22 after 60 s; console: $(tail -n 20 "$dir/console.log")"

@@ -41,9 +41,11 @@ export interface LocalHostsArgs {
 /** What delivery needs to reach one container over SSH. */
 export interface LocalHost {
     readonly name: string;
-    /** The management address sshd listens on. */
-    readonly sshAddress: string;
-    /** The container's SSH host key, authorized_keys form: pin it (command connection.hostKey). */
+    /** The management address sshd listens on; known once the container is up (so a
+     *  connection built from it waits for the container). */
+    readonly sshAddress: pulumi.Output<string>;
+    /** The container's SSH host key, authorized_keys form: pin it (command connection.hostKey).
+     *  Resolves once the container is up, like sshAddress. */
     readonly hostKey: pulumi.Output<string>;
     /** `ip netns exec <namespace> …` runs a command inside the container's network. */
     readonly namespace: string;
@@ -99,7 +101,7 @@ export class LocalHosts extends pulumi.ComponentResource {
             const hostKey = new tls.PrivateKey(`${name}-${host.name}-host-key`, { algorithm: "ED25519" }, { parent: this });
             const ifaces = Object.entries(host.interfaces).map(([seg, cidr]) => `${seg}=${cidr}`);
             const sshAddress = host.interfaces[MANAGEMENT_SEGMENT].split("/")[0];
-            new command.local.Command(`${name}-${host.name}`, {
+            const up = new command.local.Command(`${name}-${host.name}`, {
                 create: pulumi.interpolate`${bash("bash", HOST_CONTROL, "host-up", args.fabric, host.name, args.stateDir)} ${rootfs.stdout.apply(shellQuote)} ${bash(sshAddress, ...ifaces)}`,
                 delete: bash("bash", HOST_CONTROL, "host-down", args.fabric, host.name, args.stateDir),
                 stdin: hostKey.privateKeyOpenssh,
@@ -108,9 +110,14 @@ export class LocalHosts extends pulumi.ComponentResource {
                 triggers: [rootfs.stdout, args.stateDir, ...ifaces, hostKey.publicKeyOpenssh],
                 logging: "stderr",
             }, { parent: this, dependsOn: [fabric] });
+            // host-up prints the container's facts once sshd answers; deriving the connection
+            // details from them orders every SSH step after the boot. Its stdout is secret only
+            // because the host key went in on stdin: the facts themselves are not.
+            const facts = pulumi.unsecret(up.stdout).apply((out) => JSON.parse(out) as { sshAddress: string });
             hosts[host.name] = {
-                name: host.name, sshAddress, namespace: `${args.fabric}-${host.name}`,
-                hostKey: hostKey.publicKeyOpenssh.apply((k) => k.trim()),
+                name: host.name, namespace: `${args.fabric}-${host.name}`,
+                sshAddress: facts.apply((f) => f.sshAddress),
+                hostKey: pulumi.all([facts, hostKey.publicKeyOpenssh]).apply(([, k]) => k.trim()),
             };
         }
 
