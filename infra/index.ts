@@ -3,13 +3,27 @@
  * `api-proxy-security:tier` is validated as a whole before any resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, validateTierConfig } from "./config/load";
+import { API_KEYS_CONFIG_KEY, validateApiKeys, type ApiKeys } from "./config/api-keys";
+import { ConfigError, PROJECT_NAME, validateTierConfig } from "./config/load";
 import { deployTier } from "./program";
 
 const raw = new pulumi.Config().requireObject<unknown>("tier");
 let tier;
+let apiKeys: pulumi.Output<ApiKeys> | undefined;
 try {
     tier = validateTierConfig(raw, `stack ${pulumi.getStack()}`);
+    // Read as the runtime holds it (plaintext, no warning), validated before anything is
+    // registered, and kept a secret from here on.
+    const keysText = pulumi.runtime.getConfig(`${PROJECT_NAME}:${API_KEYS_CONFIG_KEY}`);
+    if (keysText !== undefined) {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(keysText);
+        } catch {
+            throw new ConfigError(`stack ${pulumi.getStack()}`, [{ path: API_KEYS_CONFIG_KEY, message: "is not a JSON object (set it with config set --secret --path or a JSON string)" }]);
+        }
+        apiKeys = pulumi.secret(validateApiKeys(parsed, `stack ${pulumi.getStack()}`));
+    }
 } catch (err) {
     if (err instanceof ConfigError) {
         // A plain Error (not a crash trace): the engine prints the message and registers nothing.
@@ -17,7 +31,8 @@ try {
     }
     throw err;
 }
-const { outputs } = deployTier(tier);
+const deployment = deployTier(tier, { apiKeys });
+const { outputs } = deployment;
 
 export const environment = outputs.environment;
 export const endpoints = outputs.endpoints;
@@ -30,3 +45,11 @@ export const rateLimits = outputs.rateLimits;
 export const limits = outputs.limits;
 export const health = outputs.health;
 export const certificateRotation = outputs.certificateRotation;
+
+/** The local target: the client namespace, a shell in it, and what each host's delivery applied. */
+export const local = deployment.local
+    ? {
+        clientShell: `sudo ip netns exec ${deployment.local.clientNamespace} bash`,
+        deliveries: deployment.local.reports,
+    }
+    : undefined;

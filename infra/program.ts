@@ -1,192 +1,50 @@
 /**
- * The program: wires validated configuration into components. Pure wiring; every decision
- * lives in a component or renderer. Used by infra/index.ts (the engine) and by the offline
- * review (mock runtime), so both see exactly the same resources and host files.
+ * The program: picks the stack's target and hands it the validated configuration. Each target
+ * wires components in a file of its own (infra/targets/<target>.ts): three doors, not one
+ * program with branches. Used by infra/index.ts (the engine) and by the offline review (mock
+ * runtime), so both see exactly the same resources and host files.
  */
-import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
 import type { HostFile } from "../components/core/host-file";
-import { renderHost, renderCloudInit, osProfile, type HostOs } from "../components/host";
-import { gzipUserData } from "../components/host/cloud-init";
-import { CERT_FETCH_CONFIG_PATH } from "../components/host/cert-fetch";
-import { renderNginx } from "../components/nginx";
-import { Pki } from "../components/pki/pki";
-import { DmzNetwork } from "../components/network/dmz-network";
-import { ProxySecurityGroups } from "../components/network/security-groups";
-import { TlsSecrets } from "../components/secrets/tls-secrets";
-import { GoldenImage, UBUNTU_2204_AMD64_AMI_PARAMETER } from "../components/image/golden-image";
-import { ProxyPair } from "../components/compute/proxy-pair";
-import type { TierConfig } from "./config/load";
-import { PRODUCTION_ENVIRONMENTS } from "./config/cross-checks";
-import { parseHostPort } from "./config/units";
-import { buildNginxSpec } from "./spec/nginx-spec";
-import { buildHostSpec } from "./spec/host-spec";
-import { CERTIFICATE_PATHS } from "./spec/host-paths";
-import { tierOutputs } from "./tier-outputs";
+import type { AwsTierConfig, LocalTierConfig, TierConfig } from "./config/load";
 import type { TierOutputs } from "./outputs";
+import type { DeliveryReport } from "../components/targets/inventory/host-delivery";
+import type { ApiKeys } from "./config/api-keys";
+import { deployAwsTier } from "./targets/aws";
+import { deployLocalTier } from "./targets/local";
 
-/** The OS of AWS proxy hosts (golden image parent and stock AMI alike). */
-const AWS_HOST_OS: HostOs = "ubuntu-22.04";
-/** The single server endpoint the PKI issues for (the public API name). */
-const SERVER_ENDPOINT = "api";
+export { proxyHostNames } from "./targets/aws";
 
 export interface TierDeployment {
     readonly outputs: TierOutputs;
     /** The exact files each host receives, by host name (for the review and tests). */
     readonly hostFiles: pulumi.Output<Record<string, HostFile[]>>;
+    /** The local target's extras: the client namespace and what each delivery applied. */
+    readonly local?: {
+        readonly clientNamespace: string;
+        readonly reports: pulumi.Output<Record<string, DeliveryReport>>;
+    };
 }
 
-/** proxy-a, proxy-b, ...: two per pair, alternating AZs (ProxyPair places instance i in AZ i mod n). */
-export function proxyHostNames(pairCount: number): string[] {
-    return Array.from({ length: pairCount * 2 }, (_, i) => `proxy-${String.fromCharCode(97 + i)}`);
+/** Secret configuration some targets need besides the tier object. */
+export interface TierSecrets {
+    /** API keys for the key-check service the local target runs (infra/config/api-keys.ts). */
+    readonly apiKeys?: pulumi.Output<ApiKeys>;
 }
 
-/** Files whose path and content the image already carries are left out of user data. */
-function notBakedInto(image: readonly HostFile[], files: readonly HostFile[]): HostFile[] {
-    const baked = new Map(image.map((f) => [f.path, f]));
-    return files.filter((f) => {
-        const b = baked.get(f.path);
-        return !(b && b.content === f.content && b.mode === f.mode && b.owner === f.owner && b.group === f.group);
-    });
-}
-
-export function deployTier(tier: TierConfig): TierDeployment {
-    const environment = tier.environment;
-    const production = PRODUCTION_ENVIRONMENTS.includes(environment);
-    const tags = { ...tier.tags };
-    const provider = new aws.Provider(`aws-${tier.aws.region}`, { region: tier.aws.region as aws.Region });
-    const awsOpts = { provider };
-    const profile = osProfile(AWS_HOST_OS);
-
-    const pki = new Pki("pki", {
-        keyAlgorithm: tier.pki.key.algorithm === "ECDSA"
-            ? { algorithm: "ECDSA", curve: tier.pki.key.curve }
-            : { algorithm: "RSA", rsaBits: tier.pki.key.rsaBits },
-        endpoints: [{ name: SERVER_ENDPOINT, dnsNames: [tier.serverName] }],
-        clients: tier.pki.clients,
-        serverCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
-        clientCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
-    });
-
-    const upstreamPorts = [...new Set(tier.upstreams.flatMap((u) => u.servers.map((s) => parseHostPort(s.address)?.port ?? 0)))].sort((a, b) => a - b);
-    const keyService = parseHostPort(tier.apiKeyService);
-    const network = new DmzNetwork("dmz", {
-        environment,
-        cidr: tier.aws.vpcCidr,
-        availabilityZones: tier.aws.availabilityZones,
-        flowLogRetentionDays: tier.aws.flowLogRetentionDays ?? tier.logRetentionDays,
-        natPerAz: tier.aws.natGatewayPerAz,
-        trafficCidrs: tier.trafficCidrs,
-        managementCidrs: tier.managementCidrs,
-        ports: tier.ports,
-        upstreamPorts,
-        keyStorePort: keyService?.port,
-        tags,
-    }, awsOpts);
-
-    const securityGroups = new ProxySecurityGroups("proxy", {
-        environment,
-        vpcId: network.vpcId,
-        vpcCidr: network.vpcCidr,
-        trafficCidrs: tier.trafficCidrs,
-        healthCheckCidrs: network.publicCidrs,
-        managementCidrs: tier.managementCidrs,
-        ports: tier.ports,
-        upstreamPorts,
-        endpointSecurityGroupId: network.endpointSecurityGroupId,
-        httpsPrefixListIds: [network.s3PrefixListId],
-        keyStore: keyService ? { port: keyService.port, cidrs: [`${keyService.host}/32`] } : undefined,
-        tags,
-    }, awsOpts);
-
-    const serverCertificate = pki.serverCertificates[SERVER_ENDPOINT];
-    const tlsSecrets = new TlsSecrets("tls", {
-        environment,
-        serverCertificateChain: serverCertificate.certificateChainPem,
-        serverPrivateKey: serverCertificate.privateKeyPem,
-        clientCaBundle: pki.clientCaPem,
-        recoveryWindowInDays: production ? 30 : 7,
-        tags,
-    }, awsOpts);
-
-    const nginxFiles = renderNginx(buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup }));
-    const placement = (hostname: string, secretArns?: { chain: string; key: string; clientCa: string }) => buildHostSpec(tier, {
-        hostname,
-        os: AWS_HOST_OS,
-        healthCheckCidrs: network.publicCidrs,
-        upstreamNetworkCidrs: network.privateCidrs,
-        endpointCidrs: network.dmzCidrs,
-        aws: secretArns ? {
-            region: tier.aws.region,
-            certificateSecrets: [
-                { secretId: secretArns.chain, path: CERTIFICATE_PATHS.serverCertificate, kind: "certificate" },
-                { secretId: secretArns.key, path: CERTIFICATE_PATHS.serverKey, kind: "private-key" },
-                { secretId: secretArns.clientCa, path: CERTIFICATE_PATHS.clientCa, kind: "certificate" },
-            ],
-        } : undefined,
-    });
-
-    // The image carries everything that does not depend on deploy-time values: the host files
-    // rendered for a generic proxy, less the certificate-fetch config (secret ARNs are only
-    // known at deploy time; user data carries it). Any other file that differs per host is
-    // found by comparison (notBakedInto) and goes to user data too.
-    const deployTimePlaceholder = { chain: "deploy-time", key: "deploy-time", clientCa: "deploy-time" };
-    const imageFiles: HostFile[] = tier.aws.image === "golden"
-        ? [...renderHost(placement("proxy", deployTimePlaceholder)).filter((f) => f.path !== CERT_FETCH_CONFIG_PATH), ...nginxFiles]
-        : [];
-    const amiId = tier.aws.image === "golden"
-        ? new GoldenImage("proxy-image", {
-            environment,
-            hostFiles: imageFiles,
-            vpcId: network.vpcId,
-            subnetId: network.dmzSubnetIds[0],
-            kmsKeyArn: tlsSecrets.kmsKeyArn,
-            instanceType: tier.aws.instanceType,
-            scheduleExpression: production ? "cron(0 4 ? * SUN *)" : undefined,
-            tags,
-        }, awsOpts).amiId
-        : aws.ssm.getParameterOutput({ name: UBUNTU_2204_AMD64_AMI_PARAMETER }, awsOpts).value;
-
-    const hostNames = proxyHostNames(tier.aws.pairCount);
-    const hostFiles = pulumi.all([
-        tlsSecrets.secretArns.serverCertificateChain,
-        tlsSecrets.secretArns.serverPrivateKey,
-        tlsSecrets.secretArns.clientCaBundle,
-        pki.caBundlePem,
-    ]).apply(([chain, key, clientCa, caBundle]) => {
-        // Upstreams with TLS are verified against the tier's own CA (public material: fine in user data).
-        const upstreamCa: HostFile[] = tier.upstreams.some((u) => u.tls) && CERTIFICATE_PATHS.upstreamCa
-            ? [{ path: CERTIFICATE_PATHS.upstreamCa, content: caBundle, mode: "0644", owner: "root", group: "root", action: "nginx-reload" }]
-            : [];
-        return Object.fromEntries(hostNames.map((hostname) => [hostname,
-            [...renderHost(placement(hostname, { chain, key, clientCa })), ...nginxFiles, ...upstreamCa]]));
-    });
-    // Golden hosts get a small plain document; stock hosts carry every file, gzipped to fit 16 KiB.
-    const userDataEncoding = tier.aws.image === "golden" ? "text" : "gzip-base64";
-    const userData = hostFiles.apply((hosts) => hostNames.map((hostname) => {
-        const document = renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), { os: AWS_HOST_OS, hostname, bakedFiles: imageFiles });
-        return userDataEncoding === "text" ? document : gzipUserData(document);
-    }));
-
-    const pair = new ProxyPair("proxy", {
-        environment,
-        vpcId: network.vpcId,
-        dmzSubnetIds: network.dmzSubnetIds,
-        publicSubnetIds: network.publicSubnetIds,
-        proxySecurityGroupId: securityGroups.proxySecurityGroupId,
-        instanceType: tier.aws.instanceType,
-        amiId,
-        userData: userData.apply((all) => all[0]),
-        userDataOverrides: hostNames.map((_, i) => userData.apply((all) => all[i])),
-        userDataEncoding,
-        pairCount: tier.aws.pairCount,
-        ports: { ...tier.ports, healthPath: tier.healthPath },
-        deletionProtection: tier.aws.deletionProtection,
-        tlsSecretArns: tlsSecrets.secretArnList,
-        kmsKeyArn: tlsSecrets.kmsKeyArn,
-        logRetentionDays: tier.logRetentionDays,
-        tags,
-    }, awsOpts);
-
-    return { outputs: tierOutputs(tier, pki, pair), hostFiles };
+export function deployTier(tier: TierConfig, secrets: TierSecrets = {}): TierDeployment {
+    switch (tier.target) {
+        case "aws":
+            // The schema requires the aws section for this target.
+            return deployAwsTier(tier as AwsTierConfig);
+        case "local":
+            if (!secrets.apiKeys) {
+                throw new Error("the local target runs the API-key service: set the secret config api-proxy-security:apiKeys (npm run up does)");
+            }
+            return deployLocalTier(tier as LocalTierConfig, secrets.apiKeys);
+        default: {
+            const unknown: never = tier.target;
+            throw new Error(`unknown target ${String(unknown)}`);
+        }
+    }
 }

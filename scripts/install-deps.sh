@@ -28,3 +28,4 @@ if [ ! -f "$PACK/node_modules/.apiproxy-lock-stamp" ] || ! cmp -s "$PACK/package
     cp "$PACK/package-lock.json" "$PACK/node_modules/.apiproxy-lock-stamp"
 fi
 bash scripts/setup-engine.sh --allow-incomplete
+bash scripts/build-services.sh

@@ -11,6 +11,7 @@ export type HostAction =
     | "firewall-reload"    // nft -f / firewall-cmd --reload
     | "nginx-reload"       // nginx -t && systemctl reload nginx (SIGHUP, never restart)
     | "haproxy-reload"     // haproxy -c && systemctl reload haproxy (seamless: the old process drains)
+    | "service-restart"    // a unit file of a stateless service: daemon-reload, enable, restart that unit
     | "sshd-reload"        // sshd -t && systemctl reload ssh(d)
     | "systemd-daemon-reload"
     | "apparmor-reload"    // apparmor_parser -r
@@ -52,6 +53,7 @@ export const ACTION_ORDER: readonly HostAction[] = [
     "systemd-daemon-reload",
     "firewall-reload",
     "sshd-reload",
+    "service-restart",
     "haproxy-reload",
     "nginx-reload",
     "none",

@@ -21,6 +21,11 @@ export function haproxyNofile(maxConnections: number): number {
     return 2 * maxConnections + 1024;
 }
 
+/** The most connections an open-file limit of `nofile` holds (the inverse of haproxyNofile). */
+export function maxConnectionsWithin(nofile: number): number {
+    return Math.max(1, Math.floor((nofile - 1024) / 2));
+}
+
 export interface HaproxyProxy {
     /** Server name in the backend (the proxy host's name): [a-z][a-z0-9-]{0,31}. */
     readonly name: string;

@@ -83,6 +83,11 @@ function commandsFor(action: HostAction, files: readonly HostFile[], os: HostOs)
             }
         case "sshd-reload":
             return ["sshd -t", `systemctl reload ${profile.sshService}.service`];
+        case "service-restart":
+            return paths.flatMap((path) => {
+                const unit = path.slice(path.lastIndexOf("/") + 1);
+                return ["systemctl daemon-reload", `systemctl enable ${unit}`, `systemctl restart ${unit}`];
+            });
         case "haproxy-reload":
             return ["haproxy -c -f /etc/haproxy/haproxy.cfg", "systemctl enable haproxy.service", "systemctl reload-or-restart haproxy.service"];
         case "nginx-reload":

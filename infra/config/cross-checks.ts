@@ -4,7 +4,17 @@
  */
 import type { TierConfigParsed } from "./schema";
 import type { ConfigProblem } from "./load";
-import { parseHostPort } from "./units";
+import { parseHostPort, parseIpv4Cidr } from "./units";
+import { MANAGEMENT_CIDR, PRIVATE_CIDR } from "../../components/targets/local/address-plan";
+
+/** True when the IPv4 address lies inside the CIDR. */
+function inside(address: string, cidr: string): boolean {
+    const host = parseIpv4Cidr(`${address}/32`);
+    const net = parseIpv4Cidr(cidr);
+    if (!host || !net) return false;
+    const mask = net.prefix === 0 ? 0 : (0xffffffff << (32 - net.prefix)) >>> 0;
+    return ((host.network & mask) >>> 0) === ((net.network & mask) >>> 0);
+}
 
 /** Environments in which accidental deletion must be impossible. */
 export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod"];
@@ -24,18 +34,47 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
     const add = (path: string, message: string) => problems.push({ path: `tier.${path}`, message });
 
-    // Availability zones must belong to the region.
-    tier.aws.availabilityZones.forEach((az, i) => {
-        if (!new RegExp(`^${tier.aws.region}[a-z]$`).test(az)) {
-            add(`aws.availabilityZones[${i}]`, `"${az}" is not a zone of region ${tier.aws.region}`);
+    const aws = tier.aws;
+    if (aws) {
+        // Availability zones must belong to the region.
+        aws.availabilityZones.forEach((az, i) => {
+            if (!new RegExp(`^${aws.region}[a-z]$`).test(az)) {
+                add(`aws.availabilityZones[${i}]`, `"${az}" is not a zone of region ${aws.region}`);
+            }
+        });
+        if (PRODUCTION_ENVIRONMENTS.includes(tier.environment) && !aws.deletionProtection) {
+            add("aws.deletionProtection", `must be true in environment "${tier.environment}" (NLB and instances must not be deletable by accident)`);
         }
-    });
-
-    if (PRODUCTION_ENVIRONMENTS.includes(tier.environment) && !tier.aws.deletionProtection) {
-        add("aws.deletionProtection", `must be true in environment "${tier.environment}" (NLB and instances must not be deletable by accident)`);
+        if (PRODUCTION_ENVIRONMENTS.includes(tier.environment) && aws.image !== "golden") {
+            add("aws.image", `must be "golden" in environment "${tier.environment}" (hosts come from the baked, reviewed image)`);
+        }
+        if (aws.flowLogRetentionDays !== undefined && aws.flowLogRetentionDays < 90 && PRODUCTION_ENVIRONMENTS.includes(tier.environment)) {
+            add("aws.flowLogRetentionDays", "must be at least 90 days in production (incident response needs flow history)");
+        }
     }
-    if (PRODUCTION_ENVIRONMENTS.includes(tier.environment) && tier.aws.image !== "golden") {
-        add("aws.image", `must be "golden" in environment "${tier.environment}" (hosts come from the baked, reviewed image)`);
+    if (tier.target === "local") {
+        if (PRODUCTION_ENVIRONMENTS.includes(tier.environment)) {
+            add("target", `"local" runs the tier on this machine's containers: not for environment "${tier.environment}"`);
+        }
+        // The local target creates a container at every upstream and key-store address: they
+        // must be literal addresses in its private segment, one role per address.
+        const upstreamHosts = new Set<string>();
+        tier.upstreams.forEach((u, i) => u.servers.forEach((s, j) => {
+            const host = parseHostPort(s.address)?.host ?? "";
+            upstreamHosts.add(host);
+            if (!inside(host, PRIVATE_CIDR) || host.endsWith(".1")) {
+                add(`upstreams[${i}].servers[${j}].address`, `must be an address in the local private segment ${PRIVATE_CIDR} (not its gateway .1), got "${s.address}"`);
+            }
+        }));
+        const key = parseHostPort(tier.apiKeyService)?.host ?? "";
+        if (!inside(key, PRIVATE_CIDR) || key.endsWith(".1")) {
+            add("apiKeyService", `must be an address in the local private segment ${PRIVATE_CIDR} (not its gateway .1), got "${tier.apiKeyService}"`);
+        } else if (upstreamHosts.has(key)) {
+            add("apiKeyService", `${key} is an upstream's address: the key store gets a host of its own`);
+        }
+        if (!tier.managementCidrs.includes(MANAGEMENT_CIDR)) {
+            add("managementCidrs", `must include the local management segment ${MANAGEMENT_CIDR} (delivery reaches the hosts over SSH from there)`);
+        }
     }
 
     if (tier.tls.tls12Ciphers && !tier.tls.protocols.includes("TLSv1.2")) {
@@ -93,9 +132,6 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
     const keyService = parseHostPort(tier.apiKeyService);
     if (keyService && [tier.ports.https, tier.ports.mtls].includes(keyService.port) && /^(127\.|localhost)/.test(keyService.host)) {
         add("apiKeyService", "points at the proxy's own listener");
-    }
-    if (tier.aws.flowLogRetentionDays !== undefined && tier.aws.flowLogRetentionDays < 90 && PRODUCTION_ENVIRONMENTS.includes(tier.environment)) {
-        add("aws.flowLogRetentionDays", "must be at least 90 days in production (incident response needs flow history)");
     }
     return problems;
 }

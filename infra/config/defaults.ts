@@ -25,6 +25,8 @@ export const DEFAULTS = {
     serverValidityDays: 90,
     /** Renew with a third of the lifetime left, so a missed monthly run still rotates in time. */
     earlyRenewalDays: 30,
+    /** Prefix of the local target's namespaces and cgroups on this machine ("api-proxy local"). */
+    localFabric: "apx-local",
     /** Spreads load evenly when backends are homogeneous (seed: round-robin or least-connections). */
     upstreamAlgorithm: "round-robin" as const,
     /** Idle connections kept per worker to each pool: avoids a TCP/TLS handshake per request (seed). */

@@ -26,6 +26,10 @@ export class ConfigError extends Error {
 }
 
 export type TierConfig = TierConfigParsed;
+/** A tier whose target is aws: the schema guarantees its `aws` section. */
+export type AwsTierConfig = TierConfig & { readonly target: "aws"; readonly aws: NonNullable<TierConfig["aws"]> };
+/** A tier whose target is local: the schema guarantees its `local` section. */
+export type LocalTierConfig = TierConfig & { readonly target: "local"; readonly local: NonNullable<TierConfig["local"]> };
 
 export function formatPath(path: readonly PropertyKey[]): string {
     let out = "tier";

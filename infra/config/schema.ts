@@ -143,7 +143,7 @@ const awsTarget = z.strictObject({
     // x86 with AES-NI and local NVMe, >= 4 vCPU and >= 8 GiB (components/compute/instance-catalogue.ts).
     instanceType: z.string().superRefine((value, ctx) => {
         const verdict = checkInstanceType(value);
-        if (!verdict.ok) {
+        if (verdict.ok === false) {
             ctx.addIssue({ code: "custom", message: verdict.reason });
         }
     }),
@@ -155,9 +155,18 @@ const awsTarget = z.strictObject({
     }).optional(),
 });
 
+/** The `local` target: the whole tier as Debian containers on this machine (components/targets/local). */
+const localTarget = z.strictObject({
+    // Prefixes every network namespace and cgroup the stack creates on this machine.
+    fabric: z.string().regex(/^[a-z][a-z0-9-]{0,11}$/, { error: "must match [a-z][a-z0-9-]{0,11} (it prefixes namespace names)" })
+        .default(DEFAULTS.localFabric),
+});
+
+export const TARGETS = ["aws", "local"] as const;
+
 export const tierSchema = z.strictObject({
     environment: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
-    target: z.literal("aws", { error: "only the aws target is available in this version" }),
+    target: z.enum(TARGETS, { error: `must be one of ${TARGETS.map((t) => `"${t}"`).join(", ")}` }),
     serverName: z.string().regex(DNS_NAME, { error: "must be a lower-case DNS name (e.g. api.example.com)" }),
     concurrencyTarget: z.number().int().min(LIMITS.concurrencyMin, { error: `must be at least ${LIMITS.concurrencyMin} sessions (seed: 10,000 to 100,000)` })
         .max(LIMITS.concurrencyMax, { error: `must be at most ${LIMITS.concurrencyMax} sessions per host (seed: 10,000 to 100,000); add pairs instead` })
@@ -208,8 +217,19 @@ export const tierSchema = z.strictObject({
     apiKeyService: z.string().refine((v) => parseHostPort(v) !== undefined, { error: "must be host:port of the API-key check service" }),
     upstreams: z.array(upstreamPool).min(1, { error: "at least one upstream pool is required" }),
     routes: z.array(route).min(1, { error: "at least one route is required (everything undeclared is denied)" }),
-    aws: awsTarget,
+    aws: awsTarget.optional(),
+    local: localTarget.optional(),
     tags: z.record(z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/), z.string().max(256)).default({}),
+}).superRefine((tier, ctx) => {
+    // Each target's section is required for that target and meaningless for the others.
+    for (const target of TARGETS) {
+        if (tier.target === target && tier[target] === undefined) {
+            ctx.addIssue({ code: "custom", path: [target], message: `is required for target "${target}"` });
+        }
+        if (tier.target !== target && tier[target] !== undefined) {
+            ctx.addIssue({ code: "custom", path: [target], message: `only applies to target "${target}" (this stack's target is "${tier.target}")` });
+        }
+    }
 });
 
 export type TierConfigInput = z.input<typeof tierSchema>;

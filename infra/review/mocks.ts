@@ -157,7 +157,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 }
 
 /** Installs recording mocks; must run before any resource is constructed. */
-export async function installMocks(stack: string, region: string): Promise<RecordingMocks> {
+export async function installMocks(stack: string, region?: string): Promise<RecordingMocks> {
     const mocks = new RecordingMocks(region, stack);
     await pulumi.runtime.setMocks(mocks, "api-proxy-security", stack, false);
     return mocks;

@@ -40,7 +40,7 @@ function sha256(text: string): string {
 
 export async function runReview(stack: string, tier: TierConfig): Promise<ReviewResult> {
     const started = Date.now();
-    const mocks = await installMocks(stack, tier.aws.region);
+    const mocks = await installMocks(stack, tier.aws?.region);
     const { deployTier } = await import("../program");
     const deployment = deployTier(tier);
     const hostFiles = await unwrap(deployment.hostFiles);

@@ -13,6 +13,11 @@ export interface HostPlacement {
     readonly upstreamNetworkCidrs: readonly string[];
     /** 443 egress for AWS APIs through VPC interface endpoints. */
     readonly endpointCidrs: readonly string[];
+    /** Who reaches 443/8443 at the host itself. Default: the tier's trafficCidrs (the NLB
+     *  preserves client addresses); behind a PROXY-protocol load balancer, its address. */
+    readonly trafficCidrs?: readonly string[];
+    /** The NVMe instance store for logs (AWS). Default: true. */
+    readonly logVolume?: boolean;
     readonly aws?: AwsHostSpec;
 }
 
@@ -49,10 +54,10 @@ export function buildHostSpec(tier: TierConfig, placement: HostPlacement): HostS
         ports: { https: tier.ports.https, mtls: tier.ports.mtls, health: tier.ports.health, ssh: 22 },
         managementCidrs: tier.managementCidrs,
         healthCheckCidrs: placement.healthCheckCidrs,
-        trafficCidrs: tier.trafficCidrs,
+        trafficCidrs: placement.trafficCidrs ?? tier.trafficCidrs,
         upstreamEndpoints,
         extraEgress: unique([...keyService, ...endpoints]),
-        logVolume: { device: LOG_VOLUME_DEVICE, mountPoint: LOG_VOLUME_MOUNT, filesystem: "xfs" },
+        logVolume: placement.logVolume === false ? undefined : { device: LOG_VOLUME_DEVICE, mountPoint: LOG_VOLUME_MOUNT, filesystem: "xfs" },
         logRetentionDays: tier.logRetentionDays,
         sshAllowUsers: SSH_ADMIN_USERS,
         tlsReadPaths: [CERTIFICATE_PATHS.serverCertificate, CERTIFICATE_PATHS.serverKey, CERTIFICATE_PATHS.clientCa,

@@ -48,7 +48,7 @@ const nginxConf = [
 ].join("\\n");
 
 const delivery = new HostDelivery("proxy-a", {
-    host: { name: "proxy-a", address: host.sshAddress, hostKey: host.hostKey },
+    host: { name: "proxy-a", address: host.sshAddress, hostKey: host.hostKey, user: local.adminUser },
     privateKey: local.managementPrivateKey,
     files: key.privateKeyPem.apply((pem) => [
         { path: "/etc/nginx/nginx.conf", content: nginxConf, mode: "0644", owner: "root", group: "root", action: "nginx-reload" as const },

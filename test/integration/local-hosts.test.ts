@@ -41,7 +41,7 @@ const local = new LocalHosts("lab", {
 export const facts: Record<string, pulumi.Output<string>> = {};
 for (const [name, host] of Object.entries(local.hosts)) {
     const probe = new command.remote.Command(\`probe-\${name}\`, {
-        connection: { host: host.sshAddress, privateKey: local.managementPrivateKey, hostKey: host.hostKey, dialErrorLimit: 3 },
+        connection: { host: host.sshAddress, user: local.adminUser, privateKey: local.managementPrivateKey, hostKey: host.hostKey, dialErrorLimit: 3 },
         create: "echo \\"$(hostname) $(systemctl is-system-running) $(ip -4 -o addr show | awk '{print $4}' | sort | tr '\\\\n' ' ')\\"",
     });
     facts[name] = probe.stdout;
@@ -107,6 +107,9 @@ describe("LocalHosts: Debian containers on this machine through the real engine"
             // The fabric routes between segments: the client reaches a proxy's DMZ address.
             execFileSync("ip", ["netns", "exec", `${fabric}-client`, "ping", "-c", "1", "-W", "2", "198.18.2.10"]);
             // Each container has its own identity: different host keys, its own machine id.
+            // The delivery account exists with the management key and sudo to root; root has no key.
+            assert.ok(fs.existsSync(path.join(hostState, "proxy-a", "root", "home", "apiproxy-admin", ".ssh", "authorized_keys")));
+            assert.ok(!fs.existsSync(path.join(hostState, "proxy-a", "root", "root", ".ssh", "authorized_keys")));
             const ids = ["proxy-a", "proxy-b"].map((h) => fs.readFileSync(path.join(hostState, h, "root", "etc", "ssh", "ssh_host_ed25519_key.pub"), "utf8"));
             assert.notEqual(ids[0], ids[1]);
 

@@ -33,8 +33,7 @@ export const greeting = hello.stdout;
 `;
 
 /** Packages of the local test containers: one set, so every test shares one cached rootfs. */
-export const testPackages = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "nftables", "nginx",
-    "libnginx-mod-http-js", "haproxy", "redis-server", "ca-certificates", "curl", "procps"];
+export { LOCAL_ROLE_PACKAGES as testPackages } from "../../components/targets/local/address-plan";
 
 /**
  * Writes a project running `program` into `projectDir` (created) and returns the environment for bin/pulumi:

@@ -68,7 +68,13 @@ check() { # NAME CMD...: on failure restore every file and fail with the tool's 
         exit 1
     fi
 }
-if has_action nginx-reload; then check "nginx -t" nginx -t; fi
+if has_action nginx-reload; then
+    # The unit creates nginx's runtime directory (RuntimeDirectory=) only when it starts; the
+    # check needs it already (nginx -t opens the pid file's directory).
+    pid="$(awk '$1 == "pid" { sub(/;$/, "", $2); print $2; exit }' /etc/nginx/nginx.conf 2>/dev/null || true)"
+    if [ -n "$pid" ] && [ ! -d "$(dirname "$pid")" ]; then install -d -m 0755 "$(dirname "$pid")"; fi
+    check "nginx -t" nginx -t
+fi
 if has_action sshd-reload; then check "sshd -t" sshd -t; fi
 if has_action haproxy-reload; then
     while IFS= read -r f; do check "haproxy -c -f $f" haproxy -c -q -f "$f"; done < <(changed_with haproxy-reload)
@@ -81,9 +87,13 @@ fi
 if has_action sysctl-reload; then
     while IFS= read -r f; do
         while IFS= read -r line; do
-            line="${line%%#*}"; line="${line//[[:space:]]/}"
-            [ -n "$line" ] || continue
+            line="${line%%#*}"
+            [[ "$line" == *=* ]] || continue
             key="${line%%=*}" value="${line#*=}"
+            key="${key//[[:space:]]/}"
+            # A value may hold several numbers ("1024 65535"): trim its ends, keep one space between.
+            read -r -a words <<<"$value"
+            value="${words[*]}"
             if ! err="$(sysctl -q -w "$key=$value" 2>&1)"; then
                 not_applied+=("sysctl $key=$value: ${err:-refused} (this host cannot set it, e.g. a kernel-global key inside a container)")
             fi
@@ -106,7 +116,20 @@ fi
 if has_action systemd-daemon-reload; then systemctl daemon-reload; ran+=("systemctl daemon-reload"); fi
 if has_action firewall-reload; then
     if command -v nft >/dev/null; then
+        # A default-deny ruleset drops untracked non-SYN packets: on a host whose netfilter was
+        # not tracking connections yet, that would be this very SSH session. So make conntrack
+        # pick the session up first (a hook that only observes), let packets pass both ways so
+        # it is seen as established, then load the ruleset and remove the observer.
+        nft -f - <<'PRIME'
+table inet apiproxy_conntrack_prime {
+    chain observe_in { type filter hook input priority -300; ct state new counter; }
+    chain observe_out { type filter hook output priority -300; ct state new counter; }
+}
+PRIME
+        for _ in 1 2 3 4 5; do printf '.' >&2; sleep 0.2; done
+        printf '\n' >&2
         while IFS= read -r f; do nft -f "$f"; done < <(changed_with firewall-reload)
+        nft delete table inet apiproxy_conntrack_prime
         ran+=("nft -f")
     else
         firewall-cmd --reload >&2
@@ -114,18 +137,45 @@ if has_action firewall-reload; then
     fi
 fi
 # A daemon that runs is reloaded (SIGHUP: old workers drain); one that does not yet run is started.
+# A unit that fails to (re)start fails the step with what it logged.
+unit_failed() { # UNIT WHAT
+    printf 'apply-host-files: %s failed for %s; its log:\n' "$2" "$1" >&2
+    journalctl -u "$1" -n 15 --no-pager -o cat >&2 2>/dev/null || systemctl status "$1" --no-pager >&2 || true
+    exit 1
+}
 activate() { # UNIT
     if systemctl is-active --quiet "$1"; then
-        systemctl reload "$1"
+        systemctl reload "$1" || unit_failed "$1" "systemctl reload"
         ran+=("systemctl reload $1")
     else
-        systemctl enable --quiet --now "$1"
+        systemctl enable --quiet --now "$1" 2>/dev/null || unit_failed "$1" "systemctl enable --now"
         ran+=("systemctl enable --now $1")
     fi
 }
+if has_action service-restart; then
+    systemctl daemon-reload
+    while IFS= read -r f; do
+        unit="${f##*/}"
+        systemctl enable --quiet "$unit"
+        systemctl restart "$unit" 2>/dev/null || unit_failed "$unit" "systemctl restart"
+        ran+=("systemctl restart $unit")
+    done < <(changed_with service-restart)
+fi
 if has_action sshd-reload; then activate ssh; fi
 if has_action haproxy-reload; then activate haproxy; fi
 if has_action nginx-reload; then activate nginx; fi
+
+# Limits a unit asks for but the host cannot grant (a container under this machine's ceiling)
+# are reported, never silently lowered.
+for unit in nginx haproxy; do
+    systemctl is-active --quiet "$unit" 2>/dev/null || continue
+    want="$(systemctl show "$unit" -p LimitNOFILE --value)"
+    main="$(systemctl show "$unit" -p MainPID --value)"
+    have="$(awk '/^Max open files/ { print $5 }' "/proc/$main/limits" 2>/dev/null || true)"
+    if [[ "$want" =~ ^[0-9]+$ && "$have" =~ ^[0-9]+$ ]] && [ "$have" -lt "$want" ]; then
+        not_applied+=("$unit LimitNOFILE=$want: runs with $have (this host's hard limit)")
+    fi
+done
 
 # 5. The report.
 list() { local first=1 x; printf '['; for x in "$@"; do [ $first = 1 ] || printf ','; first=0; json "$x"; done; printf ']'; }

@@ -16,7 +16,7 @@ export interface DeliveryHost {
     readonly address: pulumi.Input<string>;
     /** Default: 22 */
     readonly port?: number;
-    /** Default: "root" (the script installs files owned by other users and reloads daemons). */
+    /** Default: "root". Any other account runs the delivery through `sudo -n` (it installs root-owned files and reloads daemons). */
     readonly user?: string;
     /** The host's SSH host key, authorized_keys form; the connection refuses any other. */
     readonly hostKey: pulumi.Input<string>;
@@ -53,12 +53,13 @@ export class HostDelivery extends pulumi.ComponentResource {
     constructor(name: string, args: HostDeliveryArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("apiproxy:inventory:HostDelivery", name, {}, opts);
         const bundle = pulumi.output(args.files).apply((files) => encodeBundle(files));
-        const apply = `bash -c ${shellQuote(APPLY_SCRIPT)}`;
+        const user = args.host.user ?? "root";
+        const apply = `${user === "root" ? "" : "sudo -n "}bash -c ${shellQuote(APPLY_SCRIPT)}`;
         const delivery = new command.remote.Command(`${name}-apply`, {
             connection: {
                 host: args.host.address,
                 port: args.host.port ?? 22,
-                user: args.host.user ?? "root",
+                user,
                 privateKey: args.privateKey,
                 hostKey: args.host.hostKey,
                 dialErrorLimit: 5,
@@ -68,6 +69,8 @@ export class HostDelivery extends pulumi.ComponentResource {
             // Always a secret: a bundle may carry private keys whatever the caller marked.
             stdin: pulumi.secret(bundle),
             logging: "stderr",
+            // The report is all this step needs from its previous run.
+            addPreviousOutputInEnv: false,
         }, { parent: this });
         // The report names paths and actions only, never content: it need not stay secret.
         this.report = pulumi.unsecret(delivery.stdout).apply((out) => JSON.parse(out) as DeliveryReport);

@@ -11,7 +11,8 @@
 #   fabric-up   FABRIC MGMT_HOST_CIDR SEG=GW_CIDR...   namespace, bridges, gateways, forwarding
 #   fabric-down FABRIC
 #   host-up   FABRIC NAME STATE ROOTFS SSH_ADDR SEG=CIDR...   (stdin: the host's ED25519 key, OpenSSH PEM;
-#                                                        env AUTHORIZED_KEY: root's authorized_keys line)
+#                                                        env AUTHORIZED_KEY: the admin's authorized_keys line,
+#                                                        env ADMIN_USER: the delivery account, sudo to root)
 #   host-down FABRIC NAME STATE
 #   netns-up  FABRIC NAME SEG=CIDR             a bare namespace on a segment (the client side)
 #   netns-down FABRIC NAME
@@ -137,7 +138,9 @@ cmd_netns_down() { ip netns del "$(ns_of "$1" "$2")" 2>/dev/null || true; }
 cmd_host_up() {
     local fabric="$1" name="$2" state="$3" rootfs="$4" ssh_addr="$5"; shift 5
     [ -f "$rootfs/.complete" ] || die "$rootfs is not a complete rootfs (run rootfs first)"
-    [ -n "${AUTHORIZED_KEY:-}" ] || die "AUTHORIZED_KEY (root's authorized_keys line) is empty"
+    [ -n "${AUTHORIZED_KEY:-}" ] || die "AUTHORIZED_KEY (the admin's authorized_keys line) is empty"
+    local admin="${ADMIN_USER:-}"
+    [[ "$admin" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || die "ADMIN_USER must be a user name, got '$admin'"
     local host_key; host_key="$(cat)"
     [[ "$host_key" == *"OPENSSH PRIVATE KEY"* ]] || die "stdin must carry the host's OpenSSH private key"
     local ns dir pid
@@ -145,11 +148,22 @@ cmd_host_up() {
     cmd_netns_up "$fabric" "$name" "$@"
     mkdir -p "$dir/upper" "$dir/work" "$dir/root"
     mountpoint -q "$dir/root" || mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
-    # Identity: hostname, SSH host key (pinned by the engine), root's key, sshd on management only.
+    # Identity: hostname, SSH host key (pinned by the engine), the delivery account with the
+    # management key (the only login: the rendered sshd_config allows this user alone and no
+    # root), sshd on the management address only.
     printf '%s\n' "$name" >"$dir/root/etc/hostname"
-    install -d -m 0700 "$dir/root/root/.ssh"
-    printf '%s\n' "$AUTHORIZED_KEY" >"$dir/root/root/.ssh/authorized_keys"
-    chmod 0600 "$dir/root/root/.ssh/authorized_keys"
+    grep -q "[[:space:]]$name\$" "$dir/root/etc/hosts" 2>/dev/null || printf '127.0.1.1\t%s\n' "$name" >>"$dir/root/etc/hosts"
+    if ! chroot "$dir/root" id -u "$admin" >/dev/null 2>&1; then
+        chroot "$dir/root" useradd --create-home --shell /bin/bash "$admin"
+    fi
+    install -d -m 0700 -o "$(chroot "$dir/root" id -u "$admin")" -g "$(chroot "$dir/root" id -g "$admin")" "$dir/root/home/$admin/.ssh"
+    printf '%s\n' "$AUTHORIZED_KEY" >"$dir/root/home/$admin/.ssh/authorized_keys"
+    chroot "$dir/root" chown "$admin:$admin" "/home/$admin/.ssh/authorized_keys"
+    chmod 0600 "$dir/root/home/$admin/.ssh/authorized_keys"
+    # Delivery installs root-owned files and reloads daemons: the account is root-equivalent
+    # by design, reachable only with the management key from the management segment.
+    printf '%s ALL=(root) NOPASSWD: ALL\n' "$admin" >"$dir/root/etc/sudoers.d/api-proxy-security"
+    chmod 0440 "$dir/root/etc/sudoers.d/api-proxy-security"
     (umask 077; printf '%s\n' "$host_key" >"$dir/root/etc/ssh/ssh_host_ed25519_key")
     ssh-keygen -y -f "$dir/root/etc/ssh/ssh_host_ed25519_key" >"$dir/root/etc/ssh/ssh_host_ed25519_key.pub"
     printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nListenAddress %s\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n' \
@@ -171,7 +185,10 @@ cmd_host_up() {
         [ "$SECONDS" -lt "$deadline" ] || die "$name: sshd not listening on $ssh_addr:22 after 60 s; console: $(tail -n 20 "$dir/console.log")"
         sleep 0.2
     done
-    printf '{"name":"%s","namespace":"%s","sshAddress":"%s","pid":%s}\n' "$name" "$ns" "$ssh_addr" "$(cat "$dir/nspawn.pid")"
+    # nofileCeiling: the open-file hard limit the container inherits from this machine (a tier
+    # sized beyond it is reduced to fit, and says so).
+    printf '{"name":"%s","namespace":"%s","sshAddress":"%s","pid":%s,"nofileCeiling":%s}\n' "$name" "$ns" "$ssh_addr" \
+        "$(cat "$dir/nspawn.pid")" "$(ulimit -Hn)"
 }
 
 # boot ROOT MACHINE NETNS (internal): joins the host's cgroups, then becomes systemd-nspawn.

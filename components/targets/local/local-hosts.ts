@@ -9,6 +9,10 @@ export const HOST_CONTROL = path.join(__dirname, "host-control.sh");
 
 /** The segment every container is reachable on from this machine (SSH from the engine). */
 export const MANAGEMENT_SEGMENT = "management";
+/** The account delivery logs in as (sudo to root); the rendered sshd_config admits it alone (infra/spec/host-paths SSH_ADMIN_USERS). */
+export const DEFAULT_ADMIN_USER = "apiproxy-admin";
+/** Packages every container needs whatever its role: systemd to boot, sshd and sudo for delivery. */
+export const BASE_PACKAGES: readonly string[] = ["systemd", "systemd-sysv", "dbus", "openssh-server", "sudo", "iproute2", "procps", "ca-certificates"];
 
 export interface LocalHostSpec {
     /** Host name, also part of its network namespace name: [a-z][a-z0-9-]{0,15}. */
@@ -26,8 +30,10 @@ export interface LocalHostsArgs {
     readonly managementHostAddress: string;
     /** Debian suite of the containers. Default: "bookworm" (Debian 12) */
     readonly suite?: string;
-    /** Debian packages in the rootfs (a change rebuilds it and replaces every container). */
+    /** Debian packages in the rootfs besides BASE_PACKAGES (a change rebuilds it and replaces every container). */
     readonly packages: readonly string[];
+    /** The delivery account (key-only, sudo to root). Default: "apiproxy-admin" */
+    readonly adminUser?: string;
     /** Where the rootfs is cached between stacks and runs (it survives destroy, like any build cache). */
     readonly rootfsCacheDir: string;
     /** Where each container's overlay and console log live; removed with the container. */
@@ -49,6 +55,9 @@ export interface LocalHost {
     readonly hostKey: pulumi.Output<string>;
     /** `ip netns exec <namespace> …` runs a command inside the container's network. */
     readonly namespace: string;
+    /** The open-file hard limit the container inherits from this machine (cgroup and rlimit
+     *  ceilings of the machine apply to every container: sizes beyond them must shrink). */
+    readonly nofileCeiling: pulumi.Output<number>;
 }
 
 const DEFAULT_SUITE = "bookworm";
@@ -70,16 +79,19 @@ const bash = (...words: string[]): string => words.map(shellQuote).join(" ");
 export class LocalHosts extends pulumi.ComponentResource {
     /** Per host name. */
     public readonly hosts: Readonly<Record<string, LocalHost>>;
-    /** The private key the containers' root accepts (OpenSSH PEM), a Pulumi secret. */
+    /** The private key the containers' admin account accepts (OpenSSH PEM), a Pulumi secret. */
     public readonly managementPrivateKey: pulumi.Output<string>;
     /** Per bare namespace name: the namespace to `ip netns exec` in. */
     public readonly namespaces: Readonly<Record<string, string>>;
+    /** The account to connect as (sudo to root). */
+    public readonly adminUser: string;
 
     constructor(name: string, args: LocalHostsArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("apiproxy:local:LocalHosts", name, {}, opts);
         validate(args, this);
         const suite = args.suite ?? DEFAULT_SUITE;
-        const packages = [...new Set(args.packages)].sort();
+        const packages = [...new Set([...BASE_PACKAGES, ...args.packages])].sort();
+        this.adminUser = args.adminUser ?? DEFAULT_ADMIN_USER;
 
         const managementKey = new tls.PrivateKey(`${name}-management-key`, { algorithm: "ED25519" }, { parent: this });
         this.managementPrivateKey = pulumi.secret(managementKey.privateKeyOpenssh);
@@ -105,7 +117,7 @@ export class LocalHosts extends pulumi.ComponentResource {
                 create: pulumi.interpolate`${bash("bash", HOST_CONTROL, "host-up", args.fabric, host.name, args.stateDir)} ${rootfs.stdout.apply(shellQuote)} ${bash(sshAddress, ...ifaces)}`,
                 delete: bash("bash", HOST_CONTROL, "host-down", args.fabric, host.name, args.stateDir),
                 stdin: hostKey.privateKeyOpenssh,
-                environment: { AUTHORIZED_KEY: managementKey.publicKeyOpenssh.apply((k) => k.trim()) },
+                environment: { AUTHORIZED_KEY: managementKey.publicKeyOpenssh.apply((k) => k.trim()), ADMIN_USER: this.adminUser },
                 // A new rootfs, address plan or identity is a new container.
                 triggers: [rootfs.stdout, args.stateDir, ...ifaces, hostKey.publicKeyOpenssh],
                 logging: "stderr",
@@ -113,10 +125,11 @@ export class LocalHosts extends pulumi.ComponentResource {
             // host-up prints the container's facts once sshd answers; deriving the connection
             // details from them orders every SSH step after the boot. Its stdout is secret only
             // because the host key went in on stdin: the facts themselves are not.
-            const facts = pulumi.unsecret(up.stdout).apply((out) => JSON.parse(out) as { sshAddress: string });
+            const facts = pulumi.unsecret(up.stdout).apply((out) => JSON.parse(out) as { sshAddress: string; nofileCeiling: number });
             hosts[host.name] = {
                 name: host.name, namespace: `${args.fabric}-${host.name}`,
                 sshAddress: facts.apply((f) => f.sshAddress),
+                nofileCeiling: facts.apply((f) => f.nofileCeiling),
                 hostKey: pulumi.all([facts, hostKey.publicKeyOpenssh]).apply(([, k]) => k.trim()),
             };
         }

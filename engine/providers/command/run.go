@@ -123,7 +123,24 @@ func (c *capture) result() (string, string) {
 func (c *capture) failure(err error, command string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return fmt.Errorf("%w: running %q:\n%s", err, command, c.combined.String())
+	return fmt.Errorf("%w: running %q:\n%s", err, shortCommand(command), c.combined.String())
+}
+
+// maxCommandInError bounds how much of a command an error repeats: a script delivered as the
+// command would otherwise bury what it printed.
+const maxCommandInError = 200
+
+// shortCommand is the command for an error message: whole when short, else its first line
+// cut to maxCommandInError characters with a count of what was left out.
+func shortCommand(command string) string {
+	if len(command) <= maxCommandInError && !strings.Contains(command, "\n") {
+		return command
+	}
+	first, _, _ := strings.Cut(command, "\n")
+	if len(first) > maxCommandInError {
+		first = first[:maxCommandInError]
+	}
+	return fmt.Sprintf("%s … (%d more characters)", first, len(command)-len(first))
 }
 
 // runner runs one command string with the resource's inputs (local process or SSH session).

@@ -1,6 +1,6 @@
 // apiproxy-demo-upstream: the local stack's upstream service (services/demoupstream).
 //
-//	apiproxy-demo-upstream --name orders --http 198.18.3.10:8080 --grpc 198.18.3.10:9090 [--max-slow 60s]
+//	apiproxy-demo-upstream --name orders [--http 198.18.4.10:8080] [--grpc 198.18.4.10:9090] [--max-slow 60s]
 package main
 
 import (
@@ -21,8 +21,8 @@ import (
 
 func main() {
 	name := flag.String("name", "demo", "service name reported in every answer")
-	httpAddr := flag.String("http", "127.0.0.1:8080", "HTTP/1.1 + h2c address")
-	grpcAddr := flag.String("grpc", "127.0.0.1:9090", "gRPC address (health + echo)")
+	httpAddr := flag.String("http", "", "HTTP/1.1 + h2c address (empty: no HTTP)")
+	grpcAddr := flag.String("grpc", "", "gRPC address, health + echo (empty: no gRPC)")
 	maxSlow := flag.Duration("max-slow", 60*time.Second, "longest delay /slow accepts")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
@@ -35,16 +35,23 @@ func main() {
 func run(name, httpAddr, grpcAddr string, maxSlow time.Duration, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	grpcListener, err := net.Listen("tcp", grpcAddr)
-	if err != nil {
-		return err
+	if httpAddr == "" && grpcAddr == "" {
+		return errors.New("nothing to serve: give --http and/or --grpc")
 	}
+	errs := make(chan error, 2)
 	grpcServer := demoupstream.GRPCServer(name, log)
+	if grpcAddr != "" {
+		grpcListener, err := net.Listen("tcp", grpcAddr)
+		if err != nil {
+			return err
+		}
+		go func() { errs <- grpcServer.Serve(grpcListener) }()
+	}
 	httpServer := &http.Server{Addr: httpAddr, Handler: demoupstream.H2C(demoupstream.HTTPHandler(name, maxSlow, log)),
 		ReadHeaderTimeout: 5 * time.Second}
-	errs := make(chan error, 2)
-	go func() { errs <- grpcServer.Serve(grpcListener) }()
-	go func() { errs <- httpServer.ListenAndServe() }()
+	if httpAddr != "" {
+		go func() { errs <- httpServer.ListenAndServe() }()
+	}
 	log.Info("listening", "service", name, "http", httpAddr, "grpc", grpcAddr)
 	select {
 	case <-ctx.Done():

@@ -16,7 +16,7 @@ let outputs: TierOutputs;
 
 before(async () => {
     const tier = loadStackFile(path.join(ROOT, "stacks", "Pulumi.prod.yaml"));
-    await installMocks("prod", tier.aws.region);
+    await installMocks("prod", tier.aws?.region);
     const { deployTier } = await import("../../../infra/program");
     outputs = deployTier(tier).outputs;
 });

@@ -1,0 +1,112 @@
+/**
+ * systemd units of the services the local and inventory targets run beside the proxies: the
+ * API-key check service and the demo upstream. Pure. Each unit runs its binary as a transient
+ * unprivileged user with the systemd sandbox (the same controls as the hardened nginx unit,
+ * minus what a plain network service never needs), and carries the binary's SHA-256, so a new
+ * binary changes the unit and the delivery restarts it (`service-restart`).
+ */
+import { hostFile, type HostFile } from "../core/host-file";
+
+export const KEYCHECK_BINARY = "/usr/local/bin/apiproxy-keycheck";
+export const DEMO_UPSTREAM_BINARY = "/usr/local/bin/apiproxy-demo-upstream";
+/** Root-only; created by the key provisioning step before the service first starts. */
+export const KEYCHECK_PEPPER_FILE = "/etc/apiproxy-keycheck/pepper";
+export const KEYCHECK_UNIT = "apiproxy-keycheck.service";
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const HOST_PORT = /^(\d{1,3}\.){3}\d{1,3}:\d{1,5}$/;
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** The sandbox every service unit gets (systemd.exec(5)); `systemd-analyze security` scores it. */
+const SANDBOX = [
+    "# CIS / systemd.exec(5) sandbox: a transient unprivileged user, no privilege, read-only system",
+    "DynamicUser=yes",
+    "NoNewPrivileges=yes",
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "ProtectProc=invisible",
+    "ProcSubset=pid",
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    "RestrictNamespaces=yes",
+    "RestrictRealtime=yes",
+    "RestrictSUIDSGID=yes",
+    "LockPersonality=yes",
+    "MemoryDenyWriteExecute=yes",
+    "SystemCallArchitectures=native",
+    "SystemCallFilter=@system-service",
+    "SystemCallFilter=~@privileged @resources",
+    "SystemCallErrorNumber=EPERM  # a filtered call fails instead of killing the service (Go probes setrlimit)",
+    "UMask=0077",
+];
+
+function unit(description: string, binarySha256: string, after: string[], exec: string, extra: string[] = [], unitExtra: string[] = []): string {
+    if (!SHA256.test(binarySha256)) throw new Error(`binarySha256 must be 64 hex digits, got ${binarySha256}`);
+    return [
+        "# Rendered by components/services (api-proxy-security). Do not edit on the host.",
+        `# binary sha256: ${binarySha256} (a new binary changes this file: the delivery restarts the unit)`,
+        "[Unit]",
+        `Description=${description}`,
+        `After=network-online.target ${after.join(" ")}`.trim(),
+        "Wants=network-online.target",
+        ...unitExtra,
+        "",
+        "[Service]",
+        `ExecStart=${exec}`,
+        "Restart=on-failure",
+        "RestartSec=1s",
+        ...extra,
+        ...SANDBOX,
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ].join("\n");
+}
+
+export interface KeycheckUnitSpec {
+    /** Address nginx's auth_request reaches (the stack's apiKeyService). */
+    readonly listen: string;
+    /** Redis on the same host. */
+    readonly redis: string;
+    readonly binarySha256: string;
+}
+
+export function renderKeycheckUnit(spec: KeycheckUnitSpec): HostFile[] {
+    if (!HOST_PORT.test(spec.listen)) throw new Error(`keycheck listen must be ipv4:port, got ${spec.listen}`);
+    if (!HOST_PORT.test(spec.redis)) throw new Error(`keycheck redis must be ipv4:port, got ${spec.redis}`);
+    const content = unit("API-key check service (nginx auth_request target)", spec.binarySha256, ["redis-server.service"],
+        `${KEYCHECK_BINARY} serve --listen ${spec.listen} --redis ${spec.redis} --pepper-file \${CREDENTIALS_DIRECTORY}/pepper`,
+        [
+            "# The pepper reaches the service as a credential: readable by it alone, never in its environment.",
+            `LoadCredential=pepper:${KEYCHECK_PEPPER_FILE}`,
+        ],
+        ["Requires=redis-server.service"]);
+    return [hostFile({ path: `/etc/systemd/system/${KEYCHECK_UNIT}`, content, mode: "0644", owner: "root", group: "root", action: "service-restart" })];
+}
+
+export interface DemoUpstreamUnitSpec {
+    /** Pool name: the unit is apiproxy-upstream-<name>.service. */
+    readonly name: string;
+    readonly http?: string;
+    readonly grpc?: string;
+    readonly binarySha256: string;
+}
+
+export function renderDemoUpstreamUnit(spec: DemoUpstreamUnitSpec): HostFile[] {
+    if (!NAME.test(spec.name)) throw new Error(`upstream name must match ${NAME}, got ${spec.name}`);
+    if (!spec.http && !spec.grpc) throw new Error(`upstream ${spec.name}: give an http and/or a grpc address`);
+    for (const a of [spec.http, spec.grpc]) if (a !== undefined && !HOST_PORT.test(a)) throw new Error(`upstream ${spec.name}: ${a} is not ipv4:port`);
+    const flags = [`--name ${spec.name}`, spec.http ? `--http ${spec.http}` : "", spec.grpc ? `--grpc ${spec.grpc}` : ""].filter(Boolean).join(" ");
+    const content = unit(`Demo upstream ${spec.name} (local stack)`, spec.binarySha256, [], `${DEMO_UPSTREAM_BINARY} ${flags}`);
+    return [hostFile({ path: `/etc/systemd/system/apiproxy-upstream-${spec.name}.service`, content, mode: "0644", owner: "root", group: "root", action: "service-restart" })];
+}

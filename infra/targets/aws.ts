@@ -1,0 +1,186 @@
+/**
+ * The aws target: DMZ VPC, golden image, Secrets Manager, proxy pairs behind an NLB. Pure
+ * wiring of validated configuration into components; every decision lives in a component or
+ * renderer.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { HostFile } from "../../components/core/host-file";
+import { renderHost, renderCloudInit, osProfile, type HostOs } from "../../components/host";
+import { gzipUserData } from "../../components/host/cloud-init";
+import { CERT_FETCH_CONFIG_PATH } from "../../components/host/cert-fetch";
+import { renderNginx } from "../../components/nginx";
+import { Pki } from "../../components/pki/pki";
+import { DmzNetwork } from "../../components/network/dmz-network";
+import { ProxySecurityGroups } from "../../components/network/security-groups";
+import { TlsSecrets } from "../../components/secrets/tls-secrets";
+import { GoldenImage, UBUNTU_2204_AMD64_AMI_PARAMETER } from "../../components/image/golden-image";
+import { ProxyPair } from "../../components/compute/proxy-pair";
+import type { AwsTierConfig } from "../config/load";
+import { PRODUCTION_ENVIRONMENTS } from "../config/cross-checks";
+import { parseHostPort } from "../config/units";
+import { buildNginxSpec } from "../spec/nginx-spec";
+import { buildHostSpec } from "../spec/host-spec";
+import { CERTIFICATE_PATHS } from "../spec/host-paths";
+import { tierOutputs } from "../tier-outputs";
+import type { TierDeployment } from "../program";
+
+/** The OS of AWS proxy hosts (golden image parent and stock AMI alike). */
+const AWS_HOST_OS: HostOs = "ubuntu-22.04";
+/** The single server endpoint the PKI issues for (the public API name). */
+const SERVER_ENDPOINT = "api";
+
+/** proxy-a, proxy-b, ...: two per pair, alternating AZs (ProxyPair places instance i in AZ i mod n). */
+export function proxyHostNames(pairCount: number): string[] {
+    return Array.from({ length: pairCount * 2 }, (_, i) => `proxy-${String.fromCharCode(97 + i)}`);
+}
+
+/** Files whose path and content the image already carries are left out of user data. */
+function notBakedInto(image: readonly HostFile[], files: readonly HostFile[]): HostFile[] {
+    const baked = new Map(image.map((f) => [f.path, f]));
+    return files.filter((f) => {
+        const b = baked.get(f.path);
+        return !(b && b.content === f.content && b.mode === f.mode && b.owner === f.owner && b.group === f.group);
+    });
+}
+
+export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
+    const environment = tier.environment;
+    const production = PRODUCTION_ENVIRONMENTS.includes(environment);
+    const tags = { ...tier.tags };
+    const provider = new aws.Provider(`aws-${tier.aws.region}`, { region: tier.aws.region as aws.Region });
+    const awsOpts = { provider };
+    const profile = osProfile(AWS_HOST_OS);
+
+    const pki = new Pki("pki", {
+        keyAlgorithm: tier.pki.key.algorithm === "ECDSA"
+            ? { algorithm: "ECDSA", curve: tier.pki.key.curve }
+            : { algorithm: "RSA", rsaBits: tier.pki.key.rsaBits },
+        endpoints: [{ name: SERVER_ENDPOINT, dnsNames: [tier.serverName] }],
+        clients: tier.pki.clients,
+        serverCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
+        clientCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
+    });
+
+    const upstreamPorts = [...new Set(tier.upstreams.flatMap((u) => u.servers.map((s) => parseHostPort(s.address)?.port ?? 0)))].sort((a, b) => a - b);
+    const keyService = parseHostPort(tier.apiKeyService);
+    const network = new DmzNetwork("dmz", {
+        environment,
+        cidr: tier.aws.vpcCidr,
+        availabilityZones: tier.aws.availabilityZones,
+        flowLogRetentionDays: tier.aws.flowLogRetentionDays ?? tier.logRetentionDays,
+        natPerAz: tier.aws.natGatewayPerAz,
+        trafficCidrs: tier.trafficCidrs,
+        managementCidrs: tier.managementCidrs,
+        ports: tier.ports,
+        upstreamPorts,
+        keyStorePort: keyService?.port,
+        tags,
+    }, awsOpts);
+
+    const securityGroups = new ProxySecurityGroups("proxy", {
+        environment,
+        vpcId: network.vpcId,
+        vpcCidr: network.vpcCidr,
+        trafficCidrs: tier.trafficCidrs,
+        healthCheckCidrs: network.publicCidrs,
+        managementCidrs: tier.managementCidrs,
+        ports: tier.ports,
+        upstreamPorts,
+        endpointSecurityGroupId: network.endpointSecurityGroupId,
+        httpsPrefixListIds: [network.s3PrefixListId],
+        keyStore: keyService ? { port: keyService.port, cidrs: [`${keyService.host}/32`] } : undefined,
+        tags,
+    }, awsOpts);
+
+    const serverCertificate = pki.serverCertificates[SERVER_ENDPOINT];
+    const tlsSecrets = new TlsSecrets("tls", {
+        environment,
+        serverCertificateChain: serverCertificate.certificateChainPem,
+        serverPrivateKey: serverCertificate.privateKeyPem,
+        clientCaBundle: pki.clientCaPem,
+        recoveryWindowInDays: production ? 30 : 7,
+        tags,
+    }, awsOpts);
+
+    const nginxFiles = renderNginx(buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup }));
+    const placement = (hostname: string, secretArns?: { chain: string; key: string; clientCa: string }) => buildHostSpec(tier, {
+        hostname,
+        os: AWS_HOST_OS,
+        healthCheckCidrs: network.publicCidrs,
+        upstreamNetworkCidrs: network.privateCidrs,
+        endpointCidrs: network.dmzCidrs,
+        aws: secretArns ? {
+            region: tier.aws.region,
+            certificateSecrets: [
+                { secretId: secretArns.chain, path: CERTIFICATE_PATHS.serverCertificate, kind: "certificate" },
+                { secretId: secretArns.key, path: CERTIFICATE_PATHS.serverKey, kind: "private-key" },
+                { secretId: secretArns.clientCa, path: CERTIFICATE_PATHS.clientCa, kind: "certificate" },
+            ],
+        } : undefined,
+    });
+
+    // The image carries everything that does not depend on deploy-time values: the host files
+    // rendered for a generic proxy, less the certificate-fetch config (secret ARNs are only
+    // known at deploy time; user data carries it). Any other file that differs per host is
+    // found by comparison (notBakedInto) and goes to user data too.
+    const deployTimePlaceholder = { chain: "deploy-time", key: "deploy-time", clientCa: "deploy-time" };
+    const imageFiles: HostFile[] = tier.aws.image === "golden"
+        ? [...renderHost(placement("proxy", deployTimePlaceholder)).filter((f) => f.path !== CERT_FETCH_CONFIG_PATH), ...nginxFiles]
+        : [];
+    const amiId = tier.aws.image === "golden"
+        ? new GoldenImage("proxy-image", {
+            environment,
+            hostFiles: imageFiles,
+            vpcId: network.vpcId,
+            subnetId: network.dmzSubnetIds[0],
+            kmsKeyArn: tlsSecrets.kmsKeyArn,
+            instanceType: tier.aws.instanceType,
+            scheduleExpression: production ? "cron(0 4 ? * SUN *)" : undefined,
+            tags,
+        }, awsOpts).amiId
+        : aws.ssm.getParameterOutput({ name: UBUNTU_2204_AMD64_AMI_PARAMETER }, awsOpts).value;
+
+    const hostNames = proxyHostNames(tier.aws.pairCount);
+    const hostFiles = pulumi.all([
+        tlsSecrets.secretArns.serverCertificateChain,
+        tlsSecrets.secretArns.serverPrivateKey,
+        tlsSecrets.secretArns.clientCaBundle,
+        pki.caBundlePem,
+    ]).apply(([chain, key, clientCa, caBundle]) => {
+        // Upstreams with TLS are verified against the tier's own CA (public material: fine in user data).
+        const upstreamCa: HostFile[] = tier.upstreams.some((u) => u.tls) && CERTIFICATE_PATHS.upstreamCa
+            ? [{ path: CERTIFICATE_PATHS.upstreamCa, content: caBundle, mode: "0644", owner: "root", group: "root", action: "nginx-reload" }]
+            : [];
+        return Object.fromEntries(hostNames.map((hostname) => [hostname,
+            [...renderHost(placement(hostname, { chain, key, clientCa })), ...nginxFiles, ...upstreamCa]]));
+    });
+    // Golden hosts get a small plain document; stock hosts carry every file, gzipped to fit 16 KiB.
+    const userDataEncoding = tier.aws.image === "golden" ? "text" : "gzip-base64";
+    const userData = hostFiles.apply((hosts) => hostNames.map((hostname) => {
+        const document = renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), { os: AWS_HOST_OS, hostname, bakedFiles: imageFiles });
+        return userDataEncoding === "text" ? document : gzipUserData(document);
+    }));
+
+    const pair = new ProxyPair("proxy", {
+        environment,
+        vpcId: network.vpcId,
+        dmzSubnetIds: network.dmzSubnetIds,
+        publicSubnetIds: network.publicSubnetIds,
+        proxySecurityGroupId: securityGroups.proxySecurityGroupId,
+        instanceType: tier.aws.instanceType,
+        amiId,
+        userData: userData.apply((all) => all[0]),
+        userDataOverrides: hostNames.map((_, i) => userData.apply((all) => all[i])),
+        userDataEncoding,
+        pairCount: tier.aws.pairCount,
+        ports: { ...tier.ports, healthPath: tier.healthPath },
+        deletionProtection: tier.aws.deletionProtection,
+        tlsSecretArns: tlsSecrets.secretArnList,
+        kmsKeyArn: tlsSecrets.kmsKeyArn,
+        logRetentionDays: tier.logRetentionDays,
+        tags,
+    }, awsOpts);
+
+    return { outputs: tierOutputs(tier, pki, pair), hostFiles };
+}

@@ -1,0 +1,238 @@
+/**
+ * The local target: the whole tier on this machine as real Debian hosts (components/targets/
+ * local LocalHosts: systemd-nspawn containers, one network namespace each, on 198.18.0.0/15),
+ * provisioned exactly as the inventory target provisions existing servers: over SSH with
+ * @pulumi/command (HostDelivery, CopyToRemote). HAProxy stands in for the NLB, the demo upstream
+ * for the app teams' services, and the key-check service with Redis for the API-key store.
+ * Pure wiring; every decision lives in a component or renderer.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostFile } from "../../components/core/host-file";
+import { maxConnectionsWithin, renderHaproxy } from "../../components/haproxy/render-haproxy";
+import { osProfile, renderHost, type HostOs } from "../../components/host";
+import { renderNginx } from "../../components/nginx";
+import { Pki } from "../../components/pki/pki";
+import {
+    DEMO_UPSTREAM_BINARY, KEYCHECK_BINARY, KEYCHECK_PEPPER_FILE, renderDemoUpstreamUnit, renderKeycheckUnit,
+} from "../../components/services/render-units";
+import { HostDelivery, type DeliveryReport } from "../../components/targets/inventory/host-delivery";
+import {
+    CLIENT_ADDRESS, LOAD_BALANCER_ADDRESS, LOCAL_ROLE_PACKAGES, LOCAL_SEGMENTS, managementAddress, PRIVATE_CIDR, proxyAddress,
+    THIS_MACHINE_MANAGEMENT,
+} from "../../components/targets/local/address-plan";
+import { LocalHosts, type LocalHost, type LocalHostSpec } from "../../components/targets/local/local-hosts";
+export type { DeliveryReport };
+import { shellQuote } from "../../components/core/shell";
+import type { ApiKeys } from "../config/api-keys";
+import type { LocalTierConfig } from "../config/load";
+import { parseHostPort } from "../config/units";
+import { buildHostSpec } from "../spec/host-spec";
+import { CERTIFICATE_PATHS } from "../spec/host-paths";
+import { buildNginxSpec } from "../spec/nginx-spec";
+import type { TierOutputs } from "../outputs";
+import type { TierDeployment } from "../program";
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** The containers' OS: Debian 12, the rootfs LocalHosts builds. */
+const LOCAL_HOST_OS: HostOs = "debian-12";
+const SERVER_ENDPOINT = "api";
+const PROXY_NAMES = ["proxy-a", "proxy-b"];
+/** Redis on the key-store host, loopback only (Debian's default bind). */
+const KEYSTORE_REDIS = "127.0.0.1:6379";
+
+/** Containers and their roles, derived from the stack config's addresses. */
+export interface LocalPlan {
+    readonly hosts: LocalHostSpec[];
+    /** Upstream containers by private address: the pools' servers each serves. */
+    readonly upstreams: { name: string; address: string; http: { pool: string; port: number }[]; grpc: { pool: string; port: number }[] }[];
+    readonly keystore: { address: string; port: number };
+}
+
+export function localPlan(tier: LocalTierConfig): LocalPlan {
+    const grpcPools = new Set(tier.routes.filter((r) => r.protocol === "grpc").map((r) => r.upstream));
+    const byAddress = new Map<string, LocalPlan["upstreams"][number]>();
+    for (const pool of tier.upstreams) {
+        for (const server of pool.servers) {
+            const hp = parseHostPort(server.address)!;
+            const entry = byAddress.get(hp.host) ?? { name: `upstream-${byAddress.size + 1}`, address: hp.host, http: [], grpc: [] };
+            (grpcPools.has(pool.name) ? entry.grpc : entry.http).push({ pool: pool.name, port: hp.port });
+            byAddress.set(hp.host, entry);
+        }
+    }
+    const key = parseHostPort(tier.apiKeyService)!;
+    const upstreams = [...byAddress.values()];
+    let m = 0;
+    const mgmt = (): string => `${managementAddress(m++)}/24`;
+    const hosts: LocalHostSpec[] = [
+        { name: "lb", interfaces: { public: `${LOAD_BALANCER_ADDRESS}/24`, management: mgmt() } },
+        ...PROXY_NAMES.map((name, i) => ({ name, interfaces: { dmz: `${proxyAddress(i)}/24`, management: mgmt() } })),
+        ...upstreams.map((u) => ({ name: u.name, interfaces: { private: `${u.address}/24`, management: mgmt() } })),
+        { name: "keystore", interfaces: { private: `${key.host}/24`, management: mgmt() } },
+    ];
+    return { hosts, upstreams, keystore: { address: key.host, port: key.port } };
+}
+
+function sha256File(file: string): string {
+    if (!fs.existsSync(file)) {
+        throw new pulumi.RunError(`${path.relative(REPO_ROOT, file)} is missing: run scripts/build-services.sh (npm run up and npm test run it)`);
+    }
+    return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** Copies a service binary to a host and installs it root-owned; re-runs when the binary changes. */
+function installBinary(name: string, local: string, remote: string, adminUser: string, connection: command.types.input.remote.ConnectionArgs,
+    sha: string, parent: pulumi.Resource): command.remote.Command {
+    const staged = `/home/${adminUser}/.apiproxy-staging/${path.basename(remote)}`;
+    const copy = new command.remote.CopyToRemote(`${name}-copy`, {
+        connection, source: new pulumi.asset.FileAsset(local), remotePath: staged, triggers: [sha],
+    }, { parent });
+    // The staged copy stays: a re-run of this step (any input change) installs it again.
+    const install = `sudo -n install -D -m 0755 -o root -g root ${shellQuote(staged)} ${shellQuote(remote)}`;
+    return new command.remote.Command(`${name}-install`, {
+        connection, create: install, update: install, triggers: [sha], logging: "stderr", addPreviousOutputInEnv: false,
+    }, { parent, dependsOn: [copy] });
+}
+
+export function deployLocalTier(tier: LocalTierConfig, apiKeys: pulumi.Output<ApiKeys>): TierDeployment {
+    const plan = localPlan(tier);
+    const stackState = path.join(REPO_ROOT, ".tools", "local-stacks", tier.local.fabric);
+    const local = new LocalHosts("local", {
+        fabric: tier.local.fabric,
+        segments: LOCAL_SEGMENTS,
+        managementHostAddress: THIS_MACHINE_MANAGEMENT,
+        packages: LOCAL_ROLE_PACKAGES,
+        rootfsCacheDir: path.join(REPO_ROOT, ".tools", "local-hosts"),
+        stateDir: stackState,
+        hosts: plan.hosts,
+        namespaces: [{ name: "client", interfaces: { internet: `${CLIENT_ADDRESS}/24` } }],
+    });
+    const connection = (host: LocalHost): command.types.input.remote.ConnectionArgs => ({
+        host: host.sshAddress, user: local.adminUser, privateKey: local.managementPrivateKey, hostKey: host.hostKey, dialErrorLimit: 5,
+    });
+    const deliver = (host: LocalHost, files: pulumi.Input<readonly HostFile[]>, dependsOn: pulumi.Resource[] = []): HostDelivery =>
+        new HostDelivery(host.name, {
+            host: { name: host.name, address: host.sshAddress, hostKey: host.hostKey, user: local.adminUser },
+            privateKey: local.managementPrivateKey, files,
+        }, { dependsOn });
+
+    // PKI: the same component as every target.
+    const pki = new Pki("pki", {
+        keyAlgorithm: tier.pki.key.algorithm === "ECDSA"
+            ? { algorithm: "ECDSA", curve: tier.pki.key.curve }
+            : { algorithm: "RSA", rsaBits: tier.pki.key.rsaBits },
+        endpoints: [{ name: SERVER_ENDPOINT, dnsNames: [tier.serverName] }],
+        clients: tier.pki.clients,
+        serverCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
+        clientCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
+    });
+    const server = pki.serverCertificates[SERVER_ENDPOINT];
+
+    // Key store: Redis, the key-check service, and the keys (as digests) from secret config.
+    const keystore = local.hosts.keystore;
+    const keycheckSha = sha256File(path.join(REPO_ROOT, ".tools", "services", "apiproxy-keycheck"));
+    const keycheckBinary = installBinary("keystore-keycheck", path.join(REPO_ROOT, ".tools", "services", "apiproxy-keycheck"),
+        KEYCHECK_BINARY, local.adminUser, connection(keystore), keycheckSha, local);
+    const provision = [
+        "set -e",
+        "sudo -n systemctl enable --quiet --now redis-server",
+        // The pepper is made on the host and never leaves it (services/keycheck).
+        `sudo -n sh -c ${shellQuote(`test -s ${KEYCHECK_PEPPER_FILE} || (umask 077; mkdir -p ${path.dirname(KEYCHECK_PEPPER_FILE)}; head -c 48 /dev/urandom | base64 -w0 > ${KEYCHECK_PEPPER_FILE})`)}`,
+        `sudo -n ${KEYCHECK_BINARY} provision --redis ${KEYSTORE_REDIS} --pepper-file ${KEYCHECK_PEPPER_FILE}`,
+    ].join("\n");
+    const keys = new command.remote.Command("keystore-keys", {
+        connection: connection(keystore), create: provision, update: provision,
+        stdin: pulumi.secret(apiKeys.apply((k) => JSON.stringify(k))), logging: "stderr", addPreviousOutputInEnv: false,
+    }, { dependsOn: [keycheckBinary] });
+    const keystoreDelivery = deliver(keystore, renderKeycheckUnit({
+        listen: `${plan.keystore.address}:${plan.keystore.port}`, redis: KEYSTORE_REDIS, binarySha256: keycheckSha,
+    }), [keys]);
+
+    // Upstreams: the demo service on every configured address and port.
+    const upstreamSha = sha256File(path.join(REPO_ROOT, ".tools", "services", "apiproxy-demo-upstream"));
+    const upstreamDeliveries = plan.upstreams.map((u) => {
+        const host = local.hosts[u.name];
+        const binary = installBinary(`${u.name}-demo`, path.join(REPO_ROOT, ".tools", "services", "apiproxy-demo-upstream"),
+            DEMO_UPSTREAM_BINARY, local.adminUser, connection(host), upstreamSha, local);
+        const ports = [...u.http.map((h) => ({ ...h, kind: "http" as const })), ...u.grpc.map((g) => ({ ...g, kind: "grpc" as const }))];
+        const files = ports.flatMap((p) => renderDemoUpstreamUnit({
+            name: `${p.pool}-${p.port}`, binarySha256: upstreamSha, [p.kind]: `${u.address}:${p.port}`,
+        }));
+        return deliver(host, files, [binary]);
+    });
+
+    // Proxies: the hardened host, nginx behind the load balancer's PROXY protocol, the PKI.
+    const profile = osProfile(LOCAL_HOST_OS);
+    const nginxFiles = renderNginx({
+        ...buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup }),
+        proxyProtocol: { trustedAddresses: [LOAD_BALANCER_ADDRESS] },
+    });
+    const certificateFiles = pulumi.all([server.certificateChainPem, server.privateKeyPem, pki.clientCaPem]).apply(([chain, key, clientCa]): HostFile[] => [
+        { path: CERTIFICATE_PATHS.serverCertificate, content: chain, mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
+        { path: CERTIFICATE_PATHS.serverKey, content: key, mode: "0640", owner: "root", group: profile.proxyGroup, action: "nginx-reload", secret: true },
+        { path: CERTIFICATE_PATHS.clientCa, content: clientCa, mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
+    ]);
+    const hostFiles: Record<string, pulumi.Output<HostFile[]>> = {};
+    const reports: Record<string, pulumi.Output<DeliveryReport>> = {};
+    const proxyDeliveries: HostDelivery[] = [];
+    for (const name of PROXY_NAMES) {
+        const hardening = renderHost(buildHostSpec(tier, {
+            hostname: name, os: LOCAL_HOST_OS, logVolume: false,
+            healthCheckCidrs: [`${LOAD_BALANCER_ADDRESS}/32`],
+            trafficCidrs: [`${LOAD_BALANCER_ADDRESS}/32`],
+            upstreamNetworkCidrs: [PRIVATE_CIDR],
+            endpointCidrs: [],
+        }));
+        hostFiles[name] = certificateFiles.apply((certs) => [...hardening, ...nginxFiles, ...certs]);
+        const delivery = deliver(local.hosts[name], hostFiles[name], [keystoreDelivery, ...upstreamDeliveries]);
+        proxyDeliveries.push(delivery);
+        reports[name] = delivery.report;
+    }
+
+    // The load balancer, once the proxies answer.
+    // Both proxies' sessions pass the load balancer; on this machine its open-file ceiling may
+    // hold fewer (two descriptors per connection): then it takes what fits, and the delivery
+    // report says so.
+    const wanted = 2 * tier.concurrencyTarget;
+    const lbFiles = local.hosts.lb.nofileCeiling.apply((ceiling) => renderHaproxy({
+        bindAddress: LOAD_BALANCER_ADDRESS,
+        listeners: [{ name: "https", port: tier.ports.https }, { name: "mtls", port: tier.ports.mtls }],
+        proxies: PROXY_NAMES.map((name, i) => ({ name, address: proxyAddress(i) })),
+        health: { port: tier.ports.health, path: tier.healthPath },
+        maxConnections: Math.min(wanted, maxConnectionsWithin(ceiling)),
+    }));
+    hostFiles.lb = lbFiles;
+    reports.lb = deliver(local.hosts.lb, lbFiles, proxyDeliveries).report;
+
+    const clientNames = Object.keys(pki.clientCertificates);
+    const outputs: TierOutputs = {
+        environment: tier.environment,
+        endpoints: pulumi.output({
+            https: `https://${tier.serverName}:${tier.ports.https}`, mtls: `https://${tier.serverName}:${tier.ports.mtls}`,
+            dnsName: LOAD_BALANCER_ADDRESS, httpsPort: tier.ports.https, mtlsPort: tier.ports.mtls,
+        }),
+        caBundlePem: pki.caBundlePem,
+        mtlsClientCaPem: pki.clientCaPem,
+        clientCertificates: pulumi.all(clientNames.map((n) => pki.clientCertificates[n].certificatePem)).apply((pems) =>
+            Object.fromEntries(clientNames.map((n, i) => [n, { certificatePem: pems[i] }]))),
+        clientPrivateKeys: pulumi.secret(pulumi.all(clientNames.map((n) => pki.clientCertificates[n].privateKeyPem)).apply((ks) =>
+            Object.fromEntries(clientNames.map((n, i) => [n, ks[i]])))),
+        routes: tier.routes.map((r) => ({
+            name: r.name, path: r.path, exact: r.exact, methods: r.methods, protocol: r.protocol, listeners: r.listeners,
+            apiKeyRequired: r.apiKey, maxBodyBytes: r.maxBodySize ?? tier.limits.maxBodySize,
+            rateLimitPerIp: r.rateLimitPerIp ?? tier.limits.rateLimitPerIp, timeoutsSeconds: r.timeouts,
+        })),
+        rateLimits: { perIp: tier.limits.rateLimitPerIp, perApiKey: tier.limits.rateLimitPerApiKey },
+        limits: { maxBodyBytes: tier.limits.maxBodySize, largeHeaderBufferKb: tier.limits.largeHeaderBufferKb },
+        health: pulumi.output({
+            port: tier.ports.health, path: tier.healthPath, protocol: "HTTP" as const,
+            urls: PROXY_NAMES.map((_, i) => `http://${proxyAddress(i)}:${tier.ports.health}${tier.healthPath}`),
+        }),
+        certificateRotation: { serverValidityDays: tier.pki.serverValidityDays, earlyRenewalDays: tier.pki.earlyRenewalDays },
+    };
+    const hostFilesOut = pulumi.all(hostFiles) as pulumi.Output<Record<string, HostFile[]>>;
+    return { outputs, hostFiles: hostFilesOut, local: { clientNamespace: local.namespaces.client, reports: pulumi.all(reports) } };
+}
