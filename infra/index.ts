@@ -46,10 +46,14 @@ export const limits = outputs.limits;
 export const health = outputs.health;
 export const certificateRotation = outputs.certificateRotation;
 
-/** The local target: the client namespace, a shell in it, and what each host's delivery applied. */
+/** The local target: the client namespace, a shell in it, a working request, and what each host's delivery applied. */
 export const local = deployment.local
     ? {
+        clientNamespace: deployment.local.clientNamespace,
         clientShell: `sudo ip netns exec ${deployment.local.clientNamespace} bash`,
+        curl: deployment.local.curl,
         deliveries: deployment.local.reports,
     }
     : undefined;
+/** A key the local key store accepts (secret). */
+export const testApiKey = deployment.local?.testApiKey;

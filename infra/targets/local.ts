@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import type { HostFile } from "../../components/core/host-file";
 import { maxConnectionsWithin, renderHaproxy } from "../../components/haproxy/render-haproxy";
 import { osProfile, renderHost, type HostOs } from "../../components/host";
@@ -97,8 +98,27 @@ function installBinary(name: string, local: string, remote: string, adminUser: s
     }, { parent, dependsOn: [copy] });
 }
 
-export function deployLocalTier(tier: LocalTierConfig, apiKeys: pulumi.Output<ApiKeys>): TierDeployment {
+/** Where npm run up writes the CA bundle clients of the local stack trust. */
+export function caBundleFile(fabric: string): string {
+    return path.join(REPO_ROOT, ".tools", "local-stacks", `${fabric}-ca.pem`);
+}
+
+/** A path of the first plain-HTTP route on the public listener (a prefix gets "42" appended). */
+function firstPublicPath(tier: LocalTierConfig): string {
+    const route = tier.routes.find((r) => r.listeners.includes("public") && r.protocol === "http" && r.methods.includes("GET"));
+    if (!route) return "/";
+    return route.exact ? route.path : `${route.path}42`;
+}
+
+/** The key id of the generated demo key (when the stack configures no apiKeys). */
+export const GENERATED_KEY_ID = "local-demo";
+
+export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.Output<ApiKeys>): TierDeployment {
     const plan = localPlan(tier);
+    // Without configured keys, one random key is generated and kept (secret) in state: an
+    // ED25519 key is the stateful randomness @pulumi/tls offers; its digest is the API key.
+    const apiKeys = configuredKeys ?? pulumi.secret(new tls.PrivateKey("local-demo-api-key", { algorithm: "ED25519" }).privateKeyPem
+        .apply((pem): ApiKeys => ({ keys: [{ id: GENERATED_KEY_ID, key: createHash("sha256").update(pem).digest("base64url") }] })));
     const stackState = path.join(REPO_ROOT, ".tools", "local-stacks", tier.local.fabric);
     const local = new LocalHosts("local", {
         fabric: tier.local.fabric,
@@ -234,5 +254,18 @@ export function deployLocalTier(tier: LocalTierConfig, apiKeys: pulumi.Output<Ap
         certificateRotation: { serverValidityDays: tier.pki.serverValidityDays, earlyRenewalDays: tier.pki.earlyRenewalDays },
     };
     const hostFilesOut = pulumi.all(hostFiles) as pulumi.Output<Record<string, HostFile[]>>;
-    return { outputs, hostFiles: hostFilesOut, local: { clientNamespace: local.namespaces.client, reports: pulumi.all(reports) } };
+    return {
+        outputs, hostFiles: hostFilesOut,
+        local: {
+            clientNamespace: local.namespaces.client,
+            reports: pulumi.all(reports),
+            testApiKey: pulumi.secret(apiKeys.apply((k) => k.keys[0]?.key ?? "")),
+            curl: [
+                `sudo ip netns exec ${local.namespaces.client} curl --cacert ${path.relative(REPO_ROOT, caBundleFile(tier.local.fabric))}`,
+                `--resolve ${tier.serverName}:${tier.ports.https}:${LOAD_BALANCER_ADDRESS}`,
+                `-H "X-API-Key: $(bin/pulumi stack output testApiKey --show-secrets -s ${pulumi.getStack()})"`,
+                `https://${tier.serverName}:${tier.ports.https}${firstPublicPath(tier)}`,
+            ].join(" "),
+        },
+    };
 }
