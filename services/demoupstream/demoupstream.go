@@ -1,7 +1,8 @@
 // Package demoupstream is the local stack's upstream service: what app teams' services are in
 // production, reduced to what the proxy tier must carry and the tests must observe. One HTTP
 // port (HTTP/1.1 and h2c) answers a JSON description of the request it received (never the
-// body itself), a WebSocket echo on /ws and a deliberately slow route on /slow (for 504
+// body itself), a WebSocket echo on any upgraded path and a deliberately slow route on any
+// path ending in /slow (for 504
 // drills); one gRPC port serves grpc.health.v1 and an echo of any method under
 // apiproxy.demo.Echo. Every request is logged as one JSON line: the upstream's own record of
 // what reached it, which the tests read to prove what did not.
@@ -60,14 +61,20 @@ var reportedHeaders = []string{"X-Request-Id", "X-Api-Key-Id", "X-Forwarded-For"
 func HTTPHandler(name string, maxSlow time.Duration, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	mux.Handle("/ws", websocket.Server{Handler: func(c *websocket.Conn) {
+	// A WebSocket upgrade on any path echoes: the proxy tier publishes it under its own prefix.
+	ws := websocket.Server{Handler: func(c *websocket.Conn) {
 		c.MaxPayloadBytes = MaxWebSocketMB << 20
-		log.Info("request", "service", name, "method", "GET", "path", "/ws", "proto", "websocket")
+		log.Info("request", "service", name, "method", "GET", "path", c.Request().URL.Path, "proto", "websocket")
 		_, _ = io.Copy(c, c)
-	}})
+	}}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			ws.ServeHTTP(w, r)
+			return
+		}
 		seen := describe(name, r)
-		if r.URL.Path == "/slow" {
+		// Any path ending in /slow: the proxy tier publishes it under its own prefix.
+		if r.URL.Path == "/slow" || strings.HasSuffix(r.URL.Path, "/slow") {
 			delay, _ := time.ParseDuration(r.URL.Query().Get("delay"))
 			if delay <= 0 || delay > maxSlow {
 				http.Error(w, fmt.Sprintf(`{"error":"delay must be a duration up to %s"}`, maxSlow), http.StatusBadRequest)

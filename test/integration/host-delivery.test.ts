@@ -31,12 +31,12 @@ const broken = config.getBoolean("broken") ?? false;
 
 const local = new LocalHosts("lab", {
     fabric: ${JSON.stringify(fabric)},
-    segments: { management: "198.18.4.1/24", dmz: "198.18.5.1/24" },
-    managementHostAddress: "198.18.4.254/24",
+    segments: { management: "198.18.30.1/24", dmz: "198.18.31.1/24" },
+    managementHostAddress: "198.18.30.254/24",
     packages: ${JSON.stringify(testPackages)},
     rootfsCacheDir: ${JSON.stringify(path.join(repoRoot, ".tools", "local-hosts"))},
     stateDir: ${JSON.stringify(stateDir)},
-    hosts: [{ name: "proxy-a", interfaces: { dmz: "198.18.5.10/24", management: "198.18.4.10/24" } }],
+    hosts: [{ name: "proxy-a", interfaces: { dmz: "198.18.31.10/24", management: "198.18.30.10/24" } }],
 });
 const host = local.hosts["proxy-a"];
 const key = new tls.PrivateKey("tls-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
@@ -86,7 +86,7 @@ describe("HostDelivery: rendered files delivered over SSH to a real Debian host"
             const root = path.join(hostState, "proxy-a", "root");
             env = writeThrowawayProject(projectDir, path.join(work, "state"), program(hostState));
             const opts = { cwd: projectDir, env, timeoutMs: 480_000 };
-            const get = (): string => execFileSync("curl", ["-s", "--max-time", "5", "http://198.18.4.10:8080/"], { encoding: "utf8" });
+            const get = (): string => execFileSync("curl", ["-s", "--max-time", "5", "http://198.18.30.10:8080/"], { encoding: "utf8" });
             const report = async (): Promise<{ changed: string[]; actions: string[]; notApplied: string[] }> =>
                 JSON.parse((await runPulumiOk(["stack", "output", "report", "--json", "--stack", stack], opts)).stdout);
             // The container's nginx master, seen from this machine: the one in the container's network namespace.

@@ -19,6 +19,7 @@ const skipReason = !statusProblem && status ? engineIncompleteReason(status) : "
 
 const stack = "hosts";
 const fabric = "apxtest";
+// Segments 198.18.20-22.0/24: disjoint from the local stack's plan (198.18.0-4) and the delivery test's (198.18.30-31), which may run beside it.
 
 const program = (stateDir: string): string => `import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -26,16 +27,16 @@ import { LocalHosts } from ${JSON.stringify(path.join(repoRoot, "components", "t
 
 const local = new LocalHosts("lab", {
     fabric: ${JSON.stringify(fabric)},
-    segments: { management: "198.18.0.1/24", internet: "198.18.1.1/24", dmz: "198.18.2.1/24" },
-    managementHostAddress: "198.18.0.254/24",
+    segments: { management: "198.18.20.1/24", internet: "198.18.21.1/24", dmz: "198.18.22.1/24" },
+    managementHostAddress: "198.18.20.254/24",
     packages: ${JSON.stringify(testPackages)},
     rootfsCacheDir: ${JSON.stringify(path.join(repoRoot, ".tools", "local-hosts"))},
     stateDir: ${JSON.stringify(stateDir)},
     hosts: [
-        { name: "proxy-a", interfaces: { dmz: "198.18.2.10/24", management: "198.18.0.10/24" } },
-        { name: "proxy-b", interfaces: { dmz: "198.18.2.11/24", management: "198.18.0.11/24" } },
+        { name: "proxy-a", interfaces: { dmz: "198.18.22.10/24", management: "198.18.20.10/24" } },
+        { name: "proxy-b", interfaces: { dmz: "198.18.22.11/24", management: "198.18.20.11/24" } },
     ],
-    namespaces: [{ name: "client", interfaces: { internet: "198.18.1.10/24" } }],
+    namespaces: [{ name: "client", interfaces: { internet: "198.18.21.10/24" } }],
 });
 
 export const facts: Record<string, pulumi.Output<string>> = {};
@@ -101,11 +102,11 @@ describe("LocalHosts: Debian containers on this machine through the real engine"
             const out = JSON.parse((await runPulumiOk(["stack", "output", "--json", "--show-secrets", "--stack", stack], opts)).stdout) as {
                 facts: Record<string, string>; namespaces: Record<string, string>;
             };
-            assert.equal(out.facts["proxy-a"], "proxy-a running 127.0.0.1/8 198.18.0.10/24 198.18.2.10/24 ");
-            assert.equal(out.facts["proxy-b"], "proxy-b running 127.0.0.1/8 198.18.0.11/24 198.18.2.11/24 ");
+            assert.equal(out.facts["proxy-a"], "proxy-a running 127.0.0.1/8 198.18.20.10/24 198.18.22.10/24 ");
+            assert.equal(out.facts["proxy-b"], "proxy-b running 127.0.0.1/8 198.18.20.11/24 198.18.22.11/24 ");
             assert.equal(out.namespaces.client, `${fabric}-client`);
             // The fabric routes between segments: the client reaches a proxy's DMZ address.
-            execFileSync("ip", ["netns", "exec", `${fabric}-client`, "ping", "-c", "1", "-W", "2", "198.18.2.10"]);
+            execFileSync("ip", ["netns", "exec", `${fabric}-client`, "ping", "-c", "1", "-W", "2", "198.18.22.10"]);
             // Each container has its own identity: different host keys, its own machine id.
             // The delivery account exists with the management key and sudo to root; root has no key.
             assert.ok(fs.existsSync(path.join(hostState, "proxy-a", "root", "home", "apiproxy-admin", ".ssh", "authorized_keys")));
