@@ -113,13 +113,15 @@ describe("tls-key-strength", () => {
         assertCompliant(await runResource(tlsKeyStrength, T.privateKey, validPrivateKey()));
         assertCompliant(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "ECDSA", ecdsaCurve: "P384" }));
         assertCompliant(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "RSA", rsaBits: 4096 }));
+        // Ed25519: 128-bit strength (FIPS 186-5); the local and inventory targets' SSH keys.
+        assertCompliant(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "ED25519" }));
     });
     it("rejects weak or defaulted parameters", async () => {
         assertViolation(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "ECDSA", ecdsaCurve: "P224" }), NAME, /ECDSA curve P224 is not allowed/);
         assertViolation(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "ECDSA" }), NAME, /provider default P224/);
         assertViolation(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "RSA", rsaBits: 2048 }), NAME, /RSA key of 2048 bits is too small; at least 3072/);
         assertViolation(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "RSA" }), NAME, /2048 \(provider default\)/);
-        assertViolation(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "ED25519" }), NAME, /Key algorithm ED25519 is not allowed/);
+        assertViolation(await runResource(tlsKeyStrength, T.privateKey, { algorithm: "DSA" }), NAME, /Key algorithm DSA is not allowed/);
     });
     it("tolerates unknown values and only applies to private keys", async () => {
         assertCompliant(await runResource(tlsKeyStrength, T.privateKey, { algorithm: UNKNOWN }));

@@ -8,7 +8,7 @@ import { configSchemaFor, readConfig } from "./config";
 
 export const tlsKeyStrength: ResourceValidationPolicy = {
     name: "tls-key-strength",
-    description: "Checks that private keys are ECDSA on an allowed curve (P-256/P-384) or RSA with at least the minimum modulus (3072 bits).",
+    description: "Checks that private keys are ECDSA on an allowed curve (P-256/P-384), RSA with at least the minimum modulus (3072 bits), or Ed25519 (128-bit strength, FIPS 186-5; the local and inventory targets' SSH keys).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("allowedEcdsaCurves", "minRsaBits"),
     validateResource: forTypes([TYPES.privateKey], (props, args, reportViolation) => {
@@ -43,8 +43,11 @@ export const tlsKeyStrength: ResourceValidationPolicy = {
                 }
                 return;
             }
+            case "ED25519":
+                // FIPS 186-5 / NIST SP 800-186: approved, 128-bit security strength.
+                return;
             default:
-                reportViolation(`Key algorithm ${algorithm} is not allowed; use ECDSA (${cfg.allowedEcdsaCurves.join(", ")}) or RSA >= ${cfg.minRsaBits}.`);
+                reportViolation(`Key algorithm ${algorithm} is not allowed; use ECDSA (${cfg.allowedEcdsaCurves.join(", ")}), RSA >= ${cfg.minRsaBits} or ED25519.`);
         }
     }),
 };
