@@ -15,6 +15,7 @@ import {
 import {
     HOST_FILES, T, editFile, editStack, validComponent, validInstance, validLaunchTemplate, validStack, type HostFiles, type StackFixtureEntry,
 } from "./fixtures";
+import { encodeBundle } from "../../components/targets/inventory/bundle";
 import { UNKNOWN, assertCompliant, assertViolation, runStack, urnOf, type Outcome } from "./util";
 
 const NGINX = "/etc/nginx/nginx.conf";
@@ -529,5 +530,26 @@ describe("host file sets", () => {
             const hit = assertViolation(unlinked, "nginx-rate-limit-per-ip", /location \/orders\.v1\.Orders\/ .* proxies without a per-IP limit_req/);
             assert.equal(hit.urn, urnOf(T.instance, "proxy-a"));
         });
+    });
+});
+
+describe("host file sets: inventory and local deliveries (command:remote:Command stdin bundles)", () => {
+    const REMOTE_COMMAND = "command:remote:Command";
+    const bundle = (files: HostFiles): string => encodeBundle(Object.entries(files).map(([path, content]) => ({
+        path, content, mode: "0644", owner: "root", group: "root", action: "nginx-reload" as const,
+    })));
+    const delivery = (files: HostFiles): Record<string, unknown> => ({ create: "sudo -n bash -c '…'", stdin: bundle(files) });
+
+    it("judges the delivered files like user data: the valid set passes, one broken control fails its policy", async () => {
+        assertCompliant(await runOn(nginxMtlsVerifyClient, REMOTE_COMMAND, delivery(HOST_FILES)));
+        assertViolation(await runOn(nginxMtlsVerifyClient, REMOTE_COMMAND,
+            delivery(editFile(SERVERS, "ssl_verify_client on;", "ssl_verify_client optional;"))), "nginx-mtls-verify-client", /ssl_verify_client/);
+        assertViolation(await runOn(sysctlNetworkHardening, REMOTE_COMMAND,
+            delivery(editFile(SYSCTL, "net.ipv4.tcp_syncookies = 1", "net.ipv4.tcp_syncookies = 0"))), "sysctl-network-hardening", /tcp_syncookies/);
+    });
+
+    it("ignores commands whose stdin is not a bundle, or not known yet (preview)", async () => {
+        assertCompliant(await runOn(nginxMtlsVerifyClient, REMOTE_COMMAND, { create: "true", stdin: "ssl_verify_client optional;" }));
+        assertCompliant(await runOn(nginxMtlsVerifyClient, REMOTE_COMMAND, { create: "true", stdin: UNKNOWN }));
     });
 });

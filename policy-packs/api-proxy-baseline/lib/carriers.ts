@@ -5,9 +5,11 @@
  *    and launch template `userData` are base64 of the same;
  *  - Image Builder component `data`: an AWSTOE document whose `CreateFile` steps carry
  *    `inputs: [{ path, content }]`;
+ *  - `command:remote:Command` whose stdin is a delivery bundle (the inventory and local
+ *    targets' HostDelivery): `FILE\tpath\tmode\towner\tgroup\taction` lines, each followed by
+ *    the file's content as one base64 line; one command carries a host's whole file set;
  *  - (extension point) `command:remote:CopyToRemote`: one file from a StringAsset source.
- *    No check reads it yet: nginx.conf and its includes arrive as separate resources there, so
- *    lib/file-sets.ts would have to group them by connection host first.
+ *    No check reads it yet (the targets ship only binaries that way).
  *
  * What is checked together is decided in lib/file-sets.ts (host file sets), not here.
  */
@@ -182,6 +184,30 @@ async function stringAssetText(source: unknown): Promise<string | undefined> {
     return typeof text === "string" ? text : undefined;
 }
 
+/** The files of a delivery bundle; undefined when the text is not one (any other command stdin). */
+export function filesFromBundle(text: string): CarriedFiles | undefined {
+    if (!text.startsWith("FILE\t")) {
+        return undefined;
+    }
+    const out = empty();
+    const lines = text.split("\n");
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+        const header = lines[i].split("\t");
+        if (header[0] !== "FILE" || header.length !== 6) {
+            out.problems.push(`delivery bundle line ${i + 1} is not a FILE header`);
+            break;
+        }
+        const content = decodeBase64(lines[i + 1]) ?? (lines[i + 1] === "" ? "" : undefined);
+        if (content === undefined) {
+            out.problems.push(`delivery bundle: the content of ${header[1]} is not base64`);
+            continue;
+        }
+        out.files.set(header[1], content);
+        out.texts.push(content);
+    }
+    return out;
+}
+
 /** How each carrier type yields its files; undefined = no (known) content. */
 export const CARRIER_EXTRACTORS: Readonly<Record<string, CarrierExtractor>> = {
     [TYPES.instance]: async (props) => {
@@ -203,6 +229,10 @@ export const CARRIER_EXTRACTORS: Readonly<Record<string, CarrierExtractor>> = {
     [TYPES.imageComponent]: async (props) => {
         const data = known(() => asString(props.data));
         return data === undefined ? undefined : filesFromAwsToe(data);
+    },
+    [TYPES.remoteCommand]: async (props) => {
+        const stdin = known(() => asString(props.stdin));
+        return stdin === undefined ? undefined : filesFromBundle(stdin);
     },
     [TYPES.remoteCopy]: async (props) => {
         const remotePath = known(() => asString(props.remotePath));

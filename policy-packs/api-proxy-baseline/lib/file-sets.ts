@@ -31,7 +31,7 @@ export interface PathConflict {
 export interface HostFileSet {
     /** Human-readable: which resources the set was merged from. */
     readonly label: string;
-    readonly kind: "user-data" | "image" | "image+user-data";
+    readonly kind: "user-data" | "image" | "image+user-data" | "delivery";
     /** path -> content; on a conflict, the carrier applied last (recipe order) wins. */
     readonly files: Map<string, string>;
     /** path -> the carrier that wrote the content in `files`. */
@@ -202,6 +202,10 @@ async function computeSets(resources: readonly PolicyResource[]): Promise<HostFi
                 }
             }
         }
+    }
+    // Inventory and local targets: one delivery command carries one host's whole file set.
+    for (const carrier of await carriersOf(resources, TYPES.remoteCommand)) {
+        sets.push(merge(`delivery of ${carrier.resource.name}`, "delivery", [carrier]));
     }
     return sets;
 }
