@@ -168,3 +168,49 @@ describe("bad configs are refused with the field named", () => {
         }
     });
 });
+
+describe("the local target's configuration", () => {
+    const localTier = (): Record<string, any> =>
+        structuredClone(YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.local.yaml"), "utf8")).config[TIER_CONFIG_KEY]);
+    const refused = (mutate: (t: Record<string, any>) => void, field: string, reason: RegExp): void => {
+        const tier = localTier();
+        mutate(tier);
+        const problems = problemsOf(tier);
+        assert.ok(problems.some((p) => p.path === field && reason.test(p.message)), `${field}: ${JSON.stringify(problems)}`);
+    };
+
+    test("stacks/Pulumi.local.yaml is valid", () => {
+        assert.deepEqual(problemsOf(localTier()), []);
+    });
+    test("each target requires its own section and refuses the other's", () => {
+        refused((t) => { delete t.local; }, "tier.local", /is required for target "local"/);
+        refused((t) => { t.aws = prodTier().aws; }, "tier.aws", /only applies to target "aws"/);
+        refused((t) => { t.local.fabric = "Not A Name"; }, "tier.local.fabric", /must match/);
+    });
+    test("upstream and key-store addresses must lie in the local private segment, one role per address", () => {
+        refused((t) => { t.upstreams[0].servers[0].address = "10.0.0.5:8080"; }, "tier.upstreams[0].servers[0].address", /local private segment 198\.18\.4\.0\/24/);
+        refused((t) => { t.apiKeyService = "198.18.4.1:8090"; }, "tier.apiKeyService", /not its gateway/);
+        refused((t) => { t.apiKeyService = "198.18.4.10:8090"; }, "tier.apiKeyService", /an upstream's address/);
+        refused((t) => { t.managementCidrs = ["10.255.0.0/24"]; }, "tier.managementCidrs", /198\.18\.0\.0\/24/);
+        refused((t) => { t.environment = "prod"; }, "tier.target", /not for environment "prod"/);
+    });
+});
+
+describe("api-proxy-security:apiKeys (secret config)", () => {
+    const { validateApiKeys } = require("../../../infra/config/api-keys") as typeof import("../../../infra/config/api-keys");
+    const long = (c: string) => c.repeat(40);
+    test("a valid document passes; every problem is named by path, never echoing a key", () => {
+        assert.equal(validateApiKeys({ keys: [{ id: "team-a", key: long("a") }] }).keys.length, 1);
+        try {
+            validateApiKeys({ keys: [{ id: "bad id", key: "short-secret" }, { id: "b", key: long("b") }, { id: "b", key: long("b") }] });
+            assert.fail("accepted");
+        } catch (err) {
+            assert.ok(err instanceof ConfigError);
+            const text = err.message;
+            assert.match(text, /apiKeys\.keys\[0\]\.id: must match/);
+            assert.match(text, /apiKeys\.keys\[0\]\.key: must be at least 32 characters/);
+            assert.match(text, /apiKeys\.keys\[2\]\.id: "b" appears twice/);
+            assert.doesNotMatch(text, /short-secret|bbbbbbbb/, "a key reached the message");
+        }
+    });
+});

@@ -23,6 +23,12 @@ const MINIMAL = {
     aws: { region: "eu-west-1", vpcCidr: "10.0.0.0/16", availabilityZones: ["eu-west-1a", "eu-west-1b"], instanceType: "c6id.xlarge" },
 };
 
+/** The same minimal tier on the local target (its addresses in the local private segment). */
+const MINIMAL_LOCAL = {
+    ...MINIMAL, target: "local", aws: undefined, local: {}, managementCidrs: ["198.18.0.0/24"], apiKeyService: "198.18.4.20:8090",
+    upstreams: [{ name: "svc", servers: [{ address: "198.18.4.10:8080" }] }],
+};
+
 /** Rows like: | `limits.maxBodySize` | `2097152` | notes | */
 function documentedDefaults(): Map<string, string> {
     const rows = new Map<string, string>();
@@ -58,8 +64,10 @@ test("the README documents the defaults of at least 30 fields", () => {
 
 test("every documented default is the value the schema applies", () => {
     const tier = validateTierConfig(structuredClone(MINIMAL), "minimal");
+    const localTier = validateTierConfig(structuredClone(MINIMAL_LOCAL), "minimal local");
     for (const [field, documented] of documentedDefaults()) {
-        const actual = valueAt(tier, field);
+        // A target's own section applies its defaults only on that target.
+        const actual = valueAt(field.startsWith("local.") ? localTier : tier, field);
         assert.deepEqual(actual, normalise(documented), `README says ${field} defaults to ${documented}, the schema applies ${JSON.stringify(actual)}`);
     }
 });
