@@ -1,15 +1,40 @@
-/** Builds the outputs contract (infra/outputs.ts) from the tier and its components. */
+/** The tier's PKI and the outputs contract (infra/outputs.ts), the same for every target. */
 import * as pulumi from "@pulumi/pulumi";
-import type { Pki } from "../components/pki/pki";
-import type { ProxyPair } from "../components/compute/proxy-pair";
+import { Pki } from "../components/pki/pki";
 import type { TierConfig } from "./config/load";
 import type { TierOutputs } from "./outputs";
 
-export function tierOutputs(tier: TierConfig, pki: Pki, pair: ProxyPair): TierOutputs {
+/** The single server endpoint the PKI issues for (the public API name). */
+export const SERVER_ENDPOINT = "api";
+
+/** The tier's PKI: the configured key, one server endpoint for serverName, the app teams' clients. */
+export function tierPki(tier: TierConfig): Pki {
+    return new Pki("pki", {
+        keyAlgorithm: tier.pki.key.algorithm === "ECDSA"
+            ? { algorithm: "ECDSA", curve: tier.pki.key.curve }
+            : { algorithm: "RSA", rsaBits: tier.pki.key.rsaBits },
+        endpoints: [{ name: SERVER_ENDPOINT, dnsNames: [tier.serverName] }],
+        clients: tier.pki.clients,
+        serverCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
+        clientCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
+    });
+}
+
+/** What differs per target: where clients connect, and each proxy's probe URL. */
+export interface TargetEndpoints {
+    /** The load balancer's name or address. */
+    readonly dnsName: pulumi.Input<string>;
+    readonly https: pulumi.Input<string>;
+    readonly mtls: pulumi.Input<string>;
+    /** Each proxy's address on the segment its health is probed from. */
+    readonly proxyAddresses: pulumi.Input<string[]>;
+}
+
+export function tierOutputs(tier: TierConfig, pki: Pki, target: TargetEndpoints): TierOutputs {
     const clientNames = Object.keys(pki.clientCertificates);
     return {
         environment: tier.environment,
-        endpoints: pulumi.all([pair.nlbDnsName, pair.endpoints.https, pair.endpoints.mtls]).apply(([dnsName, https, mtls]) => ({
+        endpoints: pulumi.all([target.dnsName, target.https, target.mtls]).apply(([dnsName, https, mtls]) => ({
             https, mtls, dnsName, httpsPort: tier.ports.https, mtlsPort: tier.ports.mtls,
         })),
         caBundlePem: pki.caBundlePem,
@@ -33,7 +58,7 @@ export function tierOutputs(tier: TierConfig, pki: Pki, pair: ProxyPair): TierOu
         })),
         rateLimits: { perIp: tier.limits.rateLimitPerIp, perApiKey: tier.limits.rateLimitPerApiKey },
         limits: { maxBodyBytes: tier.limits.maxBodySize, largeHeaderBufferKb: tier.limits.largeHeaderBufferKb },
-        health: pair.privateIps.apply((ips) => ({
+        health: pulumi.output(target.proxyAddresses).apply((ips) => ({
             port: tier.ports.health,
             path: tier.healthPath,
             protocol: "HTTP" as const,

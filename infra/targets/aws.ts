@@ -10,7 +10,6 @@ import { renderHost, renderCloudInit, osProfile, type HostOs } from "../../compo
 import { gzipUserData } from "../../components/host/cloud-init";
 import { CERT_FETCH_CONFIG_PATH } from "../../components/host/cert-fetch";
 import { renderNginx } from "../../components/nginx";
-import { Pki } from "../../components/pki/pki";
 import { DmzNetwork } from "../../components/network/dmz-network";
 import { ProxySecurityGroups } from "../../components/network/security-groups";
 import { TlsSecrets } from "../../components/secrets/tls-secrets";
@@ -22,13 +21,11 @@ import { parseHostPort } from "../config/units";
 import { buildNginxSpec } from "../spec/nginx-spec";
 import { buildHostSpec } from "../spec/host-spec";
 import { CERTIFICATE_PATHS } from "../spec/host-paths";
-import { tierOutputs } from "../tier-outputs";
+import { SERVER_ENDPOINT, tierOutputs, tierPki } from "../tier-outputs";
 import type { TierDeployment } from "../program";
 
 /** The OS of AWS proxy hosts (golden image parent and stock AMI alike). */
 const AWS_HOST_OS: HostOs = "ubuntu-22.04";
-/** The single server endpoint the PKI issues for (the public API name). */
-const SERVER_ENDPOINT = "api";
 
 /** proxy-a, proxy-b, ...: two per pair, alternating AZs (ProxyPair places instance i in AZ i mod n). */
 export function proxyHostNames(pairCount: number): string[] {
@@ -52,15 +49,7 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
     const awsOpts = { provider };
     const profile = osProfile(AWS_HOST_OS);
 
-    const pki = new Pki("pki", {
-        keyAlgorithm: tier.pki.key.algorithm === "ECDSA"
-            ? { algorithm: "ECDSA", curve: tier.pki.key.curve }
-            : { algorithm: "RSA", rsaBits: tier.pki.key.rsaBits },
-        endpoints: [{ name: SERVER_ENDPOINT, dnsNames: [tier.serverName] }],
-        clients: tier.pki.clients,
-        serverCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
-        clientCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
-    });
+    const pki = tierPki(tier);
 
     const upstreamPorts = [...new Set(tier.upstreams.flatMap((u) => u.servers.map((s) => parseHostPort(s.address)?.port ?? 0)))].sort((a, b) => a - b);
     const keyService = parseHostPort(tier.apiKeyService);
@@ -182,5 +171,8 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         tags,
     }, awsOpts);
 
-    return { outputs: tierOutputs(tier, pki, pair), hostFiles };
+    const outputs = tierOutputs(tier, pki, {
+        dnsName: pair.nlbDnsName, https: pair.endpoints.https, mtls: pair.endpoints.mtls, proxyAddresses: pair.privateIps,
+    });
+    return { outputs, hostFiles };
 }

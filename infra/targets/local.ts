@@ -16,7 +16,6 @@ import type { HostFile } from "../../components/core/host-file";
 import { maxConnectionsWithin, renderHaproxy } from "../../components/haproxy/render-haproxy";
 import { osProfile, renderHost, type HostOs } from "../../components/host";
 import { renderNginx } from "../../components/nginx";
-import { Pki } from "../../components/pki/pki";
 import {
     DEMO_UPSTREAM_BINARY, KEYCHECK_BINARY, KEYCHECK_PEPPER_FILE, renderDemoUpstreamUnit, renderKeycheckUnit,
 } from "../../components/services/render-units";
@@ -34,13 +33,12 @@ import { parseHostPort } from "../config/units";
 import { buildHostSpec } from "../spec/host-spec";
 import { CERTIFICATE_PATHS } from "../spec/host-paths";
 import { buildNginxSpec } from "../spec/nginx-spec";
-import type { TierOutputs } from "../outputs";
+import { SERVER_ENDPOINT, tierOutputs, tierPki } from "../tier-outputs";
 import type { TierDeployment } from "../program";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 /** The containers' OS: Debian 12, the rootfs LocalHosts builds. */
 const LOCAL_HOST_OS: HostOs = "debian-12";
-const SERVER_ENDPOINT = "api";
 const PROXY_NAMES = ["proxy-a", "proxy-b"];
 /** Redis on the key-store host, loopback only (Debian's default bind). */
 const KEYSTORE_REDIS = "127.0.0.1:6379";
@@ -140,15 +138,7 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
         }, { dependsOn });
 
     // PKI: the same component as every target.
-    const pki = new Pki("pki", {
-        keyAlgorithm: tier.pki.key.algorithm === "ECDSA"
-            ? { algorithm: "ECDSA", curve: tier.pki.key.curve }
-            : { algorithm: "RSA", rsaBits: tier.pki.key.rsaBits },
-        endpoints: [{ name: SERVER_ENDPOINT, dnsNames: [tier.serverName] }],
-        clients: tier.pki.clients,
-        serverCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
-        clientCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
-    });
+    const pki = tierPki(tier);
     const server = pki.serverCertificates[SERVER_ENDPOINT];
 
     // Key store: Redis, the key-check service, and the keys (as digests) from secret config.
@@ -227,32 +217,12 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
     hostFiles.lb = lbFiles;
     reports.lb = deliver(local.hosts.lb, lbFiles, proxyDeliveries).report;
 
-    const clientNames = Object.keys(pki.clientCertificates);
-    const outputs: TierOutputs = {
-        environment: tier.environment,
-        endpoints: pulumi.output({
-            https: `https://${tier.serverName}:${tier.ports.https}`, mtls: `https://${tier.serverName}:${tier.ports.mtls}`,
-            dnsName: LOAD_BALANCER_ADDRESS, httpsPort: tier.ports.https, mtlsPort: tier.ports.mtls,
-        }),
-        caBundlePem: pki.caBundlePem,
-        mtlsClientCaPem: pki.clientCaPem,
-        clientCertificates: pulumi.all(clientNames.map((n) => pki.clientCertificates[n].certificatePem)).apply((pems) =>
-            Object.fromEntries(clientNames.map((n, i) => [n, { certificatePem: pems[i] }]))),
-        clientPrivateKeys: pulumi.secret(pulumi.all(clientNames.map((n) => pki.clientCertificates[n].privateKeyPem)).apply((ks) =>
-            Object.fromEntries(clientNames.map((n, i) => [n, ks[i]])))),
-        routes: tier.routes.map((r) => ({
-            name: r.name, path: r.path, exact: r.exact, methods: r.methods, protocol: r.protocol, listeners: r.listeners,
-            apiKeyRequired: r.apiKey, maxBodyBytes: r.maxBodySize ?? tier.limits.maxBodySize,
-            rateLimitPerIp: r.rateLimitPerIp ?? tier.limits.rateLimitPerIp, timeoutsSeconds: r.timeouts,
-        })),
-        rateLimits: { perIp: tier.limits.rateLimitPerIp, perApiKey: tier.limits.rateLimitPerApiKey },
-        limits: { maxBodyBytes: tier.limits.maxBodySize, largeHeaderBufferKb: tier.limits.largeHeaderBufferKb },
-        health: pulumi.output({
-            port: tier.ports.health, path: tier.healthPath, protocol: "HTTP" as const,
-            urls: PROXY_NAMES.map((_, i) => `http://${proxyAddress(i)}:${tier.ports.health}${tier.healthPath}`),
-        }),
-        certificateRotation: { serverValidityDays: tier.pki.serverValidityDays, earlyRenewalDays: tier.pki.earlyRenewalDays },
-    };
+    const outputs = tierOutputs(tier, pki, {
+        dnsName: LOAD_BALANCER_ADDRESS,
+        https: `https://${tier.serverName}:${tier.ports.https}`,
+        mtls: `https://${tier.serverName}:${tier.ports.mtls}`,
+        proxyAddresses: PROXY_NAMES.map((_, i) => proxyAddress(i)),
+    });
     const hostFilesOut = pulumi.all(hostFiles) as pulumi.Output<Record<string, HostFile[]>>;
     return {
         outputs, hostFiles: hostFilesOut,
