@@ -127,6 +127,14 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
         stateDir: stackState,
         hosts: plan.hosts,
         namespaces: [{ name: "client", interfaces: { internet: `${CLIENT_ADDRESS}/24` } }],
+        // As the AWS security groups: clients reach the load balancer, the load balancer the
+        // proxies, the proxies their upstreams and the key store; nothing else crosses segments.
+        allow: [
+            { from: "internet", to: LOAD_BALANCER_ADDRESS, ports: [tier.ports.https, tier.ports.mtls] },
+            ...PROXY_NAMES.map((_, i) => ({ from: "public", to: proxyAddress(i), ports: [tier.ports.https, tier.ports.mtls, tier.ports.health] })),
+            ...plan.upstreams.map((u) => ({ from: "dmz", to: u.address, ports: [...u.http, ...u.grpc].map((p) => p.port) })),
+            { from: "dmz", to: plan.keystore.address, ports: [plan.keystore.port] },
+        ],
     });
     const connection = (host: LocalHost): command.types.input.remote.ConnectionArgs => ({
         host: host.sshAddress, user: local.adminUser, privateKey: local.managementPrivateKey, hostKey: host.hostKey, dialErrorLimit: 5,

@@ -1,7 +1,8 @@
 // The `local` stack for real (stacks/Pulumi.local.yaml through the real engine, the project's
 // providers, real containers and daemons), driven from the client segment as a user would:
 // HTTPS, HTTP/2, gRPC and WebSocket through HAProxy and the proxy pair to the upstream; API-key
-// refusals; default deny with the upstream's own log as proof; mTLS with and without the issued
+// refusals; default deny with the upstream's own log as proof; segments that only let through
+// what the security groups would; mTLS with and without the issued
 // certificate; the read timeout as 504; a no-op second up; destroy leaves nothing.
 // State goes to a temp backend and the config to stacks/Pulumi.local-it.yaml, a copy of the
 // local stack file removed afterwards (git-ignored), so a user's own `npm run up` state and
@@ -119,6 +120,13 @@ describe("the local stack: the whole tier on this machine, from the client segme
             const withCert = curl(8443, "/api/v1/admin/orders/1", ["--cert", file("client.pem", out.clientCertificates.payments.certificatePem),
                 "--key", file("client.key", out.clientPrivateKeys.payments)]);
             assert.equal(withCert.status, "200", withCert.body);
+
+            // Segments filter like security groups: the client reaches the load balancer only,
+            // never a proxy or an upstream directly.
+            const direct = (address: string, port: number): number => spawnSync("ip", ["netns", "exec", client, "curl", "-sS", "-o", "/dev/null",
+                "--connect-timeout", "2", "--max-time", "3", "-k", `https://${address}:${port}/`], { encoding: "utf8" }).status ?? -1;
+            assert.equal(direct("198.18.3.10", 443), 28, "the client reached a proxy around the load balancer");
+            assert.equal(direct("198.18.4.10", 8080), 28, "the client reached an upstream");
 
             // The upstream's own log: the declared requests arrived, the undeclared path never did.
             const upstreamPid = fs.readFileSync(path.join(repoRoot, ".tools", "local-stacks", fabric, "upstream-1", "nspawn.pid"), "utf8").trim();

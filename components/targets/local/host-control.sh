@@ -8,7 +8,9 @@
 #
 #   rootfs  CACHE SUITE PACKAGES...            build (once per package list) and print its path; the
 #                                              Debian mirror is the one this machine's apt uses
-#   fabric-up   FABRIC MGMT_HOST_CIDR SEG=GW_CIDR...   namespace, bridges, gateways, forwarding
+#   fabric-up   FABRIC MGMT_HOST_CIDR SEG=GW_CIDR... [allow:SEG>CIDR:PORT,PORT...]...
+#                                              namespace, bridges, gateways, forwarding; with allow
+#                                              rules, only those new TCP flows cross segments
 #   fabric-down FABRIC
 #   host-up   FABRIC NAME STATE ROOTFS SSH_ADDR SEG=CIDR...   (stdin: the host's ED25519 key, OpenSSH PEM;
 #                                                        env AUTHORIZED_KEY: the admin's authorized_keys line,
@@ -80,8 +82,10 @@ cmd_fabric_up() {
     ip netns list | grep -qx "$fabric\( .*\)\?" || ip netns add "$fabric"
     ip -n "$fabric" link set lo up
     ip netns exec "$fabric" sysctl -qw net.ipv4.ip_forward=1
-    local seg cidr br
+    local seg cidr br rules=() segments=()
     for spec in "$@"; do
+        if [[ "$spec" == allow:* ]]; then rules+=("${spec#allow:}"); continue; fi
+        segments+=("${spec#*=}")
         seg="${spec%%=*}" cidr="${spec#*=}" br="$(bridge_of "$seg")"
         ip -n "$fabric" link show "$br" >/dev/null 2>&1 || ip -n "$fabric" link add "$br" type bridge
         ip -n "$fabric" addr replace "$cidr" dev "$br"
@@ -97,6 +101,41 @@ cmd_fabric_up() {
     ip -n "$fabric" link set "$fab_end" master "$(bridge_of management)" up
     ip addr replace "$mgmt_host" dev "$root_end"
     ip link set "$root_end" up
+    if [ "${#rules[@]}" -gt 0 ]; then fabric_filter "$fabric" "${segments[*]}" "${rules[@]}"; fi
+}
+
+# fabric_filter FABRIC "GW_CIDR..." SEG>CIDR:PORTS...: what crosses segments (the security
+# groups' role): replies, ICMP errors, and the listed new TCP flows from a segment to an address;
+# everything else routed between segments is dropped (and counted). Traffic inside one segment
+# passes (it is bridged, and bridged IPv4 meets this hook where br_netfilter is loaded), like
+# hosts in one security group.
+fabric_filter() {
+    local fabric="$1" segment_cidrs="$2"; shift 2
+    local rule from dest ports lines="" net
+    for net in $segment_cidrs; do
+        lines+="        ip saddr $net ip daddr $net accept
+"
+    done
+    for rule in "$@"; do
+        from="${rule%%>*}" dest="${rule#*>}"; ports="${dest##*:}"; dest="${dest%:*}"
+        [[ "$from" =~ ^[a-z]+$ && "$dest" =~ ^[0-9./]+$ && "$ports" =~ ^[0-9,]+$ ]] || die "bad allow rule '$rule' (SEG>CIDR:PORT,PORT)"
+        lines+="        iifname \"$(bridge_of "$from")\" ip daddr $dest tcp dport { $ports } ct state new accept
+"
+    done
+    ip netns exec "$fabric" nft -f - <<RULES
+table inet api_proxy_fabric
+delete table inet api_proxy_fabric
+table inet api_proxy_fabric {
+    counter dropped { }
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        ct state invalid drop
+        icmp type { destination-unreachable, time-exceeded, parameter-problem } accept
+$lines        counter name "dropped" drop
+    }
+}
+RULES
 }
 
 cmd_fabric_down() {
@@ -145,6 +184,9 @@ cmd_host_up() {
     [[ "$host_key" == *"OPENSSH PRIVATE KEY"* ]] || die "stdin must carry the host's OpenSSH private key"
     local ns dir pid
     ns="$(ns_of "$fabric" "$name")" dir="$state/$name"
+    # A host that fails to come up is removed again: the engine records no resource for a
+    # failed create, so nothing would ever delete it.
+    trap 'rc=$?; if [ "$rc" -ne 0 ]; then echo "host-control: $name did not come up; removing it" >&2; cmd_host_down "$fabric" "$name" "$state" || true; fi' EXIT
     cmd_netns_up "$fabric" "$name" "$@"
     mkdir -p "$dir/upper" "$dir/work" "$dir/root"
     mountpoint -q "$dir/root" || mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"

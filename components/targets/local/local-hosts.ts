@@ -42,6 +42,16 @@ export interface LocalHostsArgs {
     readonly hosts: readonly LocalHostSpec[];
     /** Bare network namespaces on a segment (clients: no container, this machine's tools). */
     readonly namespaces?: readonly LocalHostSpec[];
+    /** What may cross segments (new TCP flows; replies always return). Default: everything is
+     *  routed. With rules, all other traffic between segments is dropped: the security groups' role. */
+    readonly allow?: readonly FabricAllow[];
+}
+
+/** New TCP flows from a segment to an address (or CIDR) and ports. */
+export interface FabricAllow {
+    readonly from: string;
+    readonly to: string;
+    readonly ports: readonly number[];
 }
 
 /** What delivery needs to reach one container over SSH. */
@@ -101,7 +111,10 @@ export class LocalHosts extends pulumi.ComponentResource {
             triggers: [suite, ...packages],
             logging: "stderr",
         }, { parent: this });
-        const segmentArgs = Object.entries(args.segments).map(([seg, cidr]) => `${seg}=${cidr}`);
+        const segmentArgs = [
+            ...Object.entries(args.segments).map(([seg, cidr]) => `${seg}=${cidr}`),
+            ...(args.allow ?? []).map((a) => `allow:${a.from}>${a.to.includes("/") ? a.to : `${a.to}/32`}:${a.ports.join(",")}`),
+        ];
         const fabric = new command.local.Command(`${name}-fabric`, {
             create: bash("bash", HOST_CONTROL, "fabric-up", args.fabric, args.managementHostAddress, ...segmentArgs),
             delete: bash("bash", HOST_CONTROL, "fabric-down", args.fabric),
@@ -152,6 +165,13 @@ export class LocalHosts extends pulumi.ComponentResource {
 }
 
 function validate(args: LocalHostsArgs, resource: pulumi.Resource): void {
+    (args.allow ?? []).forEach((a, i) => {
+        if (!(a.from in args.segments)) throw new pulumi.ResourceError(`allow[${i}].from: no such segment "${a.from}"`, resource);
+        if (!/^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/.test(a.to)) throw new pulumi.ResourceError(`allow[${i}].to: must be an IPv4 address or CIDR, got "${a.to}"`, resource);
+        if (a.ports.length === 0 || a.ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+            throw new pulumi.ResourceError(`allow[${i}].ports: must be TCP ports, got ${JSON.stringify(a.ports)}`, resource);
+        }
+    });
     const fail = (field: string, why: string): never => {
         throw new pulumi.ResourceError(`${field}: ${why}`, resource);
     };
