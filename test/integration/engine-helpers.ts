@@ -264,3 +264,14 @@ export async function runUpdate(args: readonly string[], options: RunOptions, st
     if (!latest) throw new Error("stack history is empty after an update");
     return { kind: latest.kind, result: latest.result, resourceChanges: latest.resourceChanges ?? {} };
 }
+
+/**
+ * Whether a test that deploys with the tls/command plugins may run: `problem` (a missing or
+ * stale status: the test fails with it) or `skipReason` (setup recorded a part as unobtainable:
+ * the test is skipped with that reason); both "" when the engine is complete.
+ */
+export function deploymentGate(): { problem: string; skipReason: string } {
+    const status = readEngineStatus();
+    const problem = engineStatusProblem(status);
+    return { problem, skipReason: !problem && status ? engineIncompleteReason(status) : "" };
+}

@@ -8,14 +8,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import {
-    engineIncompleteReason, engineStatusProblem, makeTempDir, readEngineStatus, removeDir, repoRoot, requireEngine, runPulumi,
-    runPulumiOk, runUpdate,
+    deploymentGate, makeTempDir, removeDir, repoRoot, requireEngine, runPulumi, runPulumiOk, runUpdate,
 } from "./engine-helpers";
 import { pkiProgram, throwawayProject, writeThrowawayProject } from "./throwaway-project";
 
-const status = readEngineStatus();
-const statusProblem = engineStatusProblem(status);
-const skipReason = !statusProblem && status ? engineIncompleteReason(status) : "";
+const { problem: statusProblem, skipReason } = deploymentGate();
 
 const stack = "pki";
 
