@@ -25,7 +25,6 @@ import {
     THIS_MACHINE_MANAGEMENT,
 } from "../../components/targets/local/address-plan";
 import { LocalHosts, type LocalHost, type LocalHostSpec } from "../../components/targets/local/local-hosts";
-export type { DeliveryReport };
 import { shellQuote } from "../../components/core/shell";
 import type { ApiKeys } from "../config/api-keys";
 import type { LocalTierConfig } from "../config/load";
@@ -42,6 +41,8 @@ const LOCAL_HOST_OS: HostOs = "debian-12";
 const PROXY_NAMES = ["proxy-a", "proxy-b"];
 /** Redis on the key-store host, loopback only (Debian's default bind). */
 const KEYSTORE_REDIS = "127.0.0.1:6379";
+/** The service binaries scripts/build-services.sh builds. */
+const SERVICE_BINARIES = path.join(REPO_ROOT, ".tools", "services");
 
 /** Containers and their roles, derived from the stack config's addresses. */
 export interface LocalPlan {
@@ -151,8 +152,9 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
 
     // Key store: Redis, the key-check service, and the keys (as digests) from secret config.
     const keystore = local.hosts.keystore;
-    const keycheckSha = sha256File(path.join(REPO_ROOT, ".tools", "services", "apiproxy-keycheck"));
-    const keycheckBinary = installBinary("keystore-keycheck", path.join(REPO_ROOT, ".tools", "services", "apiproxy-keycheck"),
+    const keycheckLocal = path.join(SERVICE_BINARIES, path.basename(KEYCHECK_BINARY));
+    const keycheckSha = sha256File(keycheckLocal);
+    const keycheckBinary = installBinary("keystore-keycheck", keycheckLocal,
         KEYCHECK_BINARY, local.adminUser, connection(keystore), keycheckSha, local);
     const provision = [
         "set -e",
@@ -170,10 +172,11 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
     }), [keys]);
 
     // Upstreams: the demo service on every configured address and port.
-    const upstreamSha = sha256File(path.join(REPO_ROOT, ".tools", "services", "apiproxy-demo-upstream"));
+    const upstreamLocal = path.join(SERVICE_BINARIES, path.basename(DEMO_UPSTREAM_BINARY));
+    const upstreamSha = sha256File(upstreamLocal);
     const upstreamDeliveries = plan.upstreams.map((u) => {
         const host = local.hosts[u.name];
-        const binary = installBinary(`${u.name}-demo`, path.join(REPO_ROOT, ".tools", "services", "apiproxy-demo-upstream"),
+        const binary = installBinary(`${u.name}-demo`, upstreamLocal,
             DEMO_UPSTREAM_BINARY, local.adminUser, connection(host), upstreamSha, local);
         const ports = [...u.http.map((h) => ({ ...h, kind: "http" as const })), ...u.grpc.map((g) => ({ ...g, kind: "grpc" as const }))];
         const files = ports.flatMap((p) => renderDemoUpstreamUnit({

@@ -9,8 +9,8 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { makeTempDir, removeDir, repoRoot, runPulumiOk, runUpdate } from "../integration/engine-helpers";
-import { minimalProgram, pkiProgram, writeThrowawayProject } from "../integration/throwaway-project";
+import { repoRoot } from "../integration/engine-helpers";
+import { minimalProgram, pkiProgram, ThrowawayStack } from "../integration/throwaway-project";
 import { ownProviderBinary } from "../providers/harness";
 
 const RUNS = Math.max(1, Math.min(10, Number(process.env.BENCH_RUNS ?? 3)));
@@ -57,21 +57,19 @@ async function timeStack(program: string): Promise<StackTimes> {
     const samples = { upMs: [] as number[], noOpUpMs: [] as number[], destroyMs: [] as number[] };
     let resources = 0;
     for (let i = 0; i < RUNS; i++) {
-        const work = makeTempDir("provider-bench");
-        const projectDir = path.join(work, "project");
-        const opts = { cwd: projectDir, env: writeThrowawayProject(projectDir, path.join(work, "state"), program) };
+        const lab = new ThrowawayStack("provider-bench", "bench", () => program);
         try {
-            await runPulumiOk(["stack", "init", "bench"], opts);
-            const up = await timed(() => runUpdate(["up", "--yes", "--skip-preview"], opts, "bench"));
-            const noOp = await timed(() => runUpdate(["up", "--yes", "--skip-preview"], opts, "bench"));
+            await lab.init();
+            const up = await timed(() => lab.update(["up"]));
+            const noOp = await timed(() => lab.update(["up"]));
             if (noOp.value.resourceChanges.same !== up.value.resourceChanges.create) throw new Error(`the second up changed something: ${JSON.stringify(noOp.value)}`);
-            const destroy = await timed(() => runUpdate(["destroy", "--yes", "--skip-preview"], opts, "bench"));
+            const destroy = await timed(() => lab.update(["destroy"]));
             samples.upMs.push(up.ms);
             samples.noOpUpMs.push(noOp.ms);
             samples.destroyMs.push(destroy.ms);
             resources = up.value.resourceChanges.create;
         } finally {
-            removeDir(work);
+            await lab.cleanup();
         }
     }
     return {

@@ -7,10 +7,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import {
-    deploymentGate, makeTempDir, removeDir, repoRoot, requireEngine, runPulumi, runPulumiOk, runUpdate,
-} from "./engine-helpers";
-import { testPackages, writeThrowawayProject } from "./throwaway-project";
+import { deploymentGate, repoRoot, requireEngine } from "./engine-helpers";
+import { testPackages, ThrowawayStack } from "./throwaway-project";
 
 const { problem: statusProblem, skipReason } = deploymentGate();
 
@@ -57,35 +55,19 @@ export const report = delivery.report;
 `;
 
 describe("HostDelivery: rendered files delivered over SSH to a real Debian host", { timeout: 600_000 }, () => {
-    let work: string | undefined;
-    let projectDir = "";
-    let env: NodeJS.ProcessEnv = {};
-    let created = false;
-
-    after(async () => {
-        try {
-            if (created) {
-                await runPulumi(["destroy", "--yes", "--skip-preview", "--stack", stack], { cwd: projectDir, env, timeoutMs: 300_000 });
-                await runPulumi(["stack", "rm", "--yes", "--force", "--stack", stack], { cwd: projectDir, env });
-            }
-        } finally {
-            removeDir(work);
-        }
-    });
+    let lab: ThrowawayStack | undefined;
+    after(() => lab?.cleanup());
 
     it("installs, validates and reloads; reports what it could not apply; no-op second up; a broken config is refused while the old one serves",
         { skip: skipReason || false }, async () => {
             if (statusProblem) throw new Error(statusProblem);
             requireEngine(path.join(repoRoot, ".pulumi"));
-            work = makeTempDir("host-delivery");
-            projectDir = path.join(work, "project");
-            const hostState = path.join(work, "local-hosts-state");
-            const root = path.join(hostState, "proxy-a", "root");
-            env = writeThrowawayProject(projectDir, path.join(work, "state"), program(hostState));
-            const opts = { cwd: projectDir, env, timeoutMs: 480_000 };
+            const current = new ThrowawayStack("host-delivery", stack, (work) => program(path.join(work, "local-hosts-state")));
+            lab = current;
+            const root = path.join(lab.work, "local-hosts-state", "proxy-a", "root");
             const get = (): string => execFileSync("curl", ["-s", "--max-time", "5", "http://198.18.30.10:8080/"], { encoding: "utf8" });
             const report = async (): Promise<{ changed: string[]; actions: string[]; notApplied: string[] }> =>
-                JSON.parse((await runPulumiOk(["stack", "output", "report", "--json", "--stack", stack], opts)).stdout);
+                JSON.parse((await current.run(["stack", "output", "report", "--json"])).stdout);
             // The container's nginx master, seen from this machine: the one in the container's network namespace.
             const masterPid = (): string => {
                 const netns = fs.statSync(`/run/netns/${fabric}-proxy-a`).ino;
@@ -97,10 +79,9 @@ describe("HostDelivery: rendered files delivered over SSH to a real Debian host"
                 throw new Error("no nginx master in the container");
             };
 
-            await runPulumiOk(["stack", "init", stack], opts);
-            created = true;
-            await runPulumiOk(["config", "set", "body", "v1", "--stack", stack], opts);
-            const first = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            await lab.init();
+            await lab.run(["config", "set", "body", "v1"]);
+            const first = await lab.update(["up"]);
             assert.equal(first.result, "succeeded");
             assert.equal(get(), "v1\n");
             const r1 = await report();
@@ -113,11 +94,11 @@ describe("HostDelivery: rendered files delivered over SSH to a real Debian host"
             assert.equal(key.uid, 0);
             const pid = masterPid();
 
-            const again = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            const again = await lab.update(["up"]);
             assert.deepEqual(Object.keys(again.resourceChanges), ["same"], JSON.stringify(again.resourceChanges));
 
-            await runPulumiOk(["config", "set", "body", "v2", "--stack", stack], opts);
-            const changed = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            await lab.run(["config", "set", "body", "v2"]);
+            const changed = await lab.update(["up"]);
             assert.deepEqual(changed.resourceChanges, { ...changed.resourceChanges, update: 1 });
             assert.equal(get(), "v2\n");
             const r2 = await report();
@@ -125,8 +106,8 @@ describe("HostDelivery: rendered files delivered over SSH to a real Debian host"
             assert.deepEqual(r2.actions, ["systemctl reload nginx"]);
             assert.equal(masterPid(), pid, "reloaded, not restarted: the same master process");
 
-            await runPulumiOk(["config", "set", "broken", "true", "--stack", stack], opts);
-            const refused = await runPulumi(["up", "--yes", "--skip-preview", "--stack", stack], opts);
+            await lab.run(["config", "set", "broken", "true"]);
+            const refused = await lab.attempt(["up", "--yes", "--skip-preview"]);
             assert.notEqual(refused.code, 0);
             const text = `${refused.stdout}\n${refused.stderr}`;
             assert.match(text, /nginx -t refused the new configuration; the previous files were restored and keep serving/);
@@ -135,9 +116,7 @@ describe("HostDelivery: rendered files delivered over SSH to a real Debian host"
             assert.doesNotMatch(fs.readFileSync(path.join(root, "etc", "nginx", "nginx.conf"), "utf8"), /this_is_not_a_directive/);
             assert.equal(masterPid(), pid);
 
-            await runPulumiOk(["config", "set", "broken", "false", "--stack", stack], opts);
-            await runUpdate(["destroy", "--yes", "--skip-preview", "--stack", stack], opts, stack);
-            await runPulumiOk(["stack", "rm", "--yes", "--stack", stack], opts);
-            created = false;
+            await lab.run(["config", "set", "broken", "false"]);
+            await lab.remove();
         });
 });

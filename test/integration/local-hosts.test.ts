@@ -7,10 +7,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import {
-    deploymentGate, makeTempDir, removeDir, repoRoot, requireEngine, runPulumi, runPulumiOk, runUpdate,
-} from "./engine-helpers";
-import { testPackages, writeThrowawayProject } from "./throwaway-project";
+import { deploymentGate, repoRoot, requireEngine } from "./engine-helpers";
+import { testPackages, ThrowawayStack } from "./throwaway-project";
 
 const { problem: statusProblem, skipReason } = deploymentGate();
 
@@ -64,39 +62,22 @@ function leftovers(hostState = "/nonexistent"): string[] {
 }
 
 describe("LocalHosts: Debian containers on this machine through the real engine", { timeout: 600_000 }, () => {
-    let work: string | undefined;
-    let projectDir = "";
-    let env: NodeJS.ProcessEnv = {};
-    let created = false;
-
-    after(async () => {
-        try {
-            if (created) {
-                await runPulumi(["destroy", "--yes", "--skip-preview", "--stack", stack], { cwd: projectDir, env, timeoutMs: 300_000 });
-                await runPulumi(["stack", "rm", "--yes", "--force", "--stack", stack], { cwd: projectDir, env });
-            }
-        } finally {
-            removeDir(work);
-        }
-    });
+    let lab: ThrowawayStack | undefined;
+    after(() => lab?.cleanup());
 
     it("boots two containers and a client namespace, reaches them over SSH with pinned host keys, no-op second up, destroy leaves nothing",
         { skip: skipReason || false }, async () => {
             if (statusProblem) throw new Error(statusProblem);
             requireEngine(path.join(repoRoot, ".pulumi"));
             assert.deepEqual(leftovers(), [], "a previous run left the fabric behind");
-            work = makeTempDir("local-hosts");
-            projectDir = path.join(work, "project");
-            const hostState = path.join(work, "local-hosts-state");
-            env = writeThrowawayProject(projectDir, path.join(work, "state"), program(hostState));
-            const opts = { cwd: projectDir, env, timeoutMs: 480_000 };
+            lab = new ThrowawayStack("local-hosts", stack, (work) => program(path.join(work, "local-hosts-state")));
+            const hostState = path.join(lab.work, "local-hosts-state");
 
-            await runPulumiOk(["stack", "init", stack], opts);
-            created = true;
-            const first = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            await lab.init();
+            const first = await lab.update(["up"]);
             assert.equal(first.result, "succeeded");
 
-            const out = JSON.parse((await runPulumiOk(["stack", "output", "--json", "--show-secrets", "--stack", stack], opts)).stdout) as {
+            const out = JSON.parse((await lab.run(["stack", "output", "--json", "--show-secrets"])).stdout) as {
                 facts: Record<string, string>; namespaces: Record<string, string>;
             };
             assert.equal(out.facts["proxy-a"], "proxy-a running 127.0.0.1/8 198.18.20.10/24 198.18.22.10/24 ");
@@ -111,14 +92,12 @@ describe("LocalHosts: Debian containers on this machine through the real engine"
             const ids = ["proxy-a", "proxy-b"].map((h) => fs.readFileSync(path.join(hostState, h, "root", "etc", "ssh", "ssh_host_ed25519_key.pub"), "utf8"));
             assert.notEqual(ids[0], ids[1]);
 
-            const again = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            const again = await lab.update(["up"]);
             assert.deepEqual(Object.keys(again.resourceChanges), ["same"], JSON.stringify(again.resourceChanges));
 
-            const destroyed = await runUpdate(["destroy", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            const destroyed = await lab.remove();
             assert.equal(destroyed.result, "succeeded");
             assert.deepEqual(leftovers(hostState), []);
             assert.ok(!fs.existsSync(hostState), "the host state directory is removed");
-            await runPulumiOk(["stack", "rm", "--yes", "--stack", stack], opts);
-            created = false;
         });
 });

@@ -3,7 +3,10 @@
 // tls + command program; both timed by test/bench/provider-bench.ts.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { linkRepoNodeModules, repoRoot } from "./engine-helpers";
+import {
+    linkRepoNodeModules, makeTempDir, removeDir, repoRoot, runPulumi, runPulumiOk, runUpdate, type PulumiResult, type RunOptions,
+    type UpdateSummary,
+} from "./engine-helpers";
 
 export const throwawayProject = "apiproxy-throwaway";
 
@@ -55,4 +58,69 @@ export function writeThrowawayProject(projectDir: string, stateDir: string, prog
         PULUMI_CONFIG_PASSPHRASE: "throwaway-test-only",
         PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
     };
+}
+
+/**
+ * One throwaway stack: a temp directory holding the project (running `program`, given the temp
+ * directory for any paths it needs), a file backend and a test passphrase. `cleanup()` destroys
+ * and removes the stack if a test left it, then the directory: call it from `after`, so a failing
+ * test leaves nothing behind.
+ */
+export class ThrowawayStack {
+    readonly work: string;
+    readonly projectDir: string;
+    readonly stateDir: string;
+    readonly opts: RunOptions;
+    private live = false;
+
+    constructor(prefix: string, readonly stack: string, program: (work: string) => string, timeoutMs = 480_000) {
+        this.work = makeTempDir(prefix);
+        this.projectDir = path.join(this.work, "project");
+        this.stateDir = path.join(this.work, "state");
+        this.opts = { cwd: this.projectDir, env: writeThrowawayProject(this.projectDir, this.stateDir, program(this.work)), timeoutMs };
+    }
+
+    /** The stack's state file in the file backend. */
+    get stateFile(): string {
+        return path.join(this.stateDir, ".pulumi", "stacks", throwawayProject, `${this.stack}.json`);
+    }
+
+    async init(): Promise<void> {
+        await runPulumiOk(["stack", "init", this.stack], this.opts);
+        this.live = true;
+    }
+
+    /** A pulumi command on this stack; rejects with its output on a non-zero exit. */
+    run(args: readonly string[]): Promise<PulumiResult> {
+        return runPulumiOk([...args, "--stack", this.stack], this.opts);
+    }
+
+    /** A pulumi command on this stack, whatever its exit code. */
+    attempt(args: readonly string[]): Promise<PulumiResult> {
+        return runPulumi([...args, "--stack", this.stack], this.opts);
+    }
+
+    /** `up` / `destroy` / `refresh` (text display), then what it did (engine-helpers runUpdate). */
+    update(args: readonly string[]): Promise<UpdateSummary> {
+        return runUpdate([...args, "--yes", "--skip-preview", "--stack", this.stack], this.opts, this.stack);
+    }
+
+    /** destroy and `stack rm`: the test's own teardown, which cleanup() then need not repeat. */
+    async remove(): Promise<UpdateSummary> {
+        const destroyed = await this.update(["destroy"]);
+        await this.run(["stack", "rm", "--yes"]);
+        this.live = false;
+        return destroyed;
+    }
+
+    async cleanup(): Promise<void> {
+        try {
+            if (this.live) {
+                await this.attempt(["destroy", "--yes", "--skip-preview"]);
+                await this.attempt(["stack", "rm", "--yes", "--force"]);
+            }
+        } finally {
+            removeDir(this.work);
+        }
+    }
 }
