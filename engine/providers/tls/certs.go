@@ -242,8 +242,9 @@ func readyForRenewal(end time.Time, earlyRenewalHours, validityHours int, now ti
 	return !end.Add(-time.Duration(earlyRenewalHours) * time.Hour).After(now)
 }
 
-// certificate is the behaviour shared by both certificate resources after creation.
-type certificate struct{}
+// certificate is the behaviour shared by both certificate resources after creation: stateless,
+// except that a refresh records an opened renewal window.
+type certificate struct{ stateless }
 
 func (certificate) windowOpen(state, inputs resource.PropertyMap) bool {
 	endV := plugin.Plain(state["validityEndTime"])
@@ -287,13 +288,6 @@ func (c certificate) Read(_ plugin.Call, _ string, _ plugin.Args, state resource
 	}
 	return out, nil
 }
-
-// Update: only earlyRenewalHours changes in place; the certificate stays.
-func (certificate) Update(_ plugin.Call, _ string, in, _ plugin.Args, state resource.PropertyMap) (resource.PropertyMap, error) {
-	return merge(state, in.M), nil
-}
-
-func (certificate) Delete(plugin.Call, string, plugin.Args, resource.PropertyMap) error { return nil }
 
 type selfSignedCert struct{ certificate }
 
@@ -432,7 +426,7 @@ func (locallySignedCert) Create(c plugin.Call, in plugin.Args) (string, resource
 	return id, out, nil
 }
 
-type certRequest struct{}
+type certRequest struct{ stateless }
 
 var certRequestSchema = &plugin.Schema{Token: "tls:index/certRequest:CertRequest", Fields: []plugin.Field{
 	{Name: "privateKeyPem", Kind: plugin.String, Replaces: true},
@@ -468,13 +462,3 @@ func (certRequest) Create(_ plugin.Call, in plugin.Args) (string, resource.Prope
 	keepSecretInputs(out, "privateKeyPem")
 	return stateID(string(der)), out, nil
 }
-
-func (certRequest) Read(_ plugin.Call, _ string, _ plugin.Args, state resource.PropertyMap) (resource.PropertyMap, error) {
-	return state, nil
-}
-
-func (certRequest) Update(_ plugin.Call, _ string, in, _ plugin.Args, state resource.PropertyMap) (resource.PropertyMap, error) {
-	return merge(state, in.M), nil
-}
-
-func (certRequest) Delete(plugin.Call, string, plugin.Args, resource.PropertyMap) error { return nil }

@@ -186,7 +186,21 @@ func secret(s string) resource.PropertyValue {
 	return resource.MakeSecret(resource.NewStringProperty(s))
 }
 
-type privateKey struct{}
+// stateless is the life cycle of a resource with no counterpart outside the state: the state
+// is the truth, an update only records its inputs, and deleting has nothing to remove.
+type stateless struct{}
+
+func (stateless) Read(_ plugin.Call, _ string, _ plugin.Args, state resource.PropertyMap) (resource.PropertyMap, error) {
+	return state, nil
+}
+
+func (stateless) Update(_ plugin.Call, _ string, in, _ plugin.Args, state resource.PropertyMap) (resource.PropertyMap, error) {
+	return merge(state, in.M), nil
+}
+
+func (stateless) Delete(plugin.Call, string, plugin.Args, resource.PropertyMap) error { return nil }
+
+type privateKey struct{ stateless }
 
 var privateKeySchema = &plugin.Schema{Token: "tls:index/privateKey:PrivateKey", Fields: []plugin.Field{
 	{Name: "algorithm", Kind: plugin.String, Required: true, Enum: []string{algRSA, algECDSA, algED25519}, Replaces: true},
@@ -236,18 +250,6 @@ func (privateKey) Create(_ plugin.Call, in plugin.Args) (string, resource.Proper
 	}
 	return stateID(string(pubDER)), out, nil
 }
-
-// Read: a key has no remote counterpart; state is the truth.
-func (privateKey) Read(_ plugin.Call, _ string, _ plugin.Args, state resource.PropertyMap) (resource.PropertyMap, error) {
-	return state, nil
-}
-
-// Update only sees changes that replace nothing (none exist: every input replaces).
-func (privateKey) Update(_ plugin.Call, _ string, in, _ plugin.Args, state resource.PropertyMap) (resource.PropertyMap, error) {
-	return merge(state, in.M), nil
-}
-
-func (privateKey) Delete(plugin.Call, string, plugin.Args, resource.PropertyMap) error { return nil }
 
 func merge(state, inputs resource.PropertyMap) resource.PropertyMap {
 	out := state.Copy()
