@@ -60,6 +60,10 @@ export const DEFAULT_API_KEY_CHECK_PATH = "/check";
 export const API_KEY_HEADER = "X-API-Key";
 /** Response header of the key service with a non-secret key id (e.g. a SHA-256 prefix) for logs/upstreams. */
 export const API_KEY_ID_HEADER = "X-Api-Key-Id";
+/** Response header with which the key service says why it refused a recognised key (services/keycheck DeniedHeader). */
+export const API_KEY_DENIED_HEADER = "X-Apiproxy-Denied";
+/** Its value for a key over the per-key rate limit: nginx answers that refusal 429 with the service's Retry-After. */
+export const API_KEY_DENIED_RATE_LIMITED = "rate-limited";
 
 // ---- Rate and size limits ---------------------------------------------------------------
 
@@ -69,9 +73,10 @@ export const DEFAULT_RATE_PER_IP = 50;
 export const DEFAULT_BURST_PER_IP = 20;
 /** $binary_remote_addr states are ~64-128 bytes: 10 MB tracks ~80k-160k clients. */
 export const DEFAULT_RATE_ZONE_MEGABYTES = 10;
-/** Keys are issued to known clients, which may sit behind shared NAT: twice the per-IP rate. */
+/** Keys are issued to known clients, which may sit behind shared NAT: twice the per-IP rate.
+ *  Enforced per key id by the key service (services/keycheck), not by nginx. */
 export const DEFAULT_RATE_PER_API_KEY = 100;
-/** Per-key burst, proportional to the per-key rate. */
+/** Per-key burst, proportional to the per-key rate (nginx's `burst` meaning: requests at once beyond the steady one). */
 export const DEFAULT_BURST_PER_API_KEY = 50;
 /** Concurrent connections (HTTP/2 streams) per IP: bounds slowloris-style connection hoarding. */
 export const DEFAULT_CONNECTIONS_PER_IP = 100;

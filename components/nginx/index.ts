@@ -51,5 +51,5 @@ export { ACCESS_LOG_FIELDS } from "./render-logging";
 export { HIDDEN_UPSTREAM_HEADERS } from "./render-headers";
 export { ERROR_PAGES } from "./render-errors";
 export { API_KEY_AUTH_LOCATION } from "./render-api-key";
-export { PER_IP_ZONE, PER_API_KEY_ZONE, CONN_PER_IP_ZONE, routeZone } from "./render-limits";
+export { PER_IP_ZONE, CONN_PER_IP_ZONE, routeZone } from "./render-limits";
 export { poolUpstreamName } from "./render-upstreams";

@@ -2,6 +2,15 @@
  * api-key-auth.conf: the internal auth_request location. It forwards only the key header
  * (no body) to the key-check service; 2xx admits, 401/403 are answered locally, anything
  * else (service down, timeout) fails closed with 500.
+ *
+ * The per-key rate limit is the key service's: nginx's limit_req runs in the preaccess phase,
+ * before auth_request, and once per main request, so it can only key on the raw header, where
+ * every random unknown key gets a fresh bucket (dodging the limit and filling the zone). The
+ * service limits each key id it recognises and refuses a key over its limit with 403 +
+ * `X-Apiproxy-Denied: rate-limited` + `Retry-After`. The API-key routes copy both headers into
+ * variables (auth_request_set, which sets them before auth_request returns the 403); a map
+ * (rate-limits.conf) picks the 429 page for such a refusal and the 403 page otherwise, and
+ * `error_page 403 = $api_key_denied_page` (errors.conf) serves it with that page's status.
  */
 import {
     API_KEY_HEADER,
@@ -14,6 +23,15 @@ import { block, directive, fileContent } from "./lines";
 import type { NginxSpec } from "./types";
 
 export const API_KEY_AUTH_LOCATION = "/_apiproxy/api-key-check";
+
+/** Filled from the key service's answer by auth_request_set on API-key routes; every TLS server
+ *  sets them to "" first (servers.conf), so on other routes they are empty, never undefined. */
+export const API_KEY_DENIED_VARIABLE = "$api_key_denied";
+export const API_KEY_RETRY_AFTER_VARIABLE = "$api_key_retry_after";
+/** Maps of that answer (rate-limits.conf): the error page a refusal gets, and the Retry-After
+ *  value, digits only and only on a rate-limited refusal (empty, so never sent, otherwise). */
+export const API_KEY_DENIED_PAGE_VARIABLE = "$api_key_denied_page";
+export const API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE = "$api_key_rate_limited_retry_after";
 
 export function renderApiKeyAuth(spec: NginxSpec): string {
     const checkPath = spec.apiKeyService.checkPath ?? DEFAULT_API_KEY_CHECK_PATH;

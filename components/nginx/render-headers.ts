@@ -3,7 +3,9 @@
  * (what reaches upstreams and what comes back from them).
  *
  * add_header is only ever set at server level (via this include): a location with its own
- * add_header would silently drop these. `always` puts them on 4xx/5xx answers too.
+ * add_header would silently drop these. `always` puts them on 4xx/5xx answers too. The same
+ * holds for the one header that is not a security header: Retry-After of the per-key 429
+ * (render-api-key.ts), which is empty, and so not sent, on every other response.
  *
  * Towards upstreams: X-Forwarded-For is *set* to $remote_addr (a client-supplied chain is
  * never passed on), the client's X-API-Key is removed (upstreams get the key service's
@@ -11,6 +13,7 @@
  * client-supplied identity headers (X-Api-Key-Id, X-Client-Cert-*) are overwritten.
  */
 import { API_KEY_HEADER, API_KEY_ID_HEADER } from "./constants";
+import { API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE } from "./render-api-key";
 import { directive, fileContent } from "./lines";
 import type { NginxSpec } from "./types";
 
@@ -36,6 +39,10 @@ export function renderSecurityHeaders(spec: NginxSpec): string {
         directive(`add_header Content-Security-Policy "${spec.contentSecurityPolicy}" always`, "OWASP ASVS 14.4.3 / CIS NGINX Benchmark 5.3.3"),
         directive(`add_header Referrer-Policy "no-referrer" always`, "OWASP ASVS 14.4.6"),
         directive(`add_header X-Request-Id $request_id always`, "OWASP ASVS 7.1.4: correlate client reports with logs"),
+        directive(
+            `add_header Retry-After ${API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE} always`,
+            "RFC 6585 4 / RFC 9110 10.2.3: when a rate-limited API key may retry (the key service's value)",
+        ),
     ];
     return fileContent("security-headers.conf: response security headers (server level only)", lines);
 }

@@ -1,5 +1,11 @@
-/** request-limits.conf and rate-limits.conf: request size/time bounds and abuse throttling. */
+/**
+ * request-limits.conf and rate-limits.conf: request size/time bounds and abuse throttling.
+ * nginx limits per source IP and per route; the per-API-key limit is the key service's, per
+ * key id it recognises (render-api-key.ts explains why), and rate-limits.conf only maps its
+ * verdict to the client's answer.
+ */
 import {
+    API_KEY_DENIED_RATE_LIMITED,
     CLIENT_BODY_TIMEOUT_SECONDS,
     CLIENT_HEADER_TIMEOUT_SECONDS,
     DEFAULT_CONNECTIONS_PER_IP,
@@ -8,12 +14,18 @@ import {
     KEEPALIVE_TIMEOUT_SECONDS,
     SEND_TIMEOUT_SECONDS,
 } from "./constants";
-import { block, directive, fileContent, identifier, sizeLiteral } from "./lines";
+import {
+    API_KEY_DENIED_PAGE_VARIABLE,
+    API_KEY_DENIED_VARIABLE,
+    API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE,
+    API_KEY_RETRY_AFTER_VARIABLE,
+} from "./render-api-key";
+import { errorLocationFor } from "./render-errors";
+import { block, comment, directive, fileContent, identifier, sizeLiteral } from "./lines";
 import type { NginxSpec, RouteSpec } from "./types";
 
 /** Zone names; tests and the routes renderer use the same ones. */
 export const PER_IP_ZONE = "per_ip";
-export const PER_API_KEY_ZONE = "per_api_key";
 export const CONN_PER_IP_ZONE = "conn_per_ip";
 export function routeZone(route: RouteSpec): string {
     return `route_${identifier(route.name)}`;
@@ -52,15 +64,6 @@ export function renderRateLimits(spec: NginxSpec): string {
             `limit_req_zone $binary_remote_addr zone=${PER_IP_ZONE}:${perIp.zoneMegabytes}m rate=${perIp.ratePerSecond}r/s`,
             "seed: rate limiting per source IP / CIS NGINX Benchmark 5.2.5",
         ),
-        "",
-        ...block("map $http_x_api_key $api_key_rate_key", [
-            `"" "";`,
-            "default $http_x_api_key;",
-        ], "requests without a key are not counted in the per-key zone (empty keys are skipped)"),
-        directive(
-            `limit_req_zone $api_key_rate_key zone=${PER_API_KEY_ZONE}:${perKey.zoneMegabytes}m rate=${perKey.ratePerSecond}r/s`,
-            "seed: rate limiting per API key / OWASP ASVS 11.1.4",
-        ),
         ...routeZones,
         directive("limit_req_status 429", "RFC 6585: 429 Too Many Requests, not 503"),
         directive("limit_req_log_level warn"),
@@ -68,6 +71,17 @@ export function renderRateLimits(spec: NginxSpec): string {
         directive(`limit_conn_zone $binary_remote_addr zone=${CONN_PER_IP_ZONE}:${perIp.zoneMegabytes}m`, "CIS NGINX Benchmark 5.2.4: connections per IP"),
         directive("limit_conn_status 429", "RFC 6585"),
         directive("limit_conn_log_level warn"),
+        "",
+        comment(`Per API key: ${perKey.ratePerSecond} r/s, burst ${perKey.burst}, per key id, enforced by the key service after it recognises`),
+        comment("the key (tier-wide, in Redis). nginx only turns its rate-limited refusal into a 429 with its Retry-After."),
+        ...block(`map ${API_KEY_DENIED_VARIABLE} ${API_KEY_DENIED_PAGE_VARIABLE}`, [
+            `${API_KEY_DENIED_RATE_LIMITED} ${errorLocationFor(429)};`,
+            `default ${errorLocationFor(403)};`,
+        ], "seed: rate limiting per API key / OWASP ASVS 11.1.4: a key over its limit gets 429, any other refusal 403"),
+        ...block(`map ${API_KEY_DENIED_VARIABLE}:${API_KEY_RETRY_AFTER_VARIABLE} ${API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE}`, [
+            `~^${API_KEY_DENIED_RATE_LIMITED}:([0-9]+)$ $1;`,
+            `default "";`,
+        ], "RFC 6585 4: Retry-After on the per-key 429 only, digits only"),
     ];
     return fileContent("rate-limits.conf: request rate and connection limits", lines);
 }

@@ -5,13 +5,18 @@
  * Method check: a map per route turns $request_method into 0/1 and `return 405` runs in the
  * rewrite phase, before rate limiting, auth and proxying (limit_except would answer 403).
  * Such local rejections are static and cheap; every proxied request is rate limited.
+ *
+ * API-key routes: no limit_req of their own per key (it would run before auth_request and key on
+ * the raw header); the key service limits per key id, and the route keeps its answer's reason and
+ * Retry-After for the error page (render-api-key.ts).
  */
 import {
+    API_KEY_DENIED_HEADER,
     API_KEY_ID_HEADER,
     UPSTREAM_NEXT_TRIES,
 } from "./constants";
-import { API_KEY_AUTH_LOCATION } from "./render-api-key";
-import { PER_API_KEY_ZONE, PER_IP_ZONE, routeZone } from "./render-limits";
+import { API_KEY_AUTH_LOCATION, API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE } from "./render-api-key";
+import { PER_IP_ZONE, routeZone } from "./render-limits";
 import { poolUpstreamName } from "./render-upstreams";
 import { block, comment, directive, fileContent, identifier, sizeLiteral } from "./lines";
 import type { NginxLayout } from "./layout";
@@ -109,15 +114,19 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
     const pool = spec.upstreams.find((candidate) => candidate.name === route.upstream);
     if (pool === undefined) throw new Error(`route ${route.name}: unknown pool ${route.upstream}`);
     const perIp = spec.rateLimits.perIp;
-    const perKey = spec.rateLimits.perApiKey;
+    const upstreamHeader = (header: string) => `$upstream_http_${identifier(header.toLowerCase())}`;
     const apiKey = route.requireApiKey
         ? [
-              directive(
-                  `limit_req zone=${PER_API_KEY_ZONE} burst=${perKey.burst} nodelay`,
-                  "seed: rate limiting per API key / OWASP ASVS 11.1.4",
-              ),
               directive(`auth_request ${API_KEY_AUTH_LOCATION}`, "seed: API keys via auth_request / OWASP ASVS 13.1.4"),
-              directive(`auth_request_set $api_key_id $upstream_http_${identifier(API_KEY_ID_HEADER.toLowerCase())}`, "non-secret key id for logs/upstreams"),
+              directive(`auth_request_set $api_key_id ${upstreamHeader(API_KEY_ID_HEADER)}`, "non-secret key id for logs/upstreams"),
+              directive(
+                  `auth_request_set ${API_KEY_DENIED_VARIABLE} ${upstreamHeader(API_KEY_DENIED_HEADER)}`,
+                  "seed: rate limiting per API key / OWASP ASVS 11.1.4: the key service limits per key id; rate-limited -> 429",
+              ),
+              directive(
+                  `auth_request_set ${API_KEY_RETRY_AFTER_VARIABLE} ${upstreamHeader("Retry-After")}`,
+                  "RFC 6585 4: the key service's Retry-After for the per-key 429",
+              ),
           ]
         : [];
     const matcher = route.exact ? `= ${route.pathPrefix}` : route.pathPrefix;

@@ -2,6 +2,7 @@
  * servers.conf: the public TLS server, the mTLS server and the plain-HTTP health server.
  * Each TLS server denies by default (`location /` -> 404) and proxies only declared routes.
  */
+import { API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE } from "./render-api-key";
 import { connectionsPerIp, CONN_PER_IP_ZONE } from "./render-limits";
 import { block, directive, fileContent } from "./lines";
 import { DEFAULT_LISTEN_BACKLOG } from "./constants";
@@ -42,6 +43,10 @@ function tlsServer(spec: NginxSpec, layout: NginxLayout, listener: "public" | "m
         ...mtls,
         directive(`limit_conn ${CONN_PER_IP_ZONE} ${connectionsPerIp(spec)}`, "CIS NGINX Benchmark 5.2.4: connections per IP"),
         directive(`set $api_key_id ""`, "filled by auth_request_set on API-key routes only"),
+        // Server rewrite phase: error_page's named locations do not run it again, so these keep
+        // what auth_request_set put in them (an error_page to a URI would reset them).
+        directive(`set ${API_KEY_DENIED_VARIABLE} ""`, "filled by auth_request_set on API-key routes only: other 403s stay 403"),
+        directive(`set ${API_KEY_RETRY_AFTER_VARIABLE} ""`, "filled by auth_request_set on API-key routes only"),
         directive(`include ${layout.securityHeaders}`, "OWASP ASVS 14.4: security headers on every response"),
         directive(`include ${layout.errors}`),
         directive(`include ${layout.apiKeyAuth}`),

@@ -127,8 +127,10 @@ export interface NginxSpec {
         /** Default per-IP rate limit. Default: 50 (DEFAULT_RATE_PER_IP) r/s, burst 20 (DEFAULT_BURST_PER_IP),
          *  zone 10 (DEFAULT_RATE_ZONE_MEGABYTES) MB. */
         readonly perIp: { readonly ratePerSecond: number; readonly burst: number; readonly zoneMegabytes: number };
-        /** Per-API-key rate limit. Default: 100 (DEFAULT_RATE_PER_API_KEY) r/s, burst 50 (DEFAULT_BURST_PER_API_KEY). */
-        readonly perApiKey: { readonly ratePerSecond: number; readonly burst: number; readonly zoneMegabytes: number };
+        /** Per-API-key rate limit. Default: 100 (DEFAULT_RATE_PER_API_KEY) r/s, burst 50 (DEFAULT_BURST_PER_API_KEY).
+         *  Enforced per key id by the key service (its unit gets the same values); nginx only turns
+         *  its rate-limited refusal into a 429, so there is no nginx zone for it. */
+        readonly perApiKey: { readonly ratePerSecond: number; readonly burst: number };
         /** Concurrent connections (HTTP/2: streams) per client IP. Default: 100 (DEFAULT_CONNECTIONS_PER_IP). */
         readonly connectionsPerIp?: number;
     };

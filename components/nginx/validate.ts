@@ -108,8 +108,8 @@ export function validateNginxSpec(spec: NginxSpec): void {
         const limit = spec.rateLimits[kind];
         checkPositiveInt(limit.ratePerSecond, `rateLimits.${kind}.ratePerSecond`);
         check(Number.isInteger(limit.burst) && limit.burst >= 0, `rateLimits.${kind}.burst`, "must be an integer >= 0");
-        checkPositiveInt(limit.zoneMegabytes, `rateLimits.${kind}.zoneMegabytes`);
     }
+    checkPositiveInt(spec.rateLimits.perIp.zoneMegabytes, "rateLimits.perIp.zoneMegabytes");
     if (spec.rateLimits.connectionsPerIp !== undefined) {
         checkPositiveInt(spec.rateLimits.connectionsPerIp, "rateLimits.connectionsPerIp");
     }

@@ -3,6 +3,13 @@
 // non-secret identity in X-Api-Key-Id, or 401. Keys live in Redis only as HMAC-SHA256 digests
 // under a pepper that never leaves the key-service host, so a copy of the Redis data gives
 // neither the keys nor a way to test guesses offline.
+//
+// The per-key rate limit is enforced here, after the key is recognised, keyed by its id (seed:
+// rate limiting per API key; OWASP ASVS 11.1.4): nginx's limit_req runs before auth_request
+// and cannot see the id, and a zone keyed by the raw header would give every random unknown
+// key a fresh bucket. Unknown keys never reach the limiter. A limited key gets 403 with
+// X-Apiproxy-Denied: rate-limited and Retry-After, which nginx answers as 429 (auth_request
+// passes on only 2xx, 401 and 403; anything else would fail closed as 500).
 package keycheck
 
 import (
@@ -16,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 
 	"apiproxy.local/services/internal/resp"
 )
@@ -27,6 +35,10 @@ const RedisHash = "apiproxy:apikeys"
 const (
 	KeyHeader = "X-API-Key"
 	IDHeader  = "X-Api-Key-Id"
+	// DeniedHeader says why a recognised key was refused (components/nginx API_KEY_DENIED_HEADER).
+	DeniedHeader = "X-Apiproxy-Denied"
+	// DeniedRateLimited is DeniedHeader's value for a key over its rate limit.
+	DeniedRateLimited = "rate-limited"
 )
 
 // Key length bounds: at least 32 characters (about 190 bits as base64), at most what a header should carry.
@@ -44,8 +56,8 @@ func Digest(pepper []byte, key string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// Handler serves /check and /healthz.
-func Handler(redis *resp.Client, pepper []byte, log *slog.Logger) http.Handler {
+// Handler serves /check and /healthz; limiter rate-limits the keys it recognises.
+func Handler(redis *resp.Client, pepper []byte, limiter *Limiter, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get(KeyHeader)
@@ -66,8 +78,22 @@ func Handler(redis *resp.Client, pepper []byte, log *slog.Logger) http.Handler {
 			w.WriteHeader(http.StatusInternalServerError)
 		default:
 			id, _ := reply.(string)
-			log.Info("check", append(attrs, "result", "ok", "key_id", id)...)
+			verdict, err := limiter.Allow(id)
+			if err != nil {
+				log.Error("check", append(attrs, "result", "error", "key_id", id, "error", err.Error())...)
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			// The id goes back on a refusal too: nginx logs which key was limited.
 			w.Header().Set(IDHeader, id)
+			if !verdict.Allowed {
+				log.Info("check", append(attrs, "result", DeniedRateLimited, "key_id", id, "retry_after_seconds", verdict.RetryAfterSeconds())...)
+				w.Header().Set(DeniedHeader, DeniedRateLimited)
+				w.Header().Set("Retry-After", strconv.Itoa(verdict.RetryAfterSeconds()))
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			log.Info("check", append(attrs, "result", "ok", "key_id", id)...)
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})

@@ -65,7 +65,7 @@ func TestCheckAgainstRealRedis(t *testing.T) {
 	redis := resp.New(addr, "", 4, time.Second)
 	defer redis.Close()
 	var logs bytes.Buffer
-	h := Handler(redis, pepper, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(redis, pepper, newLimiter(t, redis, 100, 50, nil), slog.New(slog.NewJSONHandler(&logs, nil)))
 	teamA, teamB := strings.Repeat("a", 40), strings.Repeat("b", 48)
 	doc, err := ParseKeys(strings.NewReader(fmt.Sprintf(`{"keys":[{"id":"team-a","key":%q},{"id":"team-b","key":%q}]}`, teamA, teamB)))
 	if err != nil {
@@ -104,7 +104,7 @@ func TestCheckAgainstRealRedis(t *testing.T) {
 		t.Fatalf("revoked key still accepted: %d", code)
 	}
 	// Another pepper: the same key does not match (digests are not plain SHA-256).
-	other := Handler(redis, []byte(strings.Repeat("q", 40)), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	other := Handler(redis, []byte(strings.Repeat("q", 40)), newLimiter(t, redis, 100, 50, nil), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if code, _ := check(t, other, teamA); code != 401 {
 		t.Fatalf("another pepper accepted the key: %d", code)
 	}
@@ -112,7 +112,7 @@ func TestCheckAgainstRealRedis(t *testing.T) {
 
 func TestRedisDownFailsClosed(t *testing.T) {
 	redis := resp.New(filepath.Join(t.TempDir(), "absent.sock"), "", 1, 200*time.Millisecond)
-	h := Handler(redis, pepper, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := Handler(redis, pepper, newLimiter(t, redis, 100, 50, nil), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if code, _ := check(t, h, strings.Repeat("a", 40)); code != 500 {
 		t.Fatalf("redis down: %d, want 500 (nginx fails closed)", code)
 	}

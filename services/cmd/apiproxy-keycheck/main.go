@@ -1,9 +1,12 @@
 // apiproxy-keycheck: the API-key check service (services/keycheck).
 //
-//	apiproxy-keycheck serve --listen ADDR --redis ADDR|SOCKET --pepper-file FILE
+//	apiproxy-keycheck serve --listen ADDR --redis ADDR|SOCKET --pepper-file FILE --rate-per-second N --burst N
 //	apiproxy-keycheck provision --redis ADDR|SOCKET --pepper-file FILE < keys.json
 //
 // The Redis password, if any, comes from the environment (REDIS_PASSWORD), never a flag.
+// --rate-per-second and --burst are the per-API-key limit (the stack's rateLimitPerApiKey, in
+// nginx's terms: burst = requests admitted at once beyond the steady rate); serve requires them,
+// so the limit has one source, the stack config, and no default of its own here.
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,8 +49,20 @@ func run(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8090", "address to serve /check on")
 	redisAddr := fs.String("redis", "/run/redis/redis-server.sock", "Redis host:port or unix socket")
 	pepperFile := fs.String("pepper-file", "/etc/apiproxy-keycheck/pepper", "secret HMAC key for stored digests (>= 32 bytes)")
+	ratePerSecond := fs.String("rate-per-second", "", "serve: requests per second each API key may make (positive integer, required)")
+	burst := fs.String("burst", "", "serve: requests a key may make at once beyond the steady rate (integer >= 0, required)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	var rate, burstSize int
+	if args[0] == "serve" {
+		var err error
+		if rate, err = intFlag("rate-per-second", *ratePerSecond, 1); err != nil {
+			return err
+		}
+		if burstSize, err = intFlag("burst", *burst, 0); err != nil {
+			return err
+		}
 	}
 	pepper, err := os.ReadFile(*pepperFile)
 	if err != nil {
@@ -73,8 +89,12 @@ func run(args []string) error {
 		fmt.Printf("provisioned %d keys\n", len(doc.Keys))
 		return nil
 	case "serve":
+		limiter, err := keycheck.NewLimiter(redis, rate, burstSize)
+		if err != nil {
+			return err
+		}
 		srv := &http.Server{
-			Addr: *listen, Handler: keycheck.Handler(redis, pepper, log),
+			Addr: *listen, Handler: keycheck.Handler(redis, pepper, limiter, log),
 			ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 			MaxHeaderBytes: 16 << 10,
 		}
@@ -86,11 +106,27 @@ func run(args []string) error {
 			defer cancel()
 			_ = srv.Shutdown(shutdown)
 		}()
-		log.Info("listening", "address", *listen, "redis", *redisAddr)
+		log.Info("listening", "address", *listen, "redis", *redisAddr, "rate_per_second", rate, "burst", burstSize)
 		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	}
 	return fmt.Errorf("unknown subcommand %q (serve, provision)", args[0])
+}
+
+// intFlag parses a required integer flag of at least minimum; the error names the flag.
+func intFlag(name, value string, minimum int) (int, error) {
+	want := "a positive integer"
+	if minimum == 0 {
+		want = "an integer >= 0"
+	}
+	if value == "" {
+		return 0, fmt.Errorf("--%s is required: %s", name, want)
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil || n < minimum {
+		return 0, fmt.Errorf("--%s must be %s, got %q", name, want, value)
+	}
+	return n, nil
 }

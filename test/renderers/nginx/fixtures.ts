@@ -65,7 +65,7 @@ export const validSpec: NginxSpec = {
     concurrencyTarget: 50_000,
     rateLimits: {
         perIp: { ratePerSecond: DEFAULT_RATE_PER_IP, burst: DEFAULT_BURST_PER_IP, zoneMegabytes: DEFAULT_RATE_ZONE_MEGABYTES },
-        perApiKey: { ratePerSecond: DEFAULT_RATE_PER_API_KEY, burst: DEFAULT_BURST_PER_API_KEY, zoneMegabytes: DEFAULT_RATE_ZONE_MEGABYTES },
+        perApiKey: { ratePerSecond: DEFAULT_RATE_PER_API_KEY, burst: DEFAULT_BURST_PER_API_KEY },
     },
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     headerLimits: { clientHeaderBufferKb: 1, largeHeaderBuffers: 4, largeHeaderBufferKb: 8 },

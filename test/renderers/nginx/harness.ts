@@ -2,12 +2,15 @@
  * Real-tool helpers for the nginx renderer tests: a temp tree standing in for /, throwaway
  * PKI made with openssl, and `nginx -t`. Everything stays under one temp directory.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { HostFile } from "../../../components/core/host-file";
+import { nginxLayout } from "../../../components/nginx/layout";
 import type { NginxSpec } from "../../../components/nginx/types";
 
 export const NGINX_BINARY = "/usr/sbin/nginx";
@@ -134,4 +137,105 @@ export async function freePort(): Promise<number> {
             server.close(() => resolve(address.port));
         });
     });
+}
+
+export const LOOPBACK = "127.0.0.1";
+
+export interface Reply {
+    readonly status: number;
+    readonly headers: http.IncomingHttpHeaders;
+    readonly body: string;
+    readonly ms: number;
+}
+
+export interface RequestOptions {
+    readonly method?: string;
+    readonly headers?: Record<string, string>;
+    readonly body?: Buffer;
+    /** Client certificate for the mTLS listener: the client CA's, or the rogue self-signed one. */
+    readonly cert?: "client" | "rogue";
+}
+
+/** One HTTPS request to the rendered nginx on loopback (own connection, server CA trusted, 10 s cap). */
+export function httpsRequest(tree: TempTree, port: number, path: string, options: RequestOptions = {}): Promise<Reply> {
+    const started = Date.now();
+    const clientPki = options.cert === undefined ? {} : {
+        cert: readFileSync(options.cert === "client" ? tree.pki.clientCert : tree.pki.rogueCert),
+        key: readFileSync(options.cert === "client" ? tree.pki.clientKey : tree.pki.rogueKey),
+    };
+    return new Promise((resolve, reject) => {
+        const req = https.request(
+            {
+                host: LOOPBACK, port, path, method: options.method ?? "GET", headers: options.headers,
+                ca: readFileSync(tree.pki.caCert), servername: "localhost", agent: false, timeout: 10_000, ...clientPki,
+            },
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () =>
+                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: Date.now() - started }),
+                );
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`timeout on ${path}`)));
+        req.on("error", reject);
+        req.end(options.body);
+    });
+}
+
+/** Plain-HTTP GET (the health listener): the status. */
+export function plainGet(port: number, path: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const req = http.get({ host: LOOPBACK, port, path, agent: false, timeout: 5000 }, (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+    });
+}
+
+export interface RunningNginx {
+    /** The tail of the error log, for assertion messages. */
+    errorLog(): string;
+    /** SIGTERM, SIGKILL after 5 s; resolves once nginx has exited. Safe to call twice. */
+    stop(): Promise<void>;
+}
+
+/** Writes the rendered spec into the tree, checks it with `nginx -t`, runs nginx in the
+ *  foreground and waits (5 s at most) until the health listener answers. */
+export async function startNginx(tree: TempTree, spec: NginxSpec, files: readonly HostFile[]): Promise<RunningNginx> {
+    tree.writeFiles(files);
+    const conf = nginxLayout(spec).mainConf;
+    const check = nginxConfigTest(conf, tree.root);
+    if (!check.ok) throw new Error(`nginx -t failed: ${check.output}`);
+    const child: ChildProcess = spawn(NGINX_BINARY, ["-c", conf, "-p", tree.root + "/", "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    const running: RunningNginx = {
+        errorLog: () => {
+            try {
+                return readFileSync(join(tree.root, "log/error.log"), "utf8").slice(-3000);
+            } catch {
+                return "(no error log)";
+            }
+        },
+        stop: async () => {
+            if (child.exitCode === null && child.signalCode === null) {
+                child.kill("SIGTERM");
+                const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+                await exited;
+                clearTimeout(timer);
+            }
+        },
+    };
+    for (let attempt = 0; attempt < 50; attempt++) {
+        if (child.exitCode !== null) break;
+        const status = await plainGet(spec.health.port, spec.health.path).catch(() => 0);
+        if (status === 200) return running;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    await running.stop();
+    throw new Error(`nginx did not come up: ${stderr}\n${running.errorLog()}`);
 }

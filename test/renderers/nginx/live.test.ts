@@ -1,9 +1,10 @@
 /**
  * Live test: the rendered nginx on loopback high ports in front of tiny node upstreams and a
  * node key-check service. Every loop is bounded; every process is stopped in `after`.
+ * (live-key-limit.test.ts runs the real key service and Redis for the per-key rate limit.)
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
@@ -11,21 +12,18 @@ import * as https from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { renderNginx } from "../../../components/nginx";
-import { nginxLayout } from "../../../components/nginx/layout";
 import type { NginxSpec } from "../../../components/nginx/types";
 import { route, validSpec } from "./fixtures";
-import { freePort, makeTempTree, NGINX_BINARY, nginxConfigTest, type TempTree } from "./harness";
+import {
+    freePort, httpsRequest, LOOPBACK, makeTempTree, NGINX_BINARY, plainGet, startNginx,
+    type Reply, type RequestOptions, type RunningNginx, type TempTree,
+} from "./harness";
 
 const GOOD_KEY = "good-key-0123456789";
 const GOOD_KEY_ID = "k-5f3a";
-const LOOPBACK = "127.0.0.1";
-
-interface Reply {
-    readonly status: number;
-    readonly headers: http.IncomingHttpHeaders;
-    readonly body: string;
-    readonly ms: number;
-}
+/** The fake key service refuses this one as the real one refuses a key over its rate limit. */
+const LIMITED_KEY = "limited-key-0123456789";
+const LIMITED_KEY_ID = "k-limited";
 
 interface Seen {
     readonly url: string;
@@ -37,63 +35,17 @@ const canRun = existsSync(NGINX_BINARY) && process.getuid?.() === 0;
 describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and /usr/sbin/nginx" }, () => {
     let tree: TempTree;
     let spec: NginxSpec;
-    let nginx: ChildProcess | undefined;
-    let nginxExited: Promise<void> = Promise.resolve();
+    let nginx: RunningNginx | undefined;
     const servers: http.Server[] = [];
     const seen: Seen[] = [];
     const ports = { https: 0, mtls: 0, health: 0, upstream: 0, keys: 0, dead1: 0, dead2: 0 };
 
     function errorLog(): string {
-        try {
-            return readFileSync(join(tree.root, "log/error.log"), "utf8").slice(-3000);
-        } catch {
-            return "(no error log)";
-        }
+        return nginx?.errorLog() ?? "(nginx not started)";
     }
 
-    function request(
-        path: string,
-        options: { method?: string; headers?: Record<string, string>; body?: Buffer; port?: number; cert?: "client" | "rogue" } = {},
-    ): Promise<Reply> {
-        const started = Date.now();
-        return new Promise((resolve, reject) => {
-            const req = https.request(
-                {
-                    host: LOOPBACK,
-                    port: options.port ?? ports.https,
-                    path,
-                    method: options.method ?? "GET",
-                    headers: options.headers,
-                    ca: readFileSync(tree.pki.caCert),
-                    servername: "localhost",
-                    agent: false,
-                    cert: options.cert === undefined ? undefined : readFileSync(options.cert === "client" ? tree.pki.clientCert : tree.pki.rogueCert),
-                    key: options.cert === undefined ? undefined : readFileSync(options.cert === "client" ? tree.pki.clientKey : tree.pki.rogueKey),
-                    timeout: 10_000,
-                },
-                (res) => {
-                    const chunks: Buffer[] = [];
-                    res.on("data", (c: Buffer) => chunks.push(c));
-                    res.on("end", () =>
-                        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: Date.now() - started }),
-                    );
-                },
-            );
-            req.on("timeout", () => req.destroy(new Error(`timeout on ${path}`)));
-            req.on("error", reject);
-            req.end(options.body);
-        });
-    }
-
-    function plainGet(port: number, path: string): Promise<number> {
-        return new Promise((resolve, reject) => {
-            const req = http.get({ host: LOOPBACK, port, path, agent: false, timeout: 5000 }, (res) => {
-                res.resume();
-                res.on("end", () => resolve(res.statusCode ?? 0));
-            });
-            req.on("timeout", () => req.destroy(new Error("timeout")));
-            req.on("error", reject);
-        });
+    function request(path: string, options: RequestOptions & { port?: number } = {}): Promise<Reply> {
+        return httpsRequest(tree, options.port ?? ports.https, path, options);
     }
 
     function sClient(args: readonly string[], withClientCert = false): { ok: boolean; output: string } {
@@ -136,13 +88,18 @@ describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and 
         });
         await listen(upstream, ports.upstream);
 
-        // Key-check service: 200 + non-secret id for the good key, 401 without a key, 403 otherwise.
+        // Key-check service: 200 + non-secret id for the good key, 401 without a key, the real
+        // service's rate-limited refusal for LIMITED_KEY, 403 otherwise; two malformed refusals
+        // (Retry-After without the reason, a reason with a non-numeric Retry-After).
         const keys = http.createServer((req, res) => {
             const key = req.headers["x-api-key"];
             const bodyLength = Number(req.headers["content-length"] ?? 0);
             if (bodyLength > 0) res.setHeader("x-unexpected-body", "1");
             if (key === undefined || key === "") res.writeHead(401);
             else if (key === GOOD_KEY) res.writeHead(200, { "x-api-key-id": GOOD_KEY_ID });
+            else if (key === LIMITED_KEY) res.writeHead(403, { "x-api-key-id": LIMITED_KEY_ID, "x-apiproxy-denied": "rate-limited", "retry-after": "7" });
+            else if (key === "forbidden-with-retry-after") res.writeHead(403, { "retry-after": "9" });
+            else if (key === "limited-without-seconds") res.writeHead(403, { "x-apiproxy-denied": "rate-limited", "retry-after": "soon" });
             else res.writeHead(403);
             res.end();
         });
@@ -160,7 +117,7 @@ describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and 
             concurrencyTarget: 10_000,
             rateLimits: {
                 perIp: { ratePerSecond: 1000, burst: 1000, zoneMegabytes: 1 },
-                perApiKey: { ratePerSecond: 1000, burst: 1000, zoneMegabytes: 1 },
+                perApiKey: { ratePerSecond: 1000, burst: 1000 },
             },
             apiKeyService: { address: `${LOOPBACK}:${ports.keys}` },
             upstreams: [
@@ -183,32 +140,11 @@ describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and 
                 route({ name: "greeter", pathPrefix: "/helloworld.Greeter/", methods: ["POST"], upstream: "app", protocol: "grpc", timeouts }),
             ],
         });
-        tree.writeFiles(renderNginx(spec));
-        const conf = nginxLayout(spec).mainConf;
-        const check = nginxConfigTest(conf, tree.root);
-        assert.ok(check.ok, check.output);
-
-        const child = spawn(NGINX_BINARY, ["-c", conf, "-p", tree.root + "/", "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
-        nginx = child;
-        nginxExited = new Promise((resolve) => child.once("exit", () => resolve()));
-        let stderr = "";
-        child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-        for (let attempt = 0; attempt < 50; attempt++) {
-            if (child.exitCode !== null) break;
-            const status = await plainGet(ports.health, "/healthz").catch(() => 0);
-            if (status === 200) return;
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        throw new Error(`nginx did not come up: ${stderr}\n${errorLog()}`);
+        nginx = await startNginx(tree, spec, renderNginx(spec));
     });
 
     after(async () => {
-        if (nginx !== undefined && nginx.exitCode === null) {
-            nginx.kill("SIGTERM");
-            const timer = setTimeout(() => nginx?.kill("SIGKILL"), 5000);
-            await nginxExited;
-            clearTimeout(timer);
-        }
+        await nginx?.stop();
         for (const server of servers) {
             server.closeAllConnections();
             await new Promise((resolve) => server.close(resolve));
@@ -266,6 +202,43 @@ describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and 
         const upstreamSaw = seen.filter((s) => s.url === "/api/v1/accounts/7").at(-1);
         assert.equal(upstreamSaw?.headers["x-api-key"], undefined);
         assert.equal(upstreamSaw?.headers["x-api-key-id"], GOOD_KEY_ID);
+    });
+
+    it("answers the key service's rate-limited refusal 429 (JSON, its Retry-After, security headers); other 403s stay 403", async () => {
+        const before = seen.length;
+        const limited = await request("/api/v1/accounts/7", { headers: { "x-api-key": LIMITED_KEY } });
+        assert.equal(limited.status, 429, limited.body + errorLog());
+        assert.equal(JSON.parse(limited.body).error, "too_many_requests");
+        assert.equal(limited.headers["retry-after"], "7", "the key service's Retry-After");
+        assert.equal(limited.headers["x-frame-options"], "DENY", "security headers on the 429 too");
+        assert.equal(limited.headers["x-apiproxy-denied"], undefined, "the reason header is not passed on");
+        const forbidden = await request("/api/v1/accounts/7", { headers: { "x-api-key": "forbidden-with-retry-after" } });
+        assert.equal(forbidden.status, 403);
+        assert.equal(JSON.parse(forbidden.body).error, "forbidden");
+        assert.equal(forbidden.headers["retry-after"], undefined, "Retry-After only on the per-key 429");
+        const noSeconds = await request("/api/v1/accounts/7", { headers: { "x-api-key": "limited-without-seconds" } });
+        assert.equal(noSeconds.status, 429);
+        assert.equal(noSeconds.headers["retry-after"], undefined, "a non-numeric Retry-After is dropped");
+        // Over HTTP/2 as well (the public listener speaks h2).
+        const session = http2.connect(`https://localhost:${ports.https}`, { ca: readFileSync(tree.pki.caCert), host: LOOPBACK, servername: "localhost" });
+        try {
+            const h2 = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+                const stream = session.request({ ":path": "/api/v1/accounts/7", "x-api-key": LIMITED_KEY });
+                stream.setTimeout(5000, () => stream.close());
+                stream.on("response", resolve);
+                stream.on("error", reject);
+                stream.resume();
+            });
+            assert.equal(h2[":status"], 429);
+            assert.equal(h2["retry-after"], "7");
+        } finally {
+            session.destroy();
+        }
+        assert.equal(seen.length, before, "refused requests never reach the upstream");
+        // A route without a key check: nothing from a previous request leaks into its answers.
+        const open = await request("/api/v1/orders/after-limit");
+        assert.equal(open.status, 200);
+        assert.equal(open.headers["retry-after"], undefined);
     });
 
     it("rejects an oversized body with 413 before the upstream", async () => {
@@ -372,6 +345,7 @@ describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and 
         assert.ok(entries.length > 5);
         const keyed = entries.find((e) => e.api_key_id === GOOD_KEY_ID);
         assert.ok(keyed, "key id logged");
+        assert.ok(entries.some((e) => e.api_key_id === LIMITED_KEY_ID && e.status === "429"), "the rate-limited key's id logged with its 429");
         assert.equal(keyed.api_key_present, "true");
         assert.ok(!log.includes(GOOD_KEY), "the key itself is never logged");
         assert.ok(!log.includes("leak-me"));

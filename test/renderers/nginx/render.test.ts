@@ -111,13 +111,11 @@ describe("rate and connection limits", () => {
     it("defines the per-IP zone from the spec", () => {
         assert.ok(values(r.http, "limit_req_zone").includes("$binary_remote_addr zone=per_ip:10m rate=50r/s"));
     });
-    it("keys the per-API-key zone by the key through a map that skips keyless requests", () => {
-        const zone = values(r.http, "limit_req_zone").find((v) => v.includes("zone=per_api_key:"));
-        assert.equal(zone, "$api_key_rate_key zone=per_api_key:10m rate=100r/s");
-        const map = children(r.http, "map").find((m) => argsOf(m) === "$http_x_api_key $api_key_rate_key");
-        assert.ok(map?.block, "map for the key");
-        assert.deepEqual(map.block.map(argsOf), ["", "$http_x_api_key"]);
-        assert.deepEqual(map.block.map((d) => d.name), ["", "default"]);
+    it("keys no nginx zone by the raw API key (random keys would each get a fresh bucket)", () => {
+        for (const zone of values(r.http, "limit_req_zone")) assert.match(zone, /^\$binary_remote_addr zone=/, zone);
+        assert.doesNotMatch(r.directivesText, /per_api_key|api_key_rate_key/);
+        const keyMaps = children(r.http, "map").filter((m) => m.args[0] === "$http_x_api_key").map(argsOf);
+        assert.deepEqual(keyMaps, ["$http_x_api_key $api_key_present"], "only the log's presence flag reads the raw key");
     });
     it("applies the per-IP limit with burst and nodelay on EVERY proxied location", () => {
         assert.ok(allProxied.length >= validSpec.routes.length);
@@ -132,10 +130,43 @@ describe("rate and connection limits", () => {
         const status = withSpec((s) => s);
         assert.ok(values(status.http, "limit_req_zone").includes("$binary_remote_addr zone=route_status:10m rate=5r/s"));
     });
-    it("applies the per-key limit exactly where the route requires a key", () => {
+    it("leaves the per-key limit to the key service: key routes keep its refusal reason and Retry-After", () => {
         for (const loc of allProxied) {
-            const hasKeyLimit = values(loc, "limit_req").some((v) => v.startsWith("zone=per_api_key burst=50 nodelay"));
-            assert.equal(hasKeyLimit, routeOf(loc).requireApiKey, argsOf(loc));
+            for (const limit of values(loc, "limit_req")) assert.match(limit, /^zone=(per_ip|route_\w+) /, argsOf(loc));
+            const sets = values(loc, "auth_request_set");
+            const expected = routeOf(loc).requireApiKey
+                ? ["$api_key_id $upstream_http_x_api_key_id", "$api_key_denied $upstream_http_x_apiproxy_denied", "$api_key_retry_after $upstream_http_retry_after"]
+                : [];
+            assert.deepEqual(sets, expected, argsOf(loc));
+        }
+        // Defined empty on every TLS server first, so routes without a key check read "" (never a
+        // stale or uninitialised value) and their 403s stay 403.
+        for (const server of tlsServers) {
+            const sets = values(server, "set");
+            for (const variable of ["$api_key_id", "$api_key_denied", "$api_key_retry_after"]) assert.ok(sets.includes(`${variable} `), variable);
+        }
+        assert.match(r.file("rate-limits.conf").content, /# Per API key: 100 r\/s, burst 50, per key id, enforced by the key service/);
+    });
+    it("answers a rate-limited key's 403 with the JSON 429 page and its status, any other 403 with the 403 page", () => {
+        const page = children(r.http, "map").find((m) => argsOf(m) === "$api_key_denied $api_key_denied_page");
+        assert.ok(page?.block, "map of the refusal reason to the error page");
+        assert.deepEqual(page.block.map((d) => `${d.name} ${argsOf(d)}`), ["rate-limited @apiproxy_error_429", "default @apiproxy_error_403"]);
+        for (const server of tlsServers) {
+            // bare "=": the status is the chosen page's (429 or 403); "=403" would force 403 onto the 429 page
+            const forbidden = children(server, "error_page").filter((d) => d.args[0] === "403").map(argsOf);
+            assert.deepEqual(forbidden, ["403 = $api_key_denied_page"]);
+            assert.match(values(location(server, "@apiproxy_error_429"), "return")[0], /^429 \{"error":"too_many_requests"/);
+            assert.match(values(location(server, "@apiproxy_error_403"), "return")[0], /^403 \{"error":"forbidden"/);
+            // an error_page inside a location would replace every inherited mapping
+            for (const loc of walk(locations(server))) assert.notEqual(loc.name, "error_page", `${loc.file}:${loc.line}`);
+        }
+    });
+    it("sends the key service's Retry-After on the per-key 429 only (server-level add_header of a map)", () => {
+        const retry = children(r.http, "map").find((m) => argsOf(m) === "$api_key_denied:$api_key_retry_after $api_key_rate_limited_retry_after");
+        assert.ok(retry?.block, "map of Retry-After");
+        assert.deepEqual(retry.block.map((d) => `${d.name} ${argsOf(d)}`), ["~^rate-limited:([0-9]+)$ $1", "default "]);
+        for (const server of tlsServers) {
+            assert.ok(values(server, "add_header").includes("Retry-After $api_key_rate_limited_retry_after always"));
         }
     });
     it("answers limits with 429", () => {
@@ -432,7 +463,7 @@ describe("auditability", () => {
         "limit_req_zone", "limit_req", "limit_req_status", "limit_conn_zone", "limit_conn", "limit_conn_status",
         "client_max_body_size", "client_header_buffer_size", "large_client_header_buffers",
         "client_header_timeout", "client_body_timeout", "keepalive_timeout", "send_timeout",
-        "proxy_hide_header", "grpc_hide_header", "add_header", "auth_request", "error_page",
+        "proxy_hide_header", "grpc_hide_header", "add_header", "auth_request", "auth_request_set", "error_page", "map",
         "proxy_connect_timeout", "proxy_read_timeout", "grpc_connect_timeout", "grpc_read_timeout",
         "proxy_next_upstream_tries", "grpc_next_upstream_tries", "log_format", "access_log",
         "proxy_ssl_verify", "grpc_ssl_verify", "listen", "internal", "proxy_pass_request_body",
