@@ -4,12 +4,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { API_KEYS_CONFIG_KEY, validateApiKeys, type ApiKeys } from "./config/api-keys";
-import { ConfigError, PROJECT_NAME, validateTierConfig } from "./config/load";
+import { ConfigError, PROJECT_NAME, SSH_PRIVATE_KEY_CONFIG_KEY, validateTierConfig } from "./config/load";
 import { deployTier } from "./program";
 
 const raw = new pulumi.Config().requireObject<unknown>("tier");
 let tier;
 let apiKeys: pulumi.Output<ApiKeys> | undefined;
+let sshPrivateKey: pulumi.Output<string> | undefined;
 try {
     tier = validateTierConfig(raw, `stack ${pulumi.getStack()}`);
     // Read as the runtime holds it (plaintext, no warning), validated before anything is
@@ -24,6 +25,13 @@ try {
         }
         apiKeys = pulumi.secret(validateApiKeys(parsed, `stack ${pulumi.getStack()}`));
     }
+    const keyText = pulumi.runtime.getConfig(`${PROJECT_NAME}:${SSH_PRIVATE_KEY_CONFIG_KEY}`);
+    if (keyText !== undefined) {
+        if (!/^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----\n[\s\S]+\n-----END (OPENSSH|RSA|EC) PRIVATE KEY-----\s*$/.test(keyText)) {
+            throw new ConfigError(`stack ${pulumi.getStack()}`, [{ path: SSH_PRIVATE_KEY_CONFIG_KEY, message: "is not an unencrypted OpenSSH or PEM private key (set it with config set --secret api-proxy-security:sshPrivateKey -- \"$(cat KEYFILE)\")" }]);
+        }
+        sshPrivateKey = pulumi.secret(keyText);
+    }
 } catch (err) {
     if (err instanceof ConfigError) {
         // A plain Error (not a crash trace): the engine prints the message and registers nothing.
@@ -31,7 +39,7 @@ try {
     }
     throw err;
 }
-const deployment = deployTier(tier, { apiKeys });
+const deployment = deployTier(tier, { apiKeys, sshPrivateKey });
 const { outputs } = deployment;
 
 export const environment = outputs.environment;
@@ -46,13 +54,14 @@ export const limits = outputs.limits;
 export const health = outputs.health;
 export const certificateRotation = outputs.certificateRotation;
 
-/** The local target: the client namespace, a shell in it, a working request, and what each host's delivery applied. */
+/** Per host (local and inventory targets): which rendered files changed, what ran, and what the host could not apply. */
+export const deliveries = deployment.deliveries;
+/** The local target: the client namespace, a shell in it, and a request that works as printed. */
 export const local = deployment.local
     ? {
         clientNamespace: deployment.local.clientNamespace,
         clientShell: `sudo ip netns exec ${deployment.local.clientNamespace} bash`,
         curl: deployment.local.curl,
-        deliveries: deployment.local.reports,
     }
     : undefined;
 /** A key the local key store accepts (secret). */

@@ -6,11 +6,12 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { HostFile } from "../components/core/host-file";
-import type { AwsTierConfig, LocalTierConfig, TierConfig } from "./config/load";
+import type { AwsTierConfig, InventoryTierConfig, LocalTierConfig, TierConfig } from "./config/load";
 import type { TierOutputs } from "./outputs";
 import type { DeliveryReport } from "../components/targets/inventory/host-delivery";
 import type { ApiKeys } from "./config/api-keys";
 import { deployAwsTier } from "./targets/aws";
+import { deployInventoryTier } from "./targets/inventory";
 import { deployLocalTier } from "./targets/local";
 
 export { proxyHostNames } from "./targets/aws";
@@ -19,10 +20,11 @@ export interface TierDeployment {
     readonly outputs: TierOutputs;
     /** The exact files each host receives, by host name (for the review and tests). */
     readonly hostFiles: pulumi.Output<Record<string, HostFile[]>>;
-    /** The local target's extras: the client namespace and what each delivery applied. */
+    /** Targets that deliver over SSH: what each host's delivery applied and could not apply. */
+    readonly deliveries?: pulumi.Output<Record<string, DeliveryReport>>;
+    /** The local target's extras: the client namespace, a key, a request that works. */
     readonly local?: {
         readonly clientNamespace: string;
-        readonly reports: pulumi.Output<Record<string, DeliveryReport>>;
         /** A key the key store accepts (secret): the generated one when none are configured. */
         readonly testApiKey: pulumi.Output<string>;
         /** A request through the whole tier that works as printed, from the repository root. */
@@ -32,8 +34,10 @@ export interface TierDeployment {
 
 /** Secret configuration some targets need besides the tier object. */
 export interface TierSecrets {
-    /** API keys for the key-check service the local target runs (infra/config/api-keys.ts). */
+    /** API keys for the key-check service the local and inventory targets run (infra/config/api-keys.ts). */
     readonly apiKeys?: pulumi.Output<ApiKeys>;
+    /** The inventory's delivery account key (api-proxy-security:sshPrivateKey). */
+    readonly sshPrivateKey?: pulumi.Output<string>;
 }
 
 export function deployTier(tier: TierConfig, secrets: TierSecrets = {}): TierDeployment {
@@ -43,6 +47,8 @@ export function deployTier(tier: TierConfig, secrets: TierSecrets = {}): TierDep
             return deployAwsTier(tier as AwsTierConfig);
         case "local":
             return deployLocalTier(tier as LocalTierConfig, secrets.apiKeys);
+        case "inventory":
+            return deployInventoryTier(tier as InventoryTierConfig, secrets);
         default: {
             const unknown: never = tier.target;
             throw new Error(`unknown target ${String(unknown)}`);

@@ -374,6 +374,25 @@ else
     fi
 fi
 
+# --- 5b. the dynamic-provider host (pulumi-resource-pulumi-nodejs) ---------------------------
+# Pulumi dynamic resources (the inventory's HostAudit) run in a provider the CLI finds next to
+# itself; a Node.js install ships it as a launcher of @pulumi/pulumi/cmd/dynamic-provider. Ours
+# does the same, resolving the SDK from the program's directory upward (main: infra/).
+if [ -x "$BIN/pulumi" ]; then
+    cat >"$BIN/pulumi-resource-pulumi-nodejs.tmp" <<'LAUNCHER'
+#!/usr/bin/env bash
+# Written by scripts/setup-engine.sh: the host of Pulumi dynamic providers (Node.js).
+dir="$PWD"
+until [ -d "$dir/node_modules/@pulumi/pulumi/cmd/dynamic-provider" ]; do
+    [ "$dir" != / ] || { echo "pulumi-resource-pulumi-nodejs: no node_modules/@pulumi/pulumi above $PWD" >&2; exit 1; }
+    dir="$(dirname "$dir")"
+done
+exec node "$dir/node_modules/@pulumi/pulumi/cmd/dynamic-provider" "$@"
+LAUNCHER
+    chmod 0755 "$BIN/pulumi-resource-pulumi-nodejs.tmp"
+    mv "$BIN/pulumi-resource-pulumi-nodejs.tmp" "$BIN/pulumi-resource-pulumi-nodejs"
+fi
+
 # --- 6. resource plugins: the upstream plugin where installed, else the project's own --------
 # The module proxy refuses pulumi-command and pulumi-tls, so the project ships providers of its
 # own for the resource types those SDKs register (engine/providers, docs/engine.md). An upstream

@@ -1,6 +1,6 @@
 /**
  * systemd units of the services the local and inventory targets run beside the proxies: the
- * API-key check service and the demo upstream. Pure. Each unit runs its binary as a transient
+ * API-key check service (which also enforces the per-API-key rate limit) and the demo upstream. Pure. Each unit runs its binary as a transient
  * unprivileged user with the systemd sandbox (the same controls as the hardened nginx unit,
  * minus what a plain network service never needs), and carries the binary's SHA-256, so a new
  * binary changes the unit and the delivery restarts it (`service-restart`).
@@ -78,14 +78,26 @@ export interface KeycheckUnitSpec {
     readonly listen: string;
     /** Redis on the same host. */
     readonly redis: string;
+    /** Redis's systemd unit as the host's OS packages it ("redis-server" on Debian/Ubuntu, "redis" on RHEL). */
+    readonly redisUnit: string;
     readonly binarySha256: string;
+    /** The per-API-key rate limit (the stack's limits.rateLimitPerApiKey, the NginxSpec's
+     *  rateLimits.perApiKey): the service enforces it per key id, for every proxy of the tier. */
+    readonly rateLimitPerApiKey: { readonly ratePerSecond: number; readonly burst: number };
 }
 
 export function renderKeycheckUnit(spec: KeycheckUnitSpec): HostFile[] {
     if (!HOST_PORT.test(spec.listen)) throw new Error(`keycheck listen must be ipv4:port, got ${spec.listen}`);
     if (!HOST_PORT.test(spec.redis)) throw new Error(`keycheck redis must be ipv4:port, got ${spec.redis}`);
-    const content = unit("API-key check service (nginx auth_request target)", spec.binarySha256, ["redis-server.service"],
-        `${KEYCHECK_BINARY} serve --listen ${spec.listen} --redis ${spec.redis} --pepper-file \${CREDENTIALS_DIRECTORY}/pepper`,
+    const { ratePerSecond, burst } = spec.rateLimitPerApiKey;
+    if (!Number.isInteger(ratePerSecond) || ratePerSecond < 1) {
+        throw new Error(`keycheck rateLimitPerApiKey.ratePerSecond must be a positive integer, got ${ratePerSecond}`);
+    }
+    if (!Number.isInteger(burst) || burst < 0) throw new Error(`keycheck rateLimitPerApiKey.burst must be an integer >= 0, got ${burst}`);
+    if (!/^[a-z][a-z0-9-]*$/.test(spec.redisUnit)) throw new Error(`keycheck redisUnit must be a unit name, got ${spec.redisUnit}`);
+    const content = unit("API-key check service (nginx auth_request target)", spec.binarySha256, [`${spec.redisUnit}.service`],
+        `${KEYCHECK_BINARY} serve --listen ${spec.listen} --redis ${spec.redis} --pepper-file \${CREDENTIALS_DIRECTORY}/pepper` +
+            ` --rate-per-second ${ratePerSecond} --burst ${burst}`,
         [
             "# The pepper reaches the service as a credential: readable by it alone, never in its environment.",
             `LoadCredential=pepper:${KEYCHECK_PEPPER_FILE}`,

@@ -77,6 +77,10 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
         }
     }
 
+    if (tier.inventory) {
+        inventoryProblems(tier, tier.inventory, add);
+    }
+
     if (tier.tls.tls12Ciphers && !tier.tls.protocols.includes("TLSv1.2")) {
         add("tls.tls12Ciphers", "is set but TLSv1.2 is not enabled");
     }
@@ -134,4 +138,38 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
         add("apiKeyService", "points at the proxy's own listener");
     }
     return problems;
+}
+
+/** The inventory: one role per host entry, roles that fit together, and addresses the tier uses. */
+function inventoryProblems(tier: TierConfigParsed, inventory: NonNullable<TierConfigParsed["inventory"]>, add: (path: string, message: string) => void): void {
+    const hosts = inventory.hosts;
+    duplicates(hosts, (h) => h.name, (i, v) => add(`inventory.hosts[${i}].name`, `"${v}" is listed twice`));
+    duplicates(hosts, (h) => h.address, (i, v) => add(`inventory.hosts[${i}].address`, `${v} is listed twice (one role per host entry)`));
+    const byRole = (role: string) => hosts.map((h, i) => ({ h, i })).filter((e) => e.h.role === role);
+    const proxies = byRole("proxy");
+    if (proxies.length === 0) {
+        add("inventory.hosts", "has no host with role proxy");
+    } else if (proxies.length < 2 && PRODUCTION_ENVIRONMENTS.includes(tier.environment)) {
+        add("inventory.hosts", `has one proxy: environment "${tier.environment}" needs an HA pair (two or more)`);
+    }
+    for (const role of ["lb", "keystore"]) {
+        byRole(role).slice(1).forEach(({ i }) => add(`inventory.hosts[${i}].role`, `a second ${role}: the inventory target provisions at most one`));
+    }
+    const key = parseHostPort(tier.apiKeyService);
+    byRole("keystore").slice(0, 1).forEach(({ h, i }) => {
+        if (key?.host !== h.address) {
+            add(`inventory.hosts[${i}].address`, `the keystore serves the key check at apiKeyService (${tier.apiKeyService}): its address must be ${key?.host ?? "that host"}`);
+        }
+    });
+    const servers = tier.upstreams.flatMap((u) => u.servers.map((s) => parseHostPort(s.address)?.host ?? ""));
+    byRole("upstream").forEach(({ h, i }) => {
+        if (!servers.includes(h.address)) {
+            add(`inventory.hosts[${i}].address`, `no upstream pool has a server at ${h.address}: an upstream host serves the pool servers at its address`);
+        }
+    });
+    // Proxies open egress to upstreams by address; those named by DNS need their networks.
+    const named = [...servers, key?.host ?? ""].filter((host) => host !== "" && parseIpv4Cidr(`${host}/32`) === undefined);
+    if (named.length > 0 && inventory.upstreamNetworkCidrs.length === 0) {
+        add("inventory.upstreamNetworkCidrs", `is required: ${[...new Set(named)].join(", ")} ${named.length === 1 ? "is" : "are"} named by DNS, so the proxies' egress needs the networks they live in`);
+    }
 }

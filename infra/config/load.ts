@@ -10,6 +10,8 @@ import { crossFieldProblems } from "./cross-checks";
 /** The Pulumi project name and the config key holding the tier object. */
 export const PROJECT_NAME = "api-proxy-security";
 export const TIER_CONFIG_KEY = `${PROJECT_NAME}:tier`;
+/** Secret config: the inventory target's SSH private key (its delivery account). */
+export const SSH_PRIVATE_KEY_CONFIG_KEY = "sshPrivateKey";
 
 export interface ConfigProblem {
     /** Dotted path from the config key, e.g. `tier.routes[2].path`. */
@@ -28,6 +30,10 @@ export class ConfigError extends Error {
 export type TierConfig = TierConfigParsed;
 /** A tier whose target is aws: the schema guarantees its `aws` section. */
 export type AwsTierConfig = TierConfig & { readonly target: "aws"; readonly aws: NonNullable<TierConfig["aws"]> };
+/** A tier whose target is inventory: the schema guarantees its `inventory` section. */
+export type InventoryTierConfig = TierConfig & { readonly target: "inventory"; readonly inventory: NonNullable<TierConfig["inventory"]> };
+/** One host of the inventory. */
+export type InventoryHostConfig = InventoryTierConfig["inventory"]["hosts"][number];
 /** A tier whose target is local: the schema guarantees its `local` section. */
 export type LocalTierConfig = TierConfig & { readonly target: "local"; readonly local: NonNullable<TierConfig["local"]> };
 

@@ -162,7 +162,40 @@ const localTarget = z.strictObject({
         .default(DEFAULTS.localFabric),
 });
 
-export const TARGETS = ["aws", "local"] as const;
+/** SSH host key, authorized_keys form ("ssh-ed25519 AAAA..."): delivery pins it and refuses any other. */
+const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+const ipv4 = z.string().refine((v) => parseIpv4Cidr(`${v}/32`) !== undefined, { error: "must be an IPv4 address" });
+
+export const INVENTORY_ROLES = ["proxy", "lb", "upstream", "keystore"] as const;
+export const INVENTORY_OS = ["debian-12", "ubuntu-22.04", "rhel-8"] as const;
+
+/** The `inventory` target: existing hosts, provisioned over SSH (infra/targets/inventory.ts). */
+const inventoryHost = z.strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: "must match [a-z][a-z0-9-]{0,31} (it names the host's resources)" }),
+    // proxy: hardened host + nginx + PKI; lb: HAProxy (PROXY protocol v2) in front of the
+    // proxies; keystore: Redis + the key-check service at apiKeyService; upstream: the demo
+    // upstream on every pool server at this address (site acceptance before the apps arrive).
+    role: z.enum(INVENTORY_ROLES, { error: `must be one of ${INVENTORY_ROLES.join(", ")}` }),
+    os: z.enum(INVENTORY_OS, { error: `must be one of ${INVENTORY_OS.join(", ")} (the OS profiles the renderers support)` }),
+    /** The address the tier's traffic uses (the proxies' listeners, the pool servers, the key service). */
+    address: ipv4,
+    ssh: z.strictObject({
+        /** Where sshd answers (management network). Default: address. */
+        address: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { error: "must be an IPv4 address or DNS name" }).optional(),
+        port: port.default(22),
+        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a POSIX user name" })
+            .refine((u) => u !== "root", { error: "must not be root: the hardened sshd refuses root logins (use an account with passwordless sudo)" }),
+        hostKey: z.string().regex(SSH_HOST_KEY, { error: "must be the host's SSH public host key in authorized_keys form (e.g. the line of ssh-keyscan without the host name)" }),
+    }),
+});
+
+const inventoryTarget = z.strictObject({
+    hosts: z.array(inventoryHost).min(1, { error: "lists no hosts" }),
+    /** Where upstreams named by DNS may live (proxy egress is opened to these networks for their ports). */
+    upstreamNetworkCidrs: z.array(cidr).default([]),
+});
+
+export const TARGETS = ["aws", "local", "inventory"] as const;
 
 export const tierSchema = z.strictObject({
     environment: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
@@ -219,6 +252,7 @@ export const tierSchema = z.strictObject({
     routes: z.array(route).min(1, { error: "at least one route is required (everything undeclared is denied)" }),
     aws: awsTarget.optional(),
     local: localTarget.optional(),
+    inventory: inventoryTarget.optional(),
     tags: z.record(z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/), z.string().max(256)).default({}),
 }).superRefine((tier, ctx) => {
     // Each target's section is required for that target and meaningless for the others.

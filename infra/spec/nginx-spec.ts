@@ -71,7 +71,7 @@ export function buildNginxSpec(tier: TierConfig, options: NginxSpecOptions): Ngi
         concurrencyTarget: tier.concurrencyTarget,
         rateLimits: {
             perIp: { ...tier.limits.rateLimitPerIp, zoneMegabytes: nginx.DEFAULT_RATE_ZONE_MEGABYTES },
-            perApiKey: { ...tier.limits.rateLimitPerApiKey, zoneMegabytes: nginx.DEFAULT_RATE_ZONE_MEGABYTES },
+            perApiKey: { ...tier.limits.rateLimitPerApiKey },
             connectionsPerIp: nginx.DEFAULT_CONNECTIONS_PER_IP,
         },
         maxBodyBytes: tier.limits.maxBodySize,

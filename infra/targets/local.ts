@@ -1,52 +1,35 @@
 /**
  * The local target: the whole tier on this machine as real Debian hosts (components/targets/
  * local LocalHosts: systemd-nspawn containers, one network namespace each, on 198.18.0.0/15),
- * provisioned exactly as the inventory target provisions existing servers: over SSH with
- * @pulumi/command (HostDelivery, CopyToRemote). HAProxy stands in for the NLB, the demo upstream
+ * then provisioned by the inventory target's own code (infra/targets/inventory.ts
+ * provisionInventory: over SSH with @pulumi/command). HAProxy stands in for the NLB, the demo upstream
  * for the app teams' services, and the key-check service with Redis for the API-key store.
  * Pure wiring; every decision lives in a component or renderer.
  */
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { HostFile } from "../../components/core/host-file";
-import { maxConnectionsWithin, renderHaproxy } from "../../components/haproxy/render-haproxy";
-import { osProfile, renderHost, type HostOs } from "../../components/host";
-import { renderNginx } from "../../components/nginx";
+import type { InventoryRole } from "../../components/targets/inventory/roles";
 import {
-    DEMO_UPSTREAM_BINARY, KEYCHECK_BINARY, KEYCHECK_PEPPER_FILE, renderDemoUpstreamUnit, renderKeycheckUnit,
-} from "../../components/services/render-units";
-import { HostDelivery, type DeliveryReport } from "../../components/targets/inventory/host-delivery";
-import {
-    CLIENT_ADDRESS, LOAD_BALANCER_ADDRESS, LOCAL_ROLE_PACKAGES, LOCAL_SEGMENTS, managementAddress, PRIVATE_CIDR, proxyAddress,
+    CLIENT_ADDRESS, LOAD_BALANCER_ADDRESS, LOCAL_HOST_OS, LOCAL_ROLE_PACKAGES, LOCAL_SEGMENTS, managementAddress, PRIVATE_CIDR, proxyAddress,
     THIS_MACHINE_MANAGEMENT,
 } from "../../components/targets/local/address-plan";
-import { LocalHosts, type LocalHost, type LocalHostSpec } from "../../components/targets/local/local-hosts";
-import { shellQuote } from "../../components/core/shell";
+import { LocalHosts, type LocalHostSpec } from "../../components/targets/local/local-hosts";
 import type { ApiKeys } from "../config/api-keys";
 import type { LocalTierConfig } from "../config/load";
 import { parseHostPort } from "../config/units";
-import { buildHostSpec } from "../spec/host-spec";
-import { CERTIFICATE_PATHS } from "../spec/host-paths";
-import { buildNginxSpec } from "../spec/nginx-spec";
-import { SERVER_ENDPOINT, tierOutputs, tierPki } from "../tier-outputs";
+import { tierOutputs } from "../tier-outputs";
 import type { TierDeployment } from "../program";
+import { provisionInventory, type InventoryHost } from "./inventory";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
-/** The containers' OS: Debian 12, the rootfs LocalHosts builds. */
-const LOCAL_HOST_OS: HostOs = "debian-12";
 const PROXY_NAMES = ["proxy-a", "proxy-b"];
-/** Redis on the key-store host, loopback only (Debian's default bind). */
-const KEYSTORE_REDIS = "127.0.0.1:6379";
-/** The service binaries scripts/build-services.sh builds. */
-const SERVICE_BINARIES = path.join(REPO_ROOT, ".tools", "services");
 
 /** Containers and their roles, derived from the stack config's addresses. */
 export interface LocalPlan {
-    readonly hosts: LocalHostSpec[];
+    /** Containers, each with the inventory role it is provisioned for and its traffic address. */
+    readonly hosts: (LocalHostSpec & { readonly role: InventoryRole; readonly address: string })[];
     /** Upstream containers by private address: the pools' servers each serves. */
     readonly upstreams: { name: string; address: string; http: { pool: string; port: number }[]; grpc: { pool: string; port: number }[] }[];
     readonly keystore: { address: string; port: number };
@@ -67,34 +50,15 @@ export function localPlan(tier: LocalTierConfig): LocalPlan {
     const upstreams = [...byAddress.values()];
     let m = 0;
     const mgmt = (): string => `${managementAddress(m++)}/24`;
-    const hosts: LocalHostSpec[] = [
-        { name: "lb", interfaces: { public: `${LOAD_BALANCER_ADDRESS}/24`, management: mgmt() } },
-        ...PROXY_NAMES.map((name, i) => ({ name, interfaces: { dmz: `${proxyAddress(i)}/24`, management: mgmt() } })),
-        ...upstreams.map((u) => ({ name: u.name, interfaces: { private: `${u.address}/24`, management: mgmt() } })),
-        { name: "keystore", interfaces: { private: `${key.host}/24`, management: mgmt() } },
+    const host = (name: string, role: InventoryRole, segment: string, address: string): LocalPlan["hosts"][number] =>
+        ({ name, role, address, interfaces: { [segment]: `${address}/24`, management: mgmt() } });
+    const hosts = [
+        host("lb", "lb", "public", LOAD_BALANCER_ADDRESS),
+        ...PROXY_NAMES.map((name, i) => host(name, "proxy", "dmz", proxyAddress(i))),
+        ...upstreams.map((u) => host(u.name, "upstream", "private", u.address)),
+        host("keystore", "keystore", "private", key.host),
     ];
     return { hosts, upstreams, keystore: { address: key.host, port: key.port } };
-}
-
-function sha256File(file: string): string {
-    if (!fs.existsSync(file)) {
-        throw new pulumi.RunError(`${path.relative(REPO_ROOT, file)} is missing: run scripts/build-services.sh (npm run up and npm test run it)`);
-    }
-    return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
-/** Copies a service binary to a host and installs it root-owned; re-runs when the binary changes. */
-function installBinary(name: string, local: string, remote: string, adminUser: string, connection: command.types.input.remote.ConnectionArgs,
-    sha: string, parent: pulumi.Resource): command.remote.Command {
-    const staged = `/home/${adminUser}/.apiproxy-staging/${path.basename(remote)}`;
-    const copy = new command.remote.CopyToRemote(`${name}-copy`, {
-        connection, source: new pulumi.asset.FileAsset(local), remotePath: staged, triggers: [sha],
-    }, { parent });
-    // The staged copy stays: a re-run of this step (any input change) installs it again.
-    const install = `sudo -n install -D -m 0755 -o root -g root ${shellQuote(staged)} ${shellQuote(remote)}`;
-    return new command.remote.Command(`${name}-install`, {
-        connection, create: install, update: install, triggers: [sha], logging: "stderr", addPreviousOutputInEnv: false,
-    }, { parent, dependsOn: [copy] });
 }
 
 /** Where npm run up writes the CA bundle clients of the local stack trust. */
@@ -137,109 +101,26 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
             { from: "dmz", to: plan.keystore.address, ports: [plan.keystore.port] },
         ],
     });
-    const connection = (host: LocalHost): command.types.input.remote.ConnectionArgs => ({
-        host: host.sshAddress, user: local.adminUser, privateKey: local.managementPrivateKey, hostKey: host.hostKey, dialErrorLimit: 5,
-    });
-    const deliver = (host: LocalHost, files: pulumi.Input<readonly HostFile[]>, dependsOn: pulumi.Resource[] = []): HostDelivery =>
-        new HostDelivery(host.name, {
-            host: { name: host.name, address: host.sshAddress, hostKey: host.hostKey, user: local.adminUser },
-            privateKey: local.managementPrivateKey, files,
-        }, { dependsOn });
-
-    // PKI: the same component as every target.
-    const pki = tierPki(tier);
-    const server = pki.serverCertificates[SERVER_ENDPOINT];
-
-    // Key store: Redis, the key-check service, and the keys (as digests) from secret config.
-    const keystore = local.hosts.keystore;
-    const keycheckLocal = path.join(SERVICE_BINARIES, path.basename(KEYCHECK_BINARY));
-    const keycheckSha = sha256File(keycheckLocal);
-    const keycheckBinary = installBinary("keystore-keycheck", keycheckLocal,
-        KEYCHECK_BINARY, local.adminUser, connection(keystore), keycheckSha, local);
-    const provision = [
-        "set -e",
-        "sudo -n systemctl enable --quiet --now redis-server",
-        // The pepper is made on the host and never leaves it (services/keycheck).
-        `sudo -n sh -c ${shellQuote(`test -s ${KEYCHECK_PEPPER_FILE} || (umask 077; mkdir -p ${path.dirname(KEYCHECK_PEPPER_FILE)}; head -c 48 /dev/urandom | base64 -w0 > ${KEYCHECK_PEPPER_FILE})`)}`,
-        `sudo -n ${KEYCHECK_BINARY} provision --redis ${KEYSTORE_REDIS} --pepper-file ${KEYCHECK_PEPPER_FILE}`,
-    ].join("\n");
-    const keys = new command.remote.Command("keystore-keys", {
-        connection: connection(keystore), create: provision, update: provision,
-        stdin: pulumi.secret(apiKeys.apply((k) => JSON.stringify(k))), logging: "stderr", addPreviousOutputInEnv: false,
-    }, { dependsOn: [keycheckBinary] });
-    const keystoreDelivery = deliver(keystore, renderKeycheckUnit({
-        listen: `${plan.keystore.address}:${plan.keystore.port}`, redis: KEYSTORE_REDIS, binarySha256: keycheckSha,
-    }), [keys]);
-
-    // Upstreams: the demo service on every configured address and port.
-    const upstreamLocal = path.join(SERVICE_BINARIES, path.basename(DEMO_UPSTREAM_BINARY));
-    const upstreamSha = sha256File(upstreamLocal);
-    const upstreamDeliveries = plan.upstreams.map((u) => {
-        const host = local.hosts[u.name];
-        const binary = installBinary(`${u.name}-demo`, upstreamLocal,
-            DEMO_UPSTREAM_BINARY, local.adminUser, connection(host), upstreamSha, local);
-        const ports = [...u.http.map((h) => ({ ...h, kind: "http" as const })), ...u.grpc.map((g) => ({ ...g, kind: "grpc" as const }))];
-        const files = ports.flatMap((p) => renderDemoUpstreamUnit({
-            name: `${p.pool}-${p.port}`, binarySha256: upstreamSha, [p.kind]: `${u.address}:${p.port}`,
-        }));
-        return deliver(host, files, [binary]);
-    });
-
-    // Proxies: the hardened host, nginx behind the load balancer's PROXY protocol, the PKI.
-    const profile = osProfile(LOCAL_HOST_OS);
-    const nginxFiles = renderNginx({
-        ...buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup }),
-        proxyProtocol: { trustedAddresses: [LOAD_BALANCER_ADDRESS] },
-    });
-    const certificateFiles = pulumi.all([server.certificateChainPem, server.privateKeyPem, pki.clientCaPem]).apply(([chain, key, clientCa]): HostFile[] => [
-        { path: CERTIFICATE_PATHS.serverCertificate, content: chain, mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
-        { path: CERTIFICATE_PATHS.serverKey, content: key, mode: "0640", owner: "root", group: profile.proxyGroup, action: "nginx-reload", secret: true },
-        { path: CERTIFICATE_PATHS.clientCa, content: clientCa, mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
-    ]);
-    const hostFiles: Record<string, pulumi.Output<HostFile[]>> = {};
-    const reports: Record<string, pulumi.Output<DeliveryReport>> = {};
-    const proxyDeliveries: HostDelivery[] = [];
-    for (const name of PROXY_NAMES) {
-        const hardening = renderHost(buildHostSpec(tier, {
-            hostname: name, os: LOCAL_HOST_OS, logVolume: false,
-            healthCheckCidrs: [`${LOAD_BALANCER_ADDRESS}/32`],
-            trafficCidrs: [`${LOAD_BALANCER_ADDRESS}/32`],
-            upstreamNetworkCidrs: [PRIVATE_CIDR],
-            endpointCidrs: [],
-        }));
-        hostFiles[name] = certificateFiles.apply((certs) => [...hardening, ...nginxFiles, ...certs]);
-        const delivery = deliver(local.hosts[name], hostFiles[name], [keystoreDelivery, ...upstreamDeliveries]);
-        proxyDeliveries.push(delivery);
-        reports[name] = delivery.report;
-    }
-
-    // The load balancer, once the proxies answer.
-    // Both proxies' sessions pass the load balancer; on this machine its open-file ceiling may
-    // hold fewer (two descriptors per connection): then it takes what fits, and the delivery
-    // report says so.
-    const wanted = 2 * tier.concurrencyTarget;
-    const lbFiles = local.hosts.lb.nofileCeiling.apply((ceiling) => renderHaproxy({
-        bindAddress: LOAD_BALANCER_ADDRESS,
-        listeners: [{ name: "https", port: tier.ports.https }, { name: "mtls", port: tier.ports.mtls }],
-        proxies: PROXY_NAMES.map((name, i) => ({ name, address: proxyAddress(i) })),
-        health: { port: tier.ports.health, path: tier.healthPath },
-        maxConnections: Math.min(wanted, maxConnectionsWithin(ceiling)),
+    // From here on the containers are inventory hosts like any other: the same code path
+    // provisions existing servers (infra/targets/inventory.ts).
+    const hosts: InventoryHost[] = plan.hosts.map((h) => ({
+        name: h.name, role: h.role, os: LOCAL_HOST_OS, address: h.address,
+        ssh: { address: local.hosts[h.name].sshAddress, port: 22, user: local.adminUser, hostKey: local.hosts[h.name].hostKey },
     }));
-    hostFiles.lb = lbFiles;
-    reports.lb = deliver(local.hosts.lb, lbFiles, proxyDeliveries).report;
+    const deployment = provisionInventory(tier, hosts, {
+        privateKey: local.managementPrivateKey, apiKeys, upstreamNetworkCidrs: [PRIVATE_CIDR],
+    });
 
-    const outputs = tierOutputs(tier, pki, {
+    const outputs = tierOutputs(tier, deployment.pki, {
         dnsName: LOAD_BALANCER_ADDRESS,
         https: `https://${tier.serverName}:${tier.ports.https}`,
         mtls: `https://${tier.serverName}:${tier.ports.mtls}`,
         proxyAddresses: PROXY_NAMES.map((_, i) => proxyAddress(i)),
     });
-    const hostFilesOut = pulumi.all(hostFiles) as pulumi.Output<Record<string, HostFile[]>>;
     return {
-        outputs, hostFiles: hostFilesOut,
+        outputs, hostFiles: deployment.hostFiles, deliveries: deployment.reports,
         local: {
             clientNamespace: local.namespaces.client,
-            reports: pulumi.all(reports),
             testApiKey: pulumi.secret(apiKeys.apply((k) => k.keys[0]?.key ?? "")),
             curl: [
                 `sudo ip netns exec ${local.namespaces.client} curl --cacert ${path.relative(REPO_ROOT, caBundleFile(tier.local.fabric))}`,

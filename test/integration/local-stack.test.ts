@@ -3,7 +3,9 @@
 // HTTPS, HTTP/2, gRPC and WebSocket through HAProxy and the proxy pair to the upstream; API-key
 // refusals; default deny with the upstream's own log as proof; segments that only let through
 // what the security groups would; mTLS with and without the issued
-// certificate; the read timeout as 504; a no-op second up; destroy leaves nothing.
+// certificate; the read timeout as 504; a hand edit seen by refresh and repaired by up (a reload);
+// a config nginx -t refuses never activated while the old one keeps serving; a no-op second up;
+// destroy leaves nothing.
 // State goes to a temp backend and the config to stacks/Pulumi.local-it.yaml, a copy of the
 // local stack file removed afterwards (git-ignored), so a user's own `npm run up` state and
 // stack file are untouched; its network plan is the local stack's, so no other local stack may
@@ -13,6 +15,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
+import * as YAML from "yaml";
 import {
     deploymentGate, makeTempDir, removeDir, repoRoot, requireEngine, runPulumi, runPulumiOk, runUpdate,
 } from "./engine-helpers";
@@ -25,6 +28,13 @@ const serverName = "api.tier.test";
 const lb = "198.18.2.10";
 
 interface Curl { code: number; status: string; body: string; httpVersion: string }
+
+/** Runs a command inside a container (all its namespaces), or with `networkOnly` this machine's binary in its network. */
+function inHost(host: string, args: string[], networkOnly = false): string {
+    const pid = fs.readFileSync(path.join(repoRoot, ".tools", "local-stacks", fabric, host, "nspawn.pid"), "utf8").trim();
+    const init = execFileSync("pgrep", ["-P", pid], { encoding: "utf8" }).trim().split("\n")[0];
+    return execFileSync("nsenter", ["-t", init, networkOnly ? "-n" : "-a", ...args], { encoding: "utf8" });
+}
 
 describe("the local stack: the whole tier on this machine, from the client segment", { timeout: 900_000 }, () => {
     let work: string | undefined;
@@ -65,7 +75,7 @@ describe("the local stack: the whole tier on this machine, from the client segme
 
             const out = JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as {
                 caBundlePem: string; testApiKey: string; clientCertificates: Record<string, { certificatePem: string }>;
-                clientPrivateKeys: Record<string, string>; local: { deliveries: Record<string, { notApplied: string[] }> };
+                clientPrivateKeys: Record<string, string>; deliveries: Record<string, { notApplied: string[] }>;
             };
             const file = (name: string, text: string): string => {
                 const p = path.join(work!, name);
@@ -126,16 +136,55 @@ describe("the local stack: the whole tier on this machine, from the client segme
             assert.equal(direct("198.18.4.10", 8080), 28, "the client reached an upstream");
 
             // The upstream's own log: the declared requests arrived, the undeclared path never did.
-            const upstreamPid = fs.readFileSync(path.join(repoRoot, ".tools", "local-stacks", fabric, "upstream-1", "nspawn.pid"), "utf8").trim();
-            const init = execFileSync("pgrep", ["-P", upstreamPid], { encoding: "utf8" }).trim().split("\n")[0];
-            const journal = execFileSync("nsenter", ["-t", init, "-a", "journalctl", "-o", "cat", "--no-pager", "-u", "apiproxy-upstream-orders-8080"], { encoding: "utf8" });
+            const journal = inHost("upstream-1", ["journalctl", "-o", "cat", "--no-pager", "-u", "apiproxy-upstream-orders-8080"]);
             assert.match(journal, /"path":"\/api\/v1\/orders\/42"/);
             assert.ok(!journal.includes(marker), "an undeclared path reached the upstream");
             assert.ok(!journal.includes("DELETE"), "a refused method reached the upstream");
 
             // What a container could not apply is reported, never skipped in silence.
-            assert.ok(out.local.deliveries["proxy-a"].notApplied.some((n) => n.startsWith("sysctl kernel.")));
-            assert.ok(!out.local.deliveries["proxy-a"].notApplied.some((n) => n.includes("ip_local_port_range")), "per-namespace net.* keys apply");
+            assert.ok(out.deliveries["proxy-a"].notApplied.some((n) => n.startsWith("sysctl kernel.")));
+            assert.ok(!out.deliveries["proxy-a"].notApplied.some((n) => n.includes("ip_local_port_range")), "per-namespace net.* keys apply");
+
+            // Drift: a hand edit of nginx.conf on proxy-a is seen by refresh and repaired by the next up (a reload).
+            const sha = (host: string, file: string): string => inHost(host, ["sha256sum", file]).split(" ")[0];
+            const nginxPid = (): string => inHost("proxy-a", ["systemctl", "show", "-p", "MainPID", "--value", "nginx"]).trim();
+            const delivered = sha("proxy-a", "/etc/nginx/nginx.conf");
+            const master = nginxPid();
+            inHost("proxy-a", ["sh", "-c", "echo '# edited by hand' >> /etc/nginx/nginx.conf"]);
+            const refreshed = await runUpdate(["refresh", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            assert.deepEqual(refreshed.resourceChanges.update, 1, `refresh saw the drift: ${JSON.stringify(refreshed.resourceChanges)}`);
+            const audit = async (host: string) => (JSON.parse((await pulumi(["stack", "export"])).stdout) as { deployment: { resources: { urn: string; outputs?: Record<string, unknown> }[] } })
+                .deployment.resources.find((r) => r.urn.endsWith(`::${host}-audit`))!.outputs as { observed: Record<string, string>; expected: Record<string, string> };
+            const seenAfterRefresh = await audit("proxy-a");
+            assert.notEqual(seenAfterRefresh.observed["/etc/nginx/nginx.conf"], seenAfterRefresh.expected["/etc/nginx/nginx.conf"]);
+            assert.equal(seenAfterRefresh.observed["/etc/nginx/apiproxy/servers.conf"] ?? "", seenAfterRefresh.expected["/etc/nginx/apiproxy/servers.conf"] ?? "");
+            const repaired = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            assert.ok((repaired.resourceChanges.replace ?? 0) >= 1, JSON.stringify(repaired.resourceChanges));
+            assert.equal(sha("proxy-a", "/etc/nginx/nginx.conf"), delivered, "the rendered nginx.conf is back");
+            assert.equal(nginxPid(), master, "repaired by reload, not restart");
+
+            // A config change the host's nginx refuses (here its log directory is gone, so `nginx -t`
+            // fails on proxy-a) is never activated: up fails with nginx's message, proxy-a keeps the
+            // old files and keeps serving, and once the host is fixed the next up delivers it.
+            const stackDoc = YAML.parse(fs.readFileSync(configFile, "utf8")) as { config: Record<string, Record<string, unknown>> };
+            stackDoc.config["api-proxy-security:tier"].limits = { rateLimitPerIp: { ratePerSecond: 40, burst: 80 } };
+            fs.writeFileSync(configFile, YAML.stringify(stackDoc));
+            const rateLimits = "/etc/nginx/apiproxy/rate-limits.conf";
+            const before = sha("proxy-a", rateLimits);
+            inHost("proxy-a", ["mv", "/var/log/nginx", "/var/log/nginx.moved-by-test"]);
+            const refused = await runPulumi(["up", "--yes", "--skip-preview", "--stack", stack], opts);
+            assert.notEqual(refused.code, 0, "up must fail when nginx -t refuses");
+            const nginxSays = `${refused.stdout}\n${refused.stderr}`.split("\n").filter((l) => /nginx/.test(l) && /error\.log|emerg/.test(l));
+            assert.ok(nginxSays.length > 0, "up failed with nginx's own message");
+            assert.equal(sha("proxy-a", rateLimits), before, "the refused config was rolled back");
+            assert.equal(nginxPid(), master, "the old nginx keeps running");
+            assert.equal(inHost("proxy-a", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://198.18.3.10:8081/healthz`], true), "200");
+            assert.equal(curl(443, "/api/v1/orders/42", key).status, "200", "the tier keeps serving");
+            inHost("proxy-a", ["mv", "/var/log/nginx.moved-by-test", "/var/log/nginx"]);
+            const fixed = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+            assert.equal(fixed.result, "succeeded");
+            assert.match(inHost("proxy-a", ["cat", rateLimits]), /rate=40r\/s/);
+            assert.equal(nginxPid(), master, "the new config came by reload");
 
             const again = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
             assert.deepEqual(Object.keys(again.resourceChanges), ["same"], JSON.stringify(again.resourceChanges));

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostFile } from "../../core/host-file";
 import { shellQuote } from "../../core/shell";
 import { encodeBundle } from "./bundle";
+import { expectedFacts, HostAudit } from "./host-audit";
 
 /** The script that installs, validates and activates a bundle on the host (bash, coreutils, base64). */
 const APPLY_SCRIPT = fs.readFileSync(path.join(__dirname, "apply-host-files.sh"), "utf8");
@@ -46,15 +47,23 @@ export interface DeliveryReport {
  * previous files if the check fails (the old configuration keeps serving and `up` fails with
  * the validator's message), then reloads: never a restart. Identical content is no change at
  * all, so a second `pulumi up` does nothing. Delivered files stay on the host at destroy.
+ * Its HostAudit lets `pulumi refresh` see files edited on the host; the next `up` delivers again.
  */
 export class HostDelivery extends pulumi.ComponentResource {
     public readonly report: pulumi.Output<DeliveryReport>;
+    /** Per path: what the host should have and what refresh last saw (content digest, mode, owner). */
+    public readonly audit: HostAudit;
 
     constructor(name: string, args: HostDeliveryArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("apiproxy:inventory:HostDelivery", name, {}, opts);
         const bundle = pulumi.output(args.files).apply((files) => encodeBundle(files));
         const user = args.host.user ?? "root";
         const apply = `${user === "root" ? "" : "sudo -n "}bash -c ${shellQuote(APPLY_SCRIPT)}`;
+        this.audit = new HostAudit(`${name}-audit`, {
+            host: args.host.address, port: args.host.port ?? 22, user, hostKey: args.host.hostKey, privateKey: pulumi.secret(args.privateKey),
+            // Digests, modes and owners only: no content, so not secret even when a file is.
+            expected: pulumi.unsecret(pulumi.output(args.files).apply((files) => expectedFacts(files))),
+        }, { parent: this });
         const delivery = new command.remote.Command(`${name}-apply`, {
             connection: {
                 host: args.host.address,
@@ -71,9 +80,11 @@ export class HostDelivery extends pulumi.ComponentResource {
             logging: "stderr",
             // The report is all this step needs from its previous run.
             addPreviousOutputInEnv: false,
+            // Drift that refresh found and the audit counted: deliver again.
+            triggers: [this.audit.repairs],
         }, { parent: this });
         // The report names paths and actions only, never content: it need not stay secret.
         this.report = pulumi.unsecret(delivery.stdout).apply((out) => JSON.parse(out) as DeliveryReport);
-        this.registerOutputs({ report: this.report });
+        this.registerOutputs({ report: this.report, observed: this.audit.observed });
     }
 }

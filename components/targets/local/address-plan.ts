@@ -4,6 +4,8 @@
  * segment that only SSH uses. Addresses come from 198.18.0.0/15, RFC 2544's benchmarking
  * range: never a range users run real networks on.
  */
+import type { HostOs } from "../../host";
+import { INVENTORY_ROLES, rolePackages } from "../inventory/roles";
 
 /** Segment -> the fabric's gateway address with prefix. */
 export const LOCAL_SEGMENTS = {
@@ -36,5 +38,10 @@ export function managementAddress(index: number): string {
     return `198.18.0.${10 + index}`;
 }
 
-/** Debian packages of every role; one rootfs serves all containers (LocalHosts adds its base set). */
-export const LOCAL_ROLE_PACKAGES: readonly string[] = ["nginx", "libnginx-mod-http-js", "nftables", "logrotate", "haproxy", "redis-server", "curl"];
+/** The containers' OS. */
+export const LOCAL_HOST_OS: HostOs = "debian-12";
+
+/** Debian packages of every inventory role, baked into the one rootfs all containers share (as a
+ *  golden image would be): the inventory's prepare step then finds them installed and needs no
+ *  network (LocalHosts adds its base set). */
+export const LOCAL_ROLE_PACKAGES: readonly string[] = [...new Set(INVENTORY_ROLES.flatMap((role) => rolePackages(role, LOCAL_HOST_OS)))];

@@ -227,10 +227,7 @@ cmd_host_up() {
         [ "$SECONDS" -lt "$deadline" ] || die "$name: sshd not listening on $ssh_addr:22 after 60 s; console: $(tail -n 20 "$dir/console.log")"
         sleep 0.2
     done
-    # nofileCeiling: the open-file hard limit the container inherits from this machine (a tier
-    # sized beyond it is reduced to fit, and says so).
-    printf '{"name":"%s","namespace":"%s","sshAddress":"%s","pid":%s,"nofileCeiling":%s}\n' "$name" "$ns" "$ssh_addr" \
-        "$(cat "$dir/nspawn.pid")" "$(ulimit -Hn)"
+    printf '{"name":"%s","namespace":"%s","sshAddress":"%s","pid":%s}\n' "$name" "$ns" "$ssh_addr" "$(cat "$dir/nspawn.pid")"
 }
 
 # boot ROOT MACHINE NETNS (internal): joins the host's cgroups, then becomes systemd-nspawn.

@@ -65,9 +65,6 @@ export interface LocalHost {
     readonly hostKey: pulumi.Output<string>;
     /** `ip netns exec <namespace> …` runs a command inside the container's network. */
     readonly namespace: string;
-    /** The open-file hard limit the container inherits from this machine (cgroup and rlimit
-     *  ceilings of the machine apply to every container: sizes beyond them must shrink). */
-    readonly nofileCeiling: pulumi.Output<number>;
 }
 
 const DEFAULT_SUITE = "bookworm";
@@ -138,11 +135,10 @@ export class LocalHosts extends pulumi.ComponentResource {
             // host-up prints the container's facts once sshd answers; deriving the connection
             // details from them orders every SSH step after the boot. Its stdout is secret only
             // because the host key went in on stdin: the facts themselves are not.
-            const facts = pulumi.unsecret(up.stdout).apply((out) => JSON.parse(out) as { sshAddress: string; nofileCeiling: number });
+            const facts = pulumi.unsecret(up.stdout).apply((out) => JSON.parse(out) as { sshAddress: string });
             hosts[host.name] = {
                 name: host.name, namespace: `${args.fabric}-${host.name}`,
                 sshAddress: facts.apply((f) => f.sshAddress),
-                nofileCeiling: facts.apply((f) => f.nofileCeiling),
                 hostKey: pulumi.all([facts, hostKey.publicKeyOpenssh]).apply(([, k]) => k.trim()),
             };
         }
