@@ -4,7 +4,8 @@
 // refusals; default deny with the upstream's own log as proof; segments that only let through
 // what the security groups would; mTLS with and without the issued
 // certificate; the read timeout as 504; a hand edit seen by refresh and repaired by up (a reload);
-// a config nginx -t refuses never activated while the old one keeps serving; a no-op second up;
+// a config nginx -t refuses never activated while the old one keeps serving; the per-key limit
+// keyed on the key service's id (random keys neither dodge nor drain it); a no-op second up;
 // destroy leaves nothing.
 // State goes to a temp backend and the config to stacks/Pulumi.local-it.yaml, a copy of the
 // local stack file removed afterwards (git-ignored), so a user's own `npm run up` state and
@@ -167,7 +168,7 @@ describe("the local stack: the whole tier on this machine, from the client segme
             // fails on proxy-a) is never activated: up fails with nginx's message, proxy-a keeps the
             // old files and keeps serving, and once the host is fixed the next up delivers it.
             const stackDoc = YAML.parse(fs.readFileSync(configFile, "utf8")) as { config: Record<string, Record<string, unknown>> };
-            stackDoc.config["api-proxy-security:tier"].limits = { rateLimitPerIp: { ratePerSecond: 40, burst: 80 } };
+            stackDoc.config["api-proxy-security:tier"].limits = { rateLimitPerIp: { ratePerSecond: 40, burst: 80 }, rateLimitPerApiKey: { ratePerSecond: 1, burst: 3 } };
             fs.writeFileSync(configFile, YAML.stringify(stackDoc));
             const rateLimits = "/etc/nginx/apiproxy/rate-limits.conf";
             const before = sha("proxy-a", rateLimits);
@@ -185,6 +186,23 @@ describe("the local stack: the whole tier on this machine, from the client segme
             assert.equal(fixed.result, "succeeded");
             assert.match(inHost("proxy-a", ["cat", rateLimits]), /rate=40r\/s/);
             assert.equal(nginxPid(), master, "the new config came by reload");
+
+            // The per-key limit (now 1 r/s, burst 3) keys on the id the key service returns:
+            // random unknown keys get 401 and take none of the real key's budget; past its burst
+            // the real key gets 429 with the key service's Retry-After.
+            for (let i = 0; i < 6; i++) {
+                assert.equal(curl(443, "/api/v1/orders/42", ["-H", `X-API-Key: random-${i}-${"r".repeat(32)}`]).status, "401");
+            }
+            const statuses: string[] = [];
+            let limited: Curl | undefined;
+            for (let i = 0; i < 12 && !limited; i++) {
+                const reply = curl(443, "/api/v1/orders/42", [...key, "-i"]);
+                statuses.push(reply.status);
+                if (reply.status === "429") limited = reply;
+            }
+            assert.ok(limited, `no 429 within ${statuses.length} requests: ${statuses.join(",")}`);
+            assert.ok(statuses.filter((st) => st === "200").length >= 3, `the burst was admitted first: ${statuses.join(",")}`);
+            assert.match(limited.body, /^retry-after: [1-9][0-9]*\r?$/im);
 
             const again = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
             assert.deepEqual(Object.keys(again.resourceChanges), ["same"], JSON.stringify(again.resourceChanges));
