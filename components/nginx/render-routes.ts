@@ -26,6 +26,15 @@ export function methodVariable(route: RouteSpec): string {
     return `$route_${identifier(route.name)}_method_allowed`;
 }
 
+export function clientVariable(route: RouteSpec): string {
+    return `$route_${identifier(route.name)}_client_allowed`;
+}
+
+/** Matches a CN inside nginx's RFC 2253 $ssl_client_s_dn ("CN=payments-team,O=..."), at any RDN position. */
+function commonNamePattern(cn: string): string {
+    return `"~(^|,)CN=${cn.replace(/[.]/g, "\\.")}(,|$)"`;
+}
+
 export function renderRouteMaps(spec: NginxSpec): string {
     const lines = [
         ...block("map $http_upgrade $connection_upgrade", [
@@ -39,6 +48,12 @@ export function renderRouteMaps(spec: NginxSpec): string {
                 "default 0;",
             ], `OWASP ASVS 14.5.1: route ${route.name} allows ${route.methods.join(", ")}`),
             "",
+            ...(route.allowedClientCommonNames
+                ? [...block(`map $ssl_client_s_dn ${clientVariable(route)}`, [
+                    ...route.allowedClientCommonNames.map((cn) => `${commonNamePattern(cn)} 1;`),
+                    "default 0;",
+                ], `OWASP ASVS 4.1.3 / NIST SP 800-53 AC-3: route ${route.name} admits client certificates ${route.allowedClientCommonNames.join(", ")} only`), ""]
+                : []),
         ]),
     ];
     return fileContent("route-maps.conf: per-route method allow-lists", lines);
@@ -135,6 +150,14 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
         ...block(`if (${methodVariable(route)} = 0)`, [
             directive("return 405", "OWASP ASVS 14.5.1: undeclared method -> 405 locally"),
         ]),
+        ...(route.allowedClientCommonNames
+            ? block(`if (${clientVariable(route)} = 0)`, [
+                directive("return 403", "OWASP ASVS 4.1.3: a valid certificate of another client is not authorised for this route"),
+            ])
+            : []),
+        ...(route.publicReason !== undefined
+            ? [directive(`set $apiproxy_public_route "${route.publicReason}"`, "declared public: no request check by design (reviewed reason; the policy pack reports it)")]
+            : []),
         directive(
             `limit_req zone=${PER_IP_ZONE} burst=${perIp.burst} nodelay`,
             "seed: rate limiting per source IP / CIS NGINX Benchmark 5.2.5",

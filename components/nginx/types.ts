@@ -31,6 +31,12 @@ export interface RouteSpec {
     readonly maxBodyBytes: number;
     /** Per-IP rate limit override in requests/second (<= the tier's ceiling), and burst. */
     readonly rateLimitPerIp: { readonly ratePerSecond: number; readonly burst: number };
+    /** mTLS-only routes: the client certificate subject CNs allowed (others, though signed by the
+     *  client CA, get 403). Absent: any certificate the client CA signed. */
+    readonly allowedClientCommonNames?: readonly string[];
+    /** A public-listener route deliberately without any request check (no API key): the stated
+     *  reason, rendered where reviewers and the policy pack read it. */
+    readonly publicReason?: string;
 }
 
 export interface UpstreamServerSpec {

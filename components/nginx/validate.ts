@@ -24,6 +24,10 @@ const NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._\-/]*$/;
 /** URI path prefix: unreserved characters only (RFC 3986), no nginx metacharacters. */
 const URI_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+/** Client certificate CNs a route may name: no characters RFC 2253 escapes or regex syntax needs. */
+export const CLIENT_COMMON_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+/** The stated reason of a public route: rendered inside a quoted nginx string. */
+export const PUBLIC_REASON = /^[A-Za-z0-9][A-Za-z0-9 ,.:()'/_-]{9,199}$/;
 const HOST_PORT = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const ACCOUNT = /^[a-z_][a-z0-9_-]*$/;
@@ -171,6 +175,17 @@ export function validateNginxSpec(spec: NginxSpec): void {
         checkPositiveInt(route.timeouts.sendSeconds, `${at}.timeouts.sendSeconds`);
         checkPositiveInt(route.timeouts.readSeconds, `${at}.timeouts.readSeconds`);
         checkPositiveInt(route.maxBodyBytes, `${at}.maxBodyBytes`);
+        if (route.allowedClientCommonNames !== undefined) {
+            check(route.listeners.length === 1 && route.listeners[0] === "mtls", `${at}.allowedClientCommonNames`,
+                "only an mTLS-only route can restrict client identities (the public listener asks for no certificate)");
+            check(route.allowedClientCommonNames.length > 0, `${at}.allowedClientCommonNames`, "at least one common name");
+            route.allowedClientCommonNames.forEach((cn, j) =>
+                check(CLIENT_COMMON_NAME.test(cn), `${at}.allowedClientCommonNames[${j}]`, `must match ${CLIENT_COMMON_NAME} (it is matched inside $ssl_client_s_dn)`));
+        }
+        if (route.publicReason !== undefined) {
+            check(!route.requireApiKey && route.listeners.includes("public"), `${at}.publicReason`, "only a public-listener route without an API key is declared public");
+            check(PUBLIC_REASON.test(route.publicReason), `${at}.publicReason`, `must match ${PUBLIC_REASON}`);
+        }
         check(route.maxBodyBytes <= spec.maxBodyBytes, `${at}.maxBodyBytes`, `exceeds the tier maximum ${spec.maxBodyBytes}`);
         checkPositiveInt(route.rateLimitPerIp.ratePerSecond, `${at}.rateLimitPerIp.ratePerSecond`);
         check(Number.isInteger(route.rateLimitPerIp.burst) && route.rateLimitPerIp.burst >= 0, `${at}.rateLimitPerIp.burst`, "must be an integer >= 0");

@@ -111,10 +111,27 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
         if (route.protocol === "grpc" && route.methods.some((m) => m !== "POST")) {
             add(`routes[${i}].methods`, "gRPC calls are HTTP/2 POSTs: use [POST]");
         }
+        if (route.clients !== undefined) {
+            if (route.listeners.length !== 1 || route.listeners[0] !== "mtls") {
+                add(`routes[${i}].clients`, "restricts client certificates, so the route must be on the mtls listener only (the public listener asks for none)");
+            }
+            route.clients.forEach((name, j) => {
+                if (!tier.pki.clients.some((c) => c.name === name)) {
+                    add(`routes[${i}].clients[${j}]`, `"${name}" is not an issued client (pki.clients: ${tier.pki.clients.map((c) => c.name).join(", ") || "none"})`);
+                }
+            });
+        }
+        if (route.public !== undefined && (route.apiKey || !route.listeners.includes("public"))) {
+            add(`routes[${i}].public`, "only a route on the public listener without an API key is declared public");
+        }
+        if (route.listeners.includes("public") && !route.apiKey && route.public === undefined) {
+            add(`routes[${i}].apiKey`, "is false on the public listener, so nothing checks this route's requests: keep the API key, or declare public: {reason: ...}");
+        }
         if (route.path === tier.healthPath) {
             add(`routes[${i}].path`, `collides with the health endpoint ${tier.healthPath}`);
         }
     });
+    duplicates(tier.pki.clients, (c) => c.commonName, (i, v) => add(`pki.clients[${i}].commonName`, `"${v}" is another client's common name (routes authorise by it)`));
     tier.upstreams.forEach((u, i) => {
         if (!used.has(u.name)) {
             add(`upstreams[${i}].name`, `"${u.name}" is not used by any route (remove it: an unused pool is unreviewed egress)`);

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { DEFAULTS, LIMITS, CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { checkInstanceType } from "../../components/compute/instance-catalogue";
 import { APPROVED_TLS } from "./approved-tls";
+import { CLIENT_COMMON_NAME, PUBLIC_REASON } from "../../components/nginx/validate";
 import { isCanonicalIpv4Cidr, parseHostPort, parseIpv4Cidr, parseSize } from "./units";
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -97,6 +98,12 @@ const route = z.strictObject({
     }).default({ connect: DEFAULTS.connectTimeoutSeconds, send: DEFAULTS.sendTimeoutSeconds, read: DEFAULTS.readTimeoutSeconds }),
     maxBodySize: size(LIMITS.maxBodyCeilingBytes).optional(),
     rateLimitPerIp: rateLimit.optional(),
+    /** mTLS-only routes: the issued client certificates (pki.clients[].name) allowed; others get 403. */
+    clients: z.array(z.string()).min(1, { error: "names at least one client (or leave it out: any certificate of the client CA)" }).optional(),
+    /** A public-listener route without an API key must say why nothing checks its requests. */
+    public: z.strictObject({
+        reason: z.string().regex(PUBLIC_REASON, { error: "must be a sentence of 10-200 characters (letters, digits, spaces and , . : ( ) ' / _ -)" }),
+    }).optional(),
 });
 
 const keySpec = z.discriminatedUnion("algorithm", [
@@ -117,7 +124,7 @@ const pki = z.strictObject({
         .default(DEFAULTS.earlyRenewalDays),
     clients: z.array(z.strictObject({
         name: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
-        commonName: z.string().min(1).max(64),
+        commonName: z.string().regex(CLIENT_COMMON_NAME, { error: "must be 1-64 letters, digits, spaces and . _ - (routes match it inside the certificate subject)" }),
     })).default([]),
 }).superRefine((p, ctx) => {
     if (p.earlyRenewalDays >= p.serverValidityDays) {

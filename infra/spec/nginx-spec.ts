@@ -30,6 +30,8 @@ export function buildRoutes(tier: TierConfig): RouteSpec[] {
         timeouts: { connectSeconds: route.timeouts.connect, sendSeconds: route.timeouts.send, readSeconds: route.timeouts.read },
         maxBodyBytes: route.maxBodySize ?? tier.limits.maxBodySize,
         rateLimitPerIp: route.rateLimitPerIp ?? tier.limits.rateLimitPerIp,
+        ...(route.clients ? { allowedClientCommonNames: route.clients.map((name) => tier.pki.clients.find((c) => c.name === name)!.commonName) } : {}),
+        ...(route.public ? { publicReason: route.public.reason } : {}),
     }));
 }
 

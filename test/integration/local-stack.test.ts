@@ -128,6 +128,10 @@ describe("the local stack: the whole tier on this machine, from the client segme
             const withCert = curl(8443, "/api/v1/admin/orders/1", ["--cert", file("client.pem", out.clientCertificates.payments.certificatePem),
                 "--key", file("client.key", out.clientPrivateKeys.payments)]);
             assert.equal(withCert.status, "200", withCert.body);
+            // The admin route admits the payments client only: another issued certificate gets 403.
+            const otherClient = curl(8443, "/api/v1/admin/orders/1", ["--cert", file("ops.pem", out.clientCertificates.ops.certificatePem),
+                "--key", file("ops.key", out.clientPrivateKeys.ops)]);
+            assert.equal(otherClient.status, "403", otherClient.body);
 
             // Segments filter like security groups: the client reaches the load balancer only,
             // never a proxy or an upstream directly.

@@ -95,6 +95,7 @@ server {
         proxy_pass http://orders/check;
     }
     location /orders.v1.Orders/ {
+        auth_request /_apiproxy/api-key-check;
         grpc_pass grpc://orders;
     }
     location / {

@@ -9,6 +9,7 @@ import { gzipSync } from "node:zlib";
 import type { StackValidationPolicy } from "@pulumi/policy";
 import {
     hostConfigPolicies, nginxClientMaxBodySize, nginxConfigParses, nginxDefaultDeny, nginxHideUpstreamHeaders, nginxMtlsVerifyClient, nginxRateLimitPerIp,
+    nginxPublicRoutesDeclared, nginxRequestsChecked,
     nginxSecurityHeaders, nginxServerTokensOff, nginxTlsCiphers, nginxTlsGroups, nginxTlsProtocols, proxyHostConfigPresent,
     sysctlNetworkHardening,
 } from "../../policy-packs/api-proxy-baseline/policies/host-config";
@@ -184,7 +185,7 @@ describe("nginx-hide-upstream-headers", () => {
         const scoped = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n        proxy_pass http://orders;", "        auth_request /_apiproxy/api-key-check;\n        proxy_hide_header Server;\n        proxy_hide_header X-Powered-By;\n        proxy_pass http://orders;", noHide);
         const mtlsScoped = editFile(SERVERS, "    location /api/v1/orders/ {\n        proxy_pass", "    location /api/v1/orders/ {\n        proxy_hide_header Server;\n        proxy_hide_header X-Powered-By;\n        proxy_pass", scoped);
         assertCompliant(await runOn(nginxHideUpstreamHeaders, T.instance, validInstance(mtlsScoped)));
-        const notAuth = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n", "", mtlsScoped);
+        const notAuth = editFile(SERVERS, /        auth_request \/_apiproxy\/api-key-check;\n/g, "", mtlsScoped);
         await violationOn(nginxHideUpstreamHeaders, notAuth, NAME, /location = \/_apiproxy\/api-key-check .* does not hide upstream header\(s\) Server, X-Powered-By/);
     });
     it("rejects a grpc location without grpc_hide_header", async () => {
@@ -290,6 +291,34 @@ describe("nginx-default-deny", () => {
     });
     it("rejects a stream block that forwards raw TCP", async () => {
         await violationOn(nginxDefaultDeny, { ...HOST_FILES, [NGINX]: `${HOST_FILES[NGINX]}stream { server { listen 9000; proxy_pass 10.0.10.10:9000; } }\n` }, NAME, /stream proxy_pass at .* forwards raw TCP/);
+    });
+});
+
+describe("nginx-requests-checked", () => {
+    const NAME = "nginx-requests-checked";
+    commonCases(nginxRequestsChecked);
+    it("rejects a public location that proxies without an auth_request", async () => {
+        await violationOn(nginxRequestsChecked, editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n        grpc_pass", "        grpc_pass"), NAME,
+            /location \/orders\.v1\.Orders\/ .* proxies requests that nothing checks/);
+    });
+    it("rejects auth_request off", async () => {
+        await violationOn(nginxRequestsChecked, editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n        proxy_pass http://orders;", "        auth_request off;\n        proxy_pass http://orders;"), NAME,
+            /location \/api\/v1\/orders\/ .* nothing checks/);
+    });
+    it("accepts the mTLS server's locations (the client certificate is the check) and a route declared public", async () => {
+        const declared = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n        grpc_pass", "        set $apiproxy_public_route \"Open catalogue for anonymous shoppers\";\n        grpc_pass");
+        const { type, props } = onInstance(declared);
+        assertCompliant(await runOn(nginxRequestsChecked, type, props), NAME);
+    });
+});
+
+describe("nginx-public-routes-declared (advisory)", () => {
+    const NAME = "nginx-public-routes-declared";
+    it("reports each declared public route with its reason, and nothing else", async () => {
+        const declared = editFile(SERVERS, "        auth_request /_apiproxy/api-key-check;\n        grpc_pass", "        set $apiproxy_public_route \"Open catalogue for anonymous shoppers\";\n        grpc_pass");
+        const { type, props } = onInstance(declared);
+        assertViolation(await runOn(nginxPublicRoutesDeclared, type, props), NAME, /location \/orders\.v1\.Orders\/ .* is public by declaration: "Open catalogue for anonymous shoppers"/);
+        assertCompliant(await runOn(nginxPublicRoutesDeclared, onInstance(HOST_FILES).type, onInstance(HOST_FILES).props), NAME);
     });
 });
 

@@ -452,6 +452,48 @@ export const nginxMtlsVerifyClient: StackValidationPolicy = {
     }),
 };
 
+/** The variable a route declared public sets (components/nginx render-routes.ts): its value is the stated reason. */
+const PUBLIC_ROUTE_VARIABLE = "$apiproxy_public_route";
+
+/** What checks a client's request before it is proxied: an auth_request in effect, or a client certificate the server requires. */
+function requestCheck(server: ServerView, location: LocationView): string | undefined {
+    const auth = effective(location.chain, "auth_request");
+    if (auth && auth.args[0] !== "off") return `auth_request ${auth.args[0]}`;
+    if (effective(server.chain, "ssl_verify_client")?.args[0] === "on") return "client certificate (ssl_verify_client on)";
+    return undefined;
+}
+
+function publicReason(location: LocationView): string | undefined {
+    const set = own(location.chain[location.chain.length - 1], "set").find((d) => d.args[0] === PUBLIC_ROUTE_VARIABLE);
+    return set?.args[1];
+}
+
+export const nginxRequestsChecked: StackValidationPolicy = {
+    name: "nginx-requests-checked",
+    description: "Checks that no client-reachable location proxies requests nothing checks: each needs an auth_request (API key, signature, token) or a required client certificate, unless the route is declared public with a stated reason (set $apiproxy_public_route \"reason\"; see nginx-public-routes-declared).",
+    enforcementLevel: "mandatory",
+    validateStack: onNginx((view, _cfg, report) => {
+        for (const { server, location } of proxiedLocations(view)) {
+            if (location.internal || requestCheck(server, location) || publicReason(location) !== undefined) continue;
+            report(`${locationLabel(server, location)} proxies requests that nothing checks (no auth_request, no client certificate): require an API key, or declare the route public with its reason.`);
+        }
+    }),
+};
+
+export const nginxPublicRoutesDeclared: StackValidationPolicy = {
+    name: "nginx-public-routes-declared",
+    description: "Checks that the reviewer sees every route declared public (proxied with no request check): each is reported with its stated reason.",
+    enforcementLevel: "advisory",
+    validateStack: onNginx((view, _cfg, report) => {
+        for (const { server, location } of proxiedLocations(view)) {
+            const reason = publicReason(location);
+            if (reason !== undefined && !location.internal && !requestCheck(server, location)) {
+                report(`${locationLabel(server, location)} is public by declaration: "${reason}".`);
+            }
+        }
+    }),
+};
+
 /** key -> value of a sysctl.d file ("a.b = v", "a/b=v"; # and ; comments). */
 export function parseSysctl(text: string): Map<string, string> {
     const values = new Map<string, string>();
@@ -578,6 +620,8 @@ export const hostConfigPolicies = [
     nginxClientMaxBodySize,
     nginxDefaultDeny,
     nginxMtlsVerifyClient,
+    nginxRequestsChecked,
+    nginxPublicRoutesDeclared,
     sysctlNetworkHardening,
     proxyHostConfigPresent,
 ];

@@ -53,6 +53,17 @@ describe("nginx -t on the rendered config", { skip: !existsSync(NGINX_BINARY) &&
         assert.throws(() => renderNginx({ ...spec, proxyProtocol: { trustedAddresses: ["lb.example"] } }), /proxyProtocol\.trustedAddresses\[0\]/);
     });
 
+    it("accepts per-route client identities and a declared public route", () => {
+        const variant: NginxSpec = {
+            ...spec,
+            routes: spec.routes.map((route) => route.name === "admin" ? { ...route, allowedClientCommonNames: ["payments-team", "ops.example.com"] }
+                : route.name === "status" ? { ...route, publicReason: "Public status page for uptime monitors" } : route),
+        };
+        tree.writeFiles(renderNginx(variant));
+        const result = nginxConfigTest(nginxLayout(variant).mainConf, tree.root);
+        assert.ok(result.ok, result.output);
+    });
+
     it("really checks: a corrupted include is rejected (the harness is not vacuous)", () => {
         tree.writeFiles(renderNginx(spec));
         const routes = nginxLayout(spec).routes("public");

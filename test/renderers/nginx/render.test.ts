@@ -497,3 +497,39 @@ describe("auditability", () => {
         assert.deepEqual(render(validSpec).files, r.files);
     });
 });
+
+describe("per-route client identities and declared public routes", () => {
+    const restricted = withSpec((spec) => ({
+        ...spec,
+        routes: spec.routes.map((route) => route.name === "admin" ? { ...route, allowedClientCommonNames: ["payments-team", "ops.example.com"] } : route),
+    }));
+    it("an mTLS route naming clients answers other client certificates 403 before anything else", () => {
+        const admin = locations(restricted.mtlsServer).find((l) => argsOf(l) === "/api/v1/admin/")!;
+        const ifs = children(admin, "if").map((d) => ({ cond: argsOf(d), body: children(d, "return").map(argsOf) }));
+        assert.deepEqual(ifs.find((i) => i.cond.includes("_client_allowed"))?.body, ["403"]);
+        assert.match(restricted.text, /map \$ssl_client_s_dn \$route_admin_client_allowed \{[\s\S]*?"~\(\^\|,\)CN=payments-team\(,\|\$\)" 1;[\s\S]*?"~\(\^\|,\)CN=ops\\\.example\\\.com\(,\|\$\)" 1;[\s\S]*?default 0;/);
+    });
+    it("routes without a client list keep admitting any certificate of the client CA", () => {
+        const admin = locations(r.mtlsServer).find((l) => argsOf(l) === "/api/v1/admin/")!;
+        assert.ok(!children(admin, "if").some((d) => argsOf(d).includes("_client_allowed")));
+    });
+    it("a client list on a route the public listener serves is refused", () => {
+        assert.throws(() => renderNginx({
+            ...validSpec, routes: validSpec.routes.map((route) => route.name === "orders" ? { ...route, allowedClientCommonNames: ["payments-team"] } : route),
+        }), /routes\[0\]\.allowedClientCommonNames: only an mTLS-only route/);
+        assert.throws(() => renderNginx({
+            ...validSpec, routes: validSpec.routes.map((route) => route.name === "admin" ? { ...route, allowedClientCommonNames: ["a,CN=b"] } : route),
+        }), /allowedClientCommonNames\[0\]: must match/);
+    });
+    it("a declared public route carries its reason where the policy pack reads it; an API-key route cannot be declared public", () => {
+        const reason = "Public status page for uptime monitors";
+        const declared = withSpec((spec) => ({
+            ...spec, routes: spec.routes.map((route) => route.name === "status" ? { ...route, publicReason: reason } : route),
+        }));
+        const status = locations(declared.publicServer).find((l) => argsOf(l) === "= /api/v1/status")!;
+        assert.deepEqual(children(status, "set").map(argsOf), [`$apiproxy_public_route ${reason}`]);
+        assert.throws(() => renderNginx({
+            ...validSpec, routes: validSpec.routes.map((route) => route.name === "accounts" ? { ...route, publicReason: reason } : route),
+        }), /publicReason: only a public-listener route without an API key/);
+    });
+});
