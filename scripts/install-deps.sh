@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: the real tools renderers are checked with, and the daemons/clients of the local stack.
 APT_PACKAGES=(nginx nftables openssh-server openssh-client apparmor haproxy redis-server curl openssl
               iproute2 nghttp2-client wrk testssl.sh jq logrotate firewalld cloud-init
-              systemd-container debootstrap iputils-ping sudo)
+              systemd-container debootstrap iputils-ping sudo libnginx-mod-http-js njs)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

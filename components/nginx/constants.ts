@@ -52,6 +52,12 @@ export const DEFAULT_MASTER_UNPRIVILEGED = false;
 export const DEFAULT_LISTEN_BACKLOG = 511;
 /** Where distributions' nginx looks for nginx.conf. */
 export const DEFAULT_CONFIG_ROOT = "/etc/nginx";
+/** Debian 12's njs module (libnginx-mod-http-js 0.7.9), loaded only when a route validates requests. */
+export const DEFAULT_NJS_MODULE_PATH = "/usr/lib/nginx/modules/ngx_http_js_module.so";
+/** Bounds of a validated JSON body: nesting depth (njs 0.7.9's JSON.parse refuses 32 levels) and
+ *  values (hostile bodies cannot exhaust the njs VM). */
+export const VALIDATION_MAX_DEPTH = 31;
+export const VALIDATION_MAX_NODES = 100_000;
 /** Sub-directory of the config root holding this project's includes (never conf.d/sites-enabled). */
 export const INCLUDE_DIRECTORY = "apiproxy";
 /** The key-check service's endpoint for auth_request. */

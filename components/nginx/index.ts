@@ -13,6 +13,7 @@ import { renderMainConf } from "./render-main";
 import { renderRouteMaps, renderRoutes } from "./render-routes";
 import { renderServers } from "./render-servers";
 import { renderTls } from "./render-tls";
+import { renderValidationModule } from "./render-validation";
 import { renderUpstreams } from "./render-upstreams";
 import type { NginxSpec } from "./types";
 import { validateNginxSpec } from "./validate";
@@ -37,6 +38,8 @@ export function renderNginx(spec: NginxSpec): HostFile[] {
         [layout.routes("mtls"), renderRoutes(spec, layout, "mtls")],
         [layout.servers, renderServers(spec, layout)],
     ];
+    const validationModule = renderValidationModule(spec);
+    if (validationModule !== undefined) files.push([layout.validationModule, validationModule]);
     return files.map(([path, content]) =>
         hostFile({ path, content, mode: "0644", owner: "root", group: "root", action: "nginx-reload" }),
     );

@@ -18,6 +18,8 @@ export interface NginxLayout {
     readonly apiKeyAuth: string;
     readonly routes: (listener: "public" | "mtls") => string;
     readonly servers: string;
+    /** The generated njs module of request validation. */
+    readonly validationModule: string;
 }
 
 export function nginxLayout(spec: NginxSpec): NginxLayout {
@@ -39,5 +41,6 @@ export function nginxLayout(spec: NginxSpec): NginxLayout {
         apiKeyAuth: `${inc}/api-key-auth.conf`,
         routes: (listener) => `${inc}/routes-${listener}.conf`,
         servers: `${inc}/servers.conf`,
+        validationModule: `${inc}/validate.js`,
     };
 }

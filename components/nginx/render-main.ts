@@ -1,5 +1,6 @@
 /** nginx.conf: process model, sizing, and the http{} skeleton that includes one file per concern. */
-import { DEFAULT_MASTER_UNPRIVILEGED, MIN_WORKER_PROCESSES } from "./constants";
+import { DEFAULT_MASTER_UNPRIVILEGED, DEFAULT_NJS_MODULE_PATH, MIN_WORKER_PROCESSES } from "./constants";
+import { VALIDATION_MODULE_NAME, validatedRoutes } from "./render-validation";
 import { block, directive, fileContent } from "./lines";
 import type { NginxLayout } from "./layout";
 import type { NginxSpec } from "./types";
@@ -38,7 +39,11 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
                   directive(`uwsgi_temp_path ${temp}/uwsgi`),
                   directive(`scgi_temp_path ${temp}/scgi`),
               ];
+    const validating = validatedRoutes(spec).length > 0;
     const lines = [
+        ...(validating
+            ? [directive(`load_module ${spec.njsModulePath ?? DEFAULT_NJS_MODULE_PATH}`, "seed: request validation - njs, loaded only when a route validates")]
+            : []),
         (spec.masterUnprivileged ?? DEFAULT_MASTER_UNPRIVILEGED)
             ? `# master and workers already run as ${spec.runUser} (systemd User=): no user directive  # CIS NGINX Benchmark 2.2.1`
             : directive(`user ${spec.runUser} ${group}`, "CIS NGINX Benchmark 2.2.1: workers run unprivileged"),
@@ -74,6 +79,9 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
             directive(`include ${layout.tls}`),
             directive(`include ${layout.upstreams}`),
             directive(`include ${layout.routeMaps}`),
+            ...(validating
+                ? [directive(`js_import ${VALIDATION_MODULE_NAME} from ${layout.validationModule}`, "seed: request validation - generated at render time")]
+                : []),
             directive(`include ${layout.servers}`),
         ]),
     ];

@@ -17,6 +17,7 @@ import {
 } from "./constants";
 import { API_KEY_AUTH_LOCATION, API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE } from "./render-api-key";
 import { PER_IP_ZONE, routeZone } from "./render-limits";
+import { VALIDATED_ROUTE_VARIABLE, VALIDATION_MODULE_NAME, validatedUpstreamLocation } from "./render-validation";
 import { poolUpstreamName } from "./render-upstreams";
 import { block, comment, directive, fileContent, identifier, sizeLiteral } from "./lines";
 import type { NginxLayout } from "./layout";
@@ -144,8 +145,18 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
               ),
           ]
         : [];
-    const matcher = route.exact ? `= ${route.pathPrefix}` : route.pathPrefix;
-    return block(`location ${matcher}`, [
+    const matcher = route.template !== undefined ? `~ ${templateRegex(route.template)}` : route.exact ? `= ${route.pathPrefix}` : route.pathPrefix;
+    const upstreamBody = protocolBody(spec, layout, route, pool);
+    const validated = route.validation !== undefined;
+    const content = validated
+        ? [
+              directive(`client_body_buffer_size ${sizeLiteral(route.maxBodyBytes)}`, "seed: schema validation - the whole body in memory for the validator (bounded by client_max_body_size)"),
+              directive("client_body_in_single_buffer on", "seed: schema validation - one buffer for the validator"),
+              directive(`set ${VALIDATED_ROUTE_VARIABLE} "${route.name}"`),
+              directive(`js_content ${VALIDATION_MODULE_NAME}.validate`, "seed: no request reaches an upstream unvalidated - 415/400 before any upstream sees it"),
+          ]
+        : upstreamBody;
+    const location = block(`location ${matcher}`, [
         comment(`route ${route.name}: ${route.protocol} -> ${pool.name}; ${route.methods.join(",")}${route.requireApiKey ? "; API key" : ""}`),
         ...block(`if (${methodVariable(route)} = 0)`, [
             directive("return 405", "OWASP ASVS 14.5.1: undeclared method -> 405 locally"),
@@ -168,8 +179,21 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
         ),
         ...apiKey,
         directive(`client_max_body_size ${sizeLiteral(route.maxBodyBytes)}`, "seed: payload validation / CIS NGINX Benchmark 5.2.2"),
-        ...protocolBody(spec, layout, route, pool),
+        ...content,
     ]);
+    if (!validated) return location;
+    // Only the validator's internal redirect reaches this named location (clients cannot address one).
+    return [...location, ...block(`location ${validatedUpstreamLocation(route)}`, [
+        comment(`route ${route.name}: proxies only what validate.js accepted`),
+        ...upstreamBody,
+    ])];
+}
+
+/** "/api/v1/orders/{id}" -> "^/api/v1/orders/[^/]+$": literal segments escaped, each parameter one non-empty segment. */
+export function templateRegex(template: string): string {
+    const parts = template.split(/(\{[A-Za-z0-9_.-]+\})/).map((part) =>
+        /^\{[A-Za-z0-9_.-]+\}$/.test(part) ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    return `^${parts.join("")}$`;
 }
 
 export function renderRoutes(spec: NginxSpec, layout: NginxLayout, listener: "public" | "mtls"): string {

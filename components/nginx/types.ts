@@ -37,6 +37,33 @@ export interface RouteSpec {
     /** A public-listener route deliberately without any request check (no API key): the stated
      *  reason, rendered where reviewers and the policy pack read it. */
     readonly publicReason?: string;
+    /** A path template ("/api/v1/orders/{id}", from OpenAPI): matched exactly, each {param} one
+     *  non-empty segment. pathPrefix then holds the literal part before the first "{". */
+    readonly template?: string;
+    /** Validate each request inside nginx (njs) before the upstream sees it: per method, the
+     *  required query parameters and headers and the JSON body against its compiled schema.
+     *  A method without an entry, or a body where none is declared, is refused. http routes only. */
+    readonly validation?: RouteValidation;
+}
+
+/** What one operation (method) of a validated route requires of a request. */
+export interface OperationValidation {
+    /** Query parameters that must be present. */
+    readonly requiredQuery: readonly string[];
+    /** Request headers that must be present (any case). */
+    readonly requiredHeaders: readonly string[];
+    /** Absent: the operation takes no body, and a request with one is refused (400). */
+    readonly body?: {
+        readonly required: boolean;
+        /** JSON media types accepted (application/json, application/*+json); others get 415. */
+        readonly contentTypes: readonly string[];
+        /** components/validation compileSchema's output (opaque here: embedded in the njs module). */
+        readonly schema: unknown;
+    };
+}
+
+export interface RouteValidation {
+    readonly operations: Readonly<Partial<Record<HttpMethod, OperationValidation>>>;
 }
 
 export interface UpstreamServerSpec {
@@ -157,4 +184,7 @@ export interface NginxSpec {
     readonly routes: readonly RouteSpec[];
     /** Log directory (on the NVMe log volume). */
     readonly logDirectory: string;
+    /** The njs module nginx loads when a route validates requests. Default: Debian's
+     *  /usr/lib/nginx/modules/ngx_http_js_module.so (DEFAULT_NJS_MODULE_PATH, package libnginx-mod-http-js). */
+    readonly njsModulePath?: string;
 }

@@ -26,6 +26,9 @@ const SAFE_PATH = /^\/[A-Za-z0-9._\-/]*$/;
 const URI_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
 /** Client certificate CNs a route may name: no characters RFC 2253 escapes or regex syntax needs. */
 export const CLIENT_COMMON_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+/** A path template from OpenAPI: literal segments of URI_PATH characters and whole-segment {param}s. */
+const TEMPLATE = /^(\/([A-Za-z0-9._~-]+|\{[A-Za-z0-9_.-]+\}))+\/?$/;
+const JSON_MEDIA_TYPE = /^application\/([a-z0-9.+-]+\+)?json$/;
 /** The stated reason of a public route: rendered inside a quoted nginx string. */
 export const PUBLIC_REASON = /^[A-Za-z0-9][A-Za-z0-9 ,.:()'/_-]{9,199}$/;
 const HOST_PORT = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
@@ -159,7 +162,7 @@ export function validateNginxSpec(spec: NginxSpec): void {
         check(!routeNames.has(route.name), `${at}.name`, `duplicate route "${route.name}"`);
         routeNames.add(route.name);
         check(URI_PATH.test(route.pathPrefix) && !route.pathPrefix.split("/").includes(".."), `${at}.pathPrefix`, `unsafe path "${route.pathPrefix}"`);
-        check(route.pathPrefix !== "/" || route.exact, `${at}.pathPrefix`, `"/" as a prefix would be a catch-all proxy (default deny)`);
+        check(route.pathPrefix !== "/" || route.exact || route.template !== undefined, `${at}.pathPrefix`, `"/" as a prefix would be a catch-all proxy (default deny)`);
         check(route.pathPrefix !== spec.health.path || !route.exact, `${at}.pathPrefix`, "collides with the health path");
         check(route.methods.length > 0, `${at}.methods`, "at least one method");
         check(new Set(route.methods).size === route.methods.length, `${at}.methods`, "contains duplicates");
@@ -167,7 +170,7 @@ export function validateNginxSpec(spec: NginxSpec): void {
         const pool = pools.get(route.upstream);
         check(pool !== undefined, `${at}.upstream`, `unknown pool "${route.upstream}"`);
         for (const listener of route.listeners) {
-            const key = `${listener} ${route.exact ? "=" : ""}${route.pathPrefix}`;
+            const key = `${listener} ${route.template ?? `${route.exact ? "=" : ""}${route.pathPrefix}`}`;
             check(!locations.has(key), `${at}.pathPrefix`, `another route already owns ${route.pathPrefix} on ${listener}`);
             locations.add(key);
         }
@@ -181,6 +184,23 @@ export function validateNginxSpec(spec: NginxSpec): void {
             check(route.allowedClientCommonNames.length > 0, `${at}.allowedClientCommonNames`, "at least one common name");
             route.allowedClientCommonNames.forEach((cn, j) =>
                 check(CLIENT_COMMON_NAME.test(cn), `${at}.allowedClientCommonNames[${j}]`, `must match ${CLIENT_COMMON_NAME} (it is matched inside $ssl_client_s_dn)`));
+        }
+        if (route.template !== undefined) {
+            check(TEMPLATE.test(route.template) && !route.template.split("/").includes(".."), `${at}.template`, `must match ${TEMPLATE} (literal segments and {param} segments)`);
+            check(route.template.startsWith(route.pathPrefix) && route.template.slice(route.pathPrefix.length).startsWith("{"), `${at}.pathPrefix`,
+                "must be the template's literal part before its first {param}");
+        }
+        if (route.validation !== undefined) {
+            check(route.protocol === "http", `${at}.validation`, "only http routes are validated (gRPC and WebSocket frames are not JSON bodies)");
+            for (const method of route.methods) {
+                check(route.validation.operations[method] !== undefined, `${at}.validation.operations`, `has no entry for the route's method ${method}`);
+            }
+            for (const [method, op] of Object.entries(route.validation.operations)) {
+                if (op?.body === undefined) continue;
+                check(op.body.contentTypes.length > 0, `${at}.validation.operations.${method}.body.contentTypes`, "at least one JSON media type");
+                op.body.contentTypes.forEach((type, j) => check(JSON_MEDIA_TYPE.test(type), `${at}.validation.operations.${method}.body.contentTypes[${j}]`,
+                    `"${type}" is not a JSON media type (application/json or application/*+json): only JSON bodies are validated`));
+            }
         }
         if (route.publicReason !== undefined) {
             check(!route.requireApiKey && route.listeners.includes("public"), `${at}.publicReason`, "only a public-listener route without an API key is declared public");

@@ -2,10 +2,10 @@
  * Rules that span fields (references, uniqueness, ceilings relative to other fields) and
  * rules that consult the component catalogues. Run only after the schema passed.
  */
-import type { TierConfigParsed } from "./schema";
-import type { ConfigProblem } from "./load";
+import type { ConfigProblem, TierConfig } from "./load";
 import { parseHostPort, parseIpv4Cidr } from "./units";
 import { MANAGEMENT_CIDR, PRIVATE_CIDR } from "../../components/targets/local/address-plan";
+import { NJS_OS } from "../../components/targets/inventory/roles";
 
 /** True when the IPv4 address lies inside the CIDR. */
 function inside(address: string, cidr: string): boolean {
@@ -30,9 +30,15 @@ function duplicates<T>(items: readonly T[], key: (t: T) => string, report: (inde
     });
 }
 
-export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
+export function crossFieldProblems(tier: TierConfig): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
     const add = (path: string, message: string) => problems.push({ path: `tier.${path}`, message });
+    // A generated route is named by its source: the user wrote no routes[i] for it.
+    const routeAt = (i: number): string => {
+        const route = tier.routes[i];
+        if (route.source === undefined) return `routes[${i}]`;
+        return `upstreams[${tier.upstreams.findIndex((u) => u.name === route.upstream)}].openapi(route ${route.name}: ${route.template ?? route.path})`;
+    };
 
     const aws = tier.aws;
     if (aws) {
@@ -80,6 +86,18 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
     if (tier.inventory) {
         inventoryProblems(tier, tier.inventory, add);
     }
+    // Request validation runs in nginx's njs, packaged and tested for Debian 12 only.
+    const validating = tier.routes.map((r, i) => ({ r, i })).filter(({ r }) => r.validation !== undefined);
+    if (validating.length > 0) {
+        const proxyOs = tier.target === "aws" ? ["ubuntu-22.04"] : tier.target === "inventory"
+            ? (tier.inventory?.hosts ?? []).filter((h) => h.role === "proxy").map((h) => h.os) : ["debian-12"];
+        const unsupported = [...new Set(proxyOs.filter((os) => !NJS_OS.includes(os as never)))];
+        if (unsupported.length > 0) {
+            const pools = [...new Set(validating.map(({ r }) => r.upstream))];
+            pools.forEach((pool) => add(`upstreams[${tier.upstreams.findIndex((u) => u.name === pool)}].openapi`,
+                `validates requests in nginx (njs), which this product supports on ${NJS_OS.join(", ")} only; the proxies here run ${unsupported.join(", ")}`));
+        }
+    }
 
     if (tier.tls.tls12Ciphers && !tier.tls.protocols.includes("TLSv1.2")) {
         add("tls.tls12Ciphers", "is set but TLSv1.2 is not enabled");
@@ -87,7 +105,7 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
 
     // Upstream pools and routes reference each other by name.
     duplicates(tier.upstreams, (u) => u.name, (i, v) => add(`upstreams[${i}].name`, `"${v}" is declared twice`));
-    duplicates(tier.routes, (r) => r.name, (i, v) => add(`routes[${i}].name`, `"${v}" is declared twice`));
+    duplicates(tier.routes, (r) => r.name, (i, v) => add(`${routeAt(i)}.name`, `"${v}" is declared twice`));
     tier.upstreams.forEach((u, i) => {
         duplicates(u.servers, (s) => s.address, (j, v) => add(`upstreams[${i}].servers[${j}].address`, `"${v}" is listed twice`));
     });
@@ -95,40 +113,40 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
     const used = new Set<string>();
     tier.routes.forEach((route, i) => {
         if (!poolNames.has(route.upstream)) {
-            add(`routes[${i}].upstream`, `"${route.upstream}" is not a declared upstream pool (declared: ${[...poolNames].join(", ")})`);
+            add(`${routeAt(i)}.upstream`, `"${route.upstream}" is not a declared upstream pool (declared: ${[...poolNames].join(", ")})`);
         }
         used.add(route.upstream);
         if (route.rateLimitPerIp && route.rateLimitPerIp.ratePerSecond > tier.limits.rateLimitPerIp.ratePerSecond) {
-            add(`routes[${i}].rateLimitPerIp.ratePerSecond`,
+            add(`${routeAt(i)}.rateLimitPerIp.ratePerSecond`,
                 `${route.rateLimitPerIp.ratePerSecond} r/s exceeds the tier's per-IP limit of ${tier.limits.rateLimitPerIp.ratePerSecond} r/s (routes may only tighten it)`);
         }
         if (route.maxBodySize !== undefined && route.maxBodySize > tier.limits.maxBodySize) {
-            add(`routes[${i}].maxBodySize`, `${route.maxBodySize} bytes exceeds the tier's maxBodySize of ${tier.limits.maxBodySize} bytes (routes may only tighten it)`);
+            add(`${routeAt(i)}.maxBodySize`, `${route.maxBodySize} bytes exceeds the tier's maxBodySize of ${tier.limits.maxBodySize} bytes (routes may only tighten it)`);
         }
         if (route.protocol === "websocket" && route.methods.some((m) => m !== "GET")) {
-            add(`routes[${i}].methods`, "a websocket route is opened with GET only");
+            add(`${routeAt(i)}.methods`, "a websocket route is opened with GET only");
         }
         if (route.protocol === "grpc" && route.methods.some((m) => m !== "POST")) {
-            add(`routes[${i}].methods`, "gRPC calls are HTTP/2 POSTs: use [POST]");
+            add(`${routeAt(i)}.methods`, "gRPC calls are HTTP/2 POSTs: use [POST]");
         }
         if (route.clients !== undefined) {
             if (route.listeners.length !== 1 || route.listeners[0] !== "mtls") {
-                add(`routes[${i}].clients`, "restricts client certificates, so the route must be on the mtls listener only (the public listener asks for none)");
+                add(`${routeAt(i)}.clients`, "restricts client certificates, so the route must be on the mtls listener only (the public listener asks for none)");
             }
             route.clients.forEach((name, j) => {
                 if (!tier.pki.clients.some((c) => c.name === name)) {
-                    add(`routes[${i}].clients[${j}]`, `"${name}" is not an issued client (pki.clients: ${tier.pki.clients.map((c) => c.name).join(", ") || "none"})`);
+                    add(`${routeAt(i)}.clients[${j}]`, `"${name}" is not an issued client (pki.clients: ${tier.pki.clients.map((c) => c.name).join(", ") || "none"})`);
                 }
             });
         }
         if (route.public !== undefined && (route.apiKey || !route.listeners.includes("public"))) {
-            add(`routes[${i}].public`, "only a route on the public listener without an API key is declared public");
+            add(`${routeAt(i)}.public`, "only a route on the public listener without an API key is declared public");
         }
-        if (route.listeners.includes("public") && !route.apiKey && route.public === undefined) {
-            add(`routes[${i}].apiKey`, "is false on the public listener, so nothing checks this route's requests: keep the API key, or declare public: {reason: ...}");
+        if (route.listeners.includes("public") && !route.apiKey && route.public === undefined && route.validation === undefined) {
+            add(`${routeAt(i)}.apiKey`, "is false on the public listener, so nothing checks this route's requests: keep the API key, or declare public: {reason: ...}");
         }
         if (route.path === tier.healthPath) {
-            add(`routes[${i}].path`, `collides with the health endpoint ${tier.healthPath}`);
+            add(`${routeAt(i)}.path`, `collides with the health endpoint ${tier.healthPath}`);
         }
     });
     duplicates(tier.pki.clients, (c) => c.commonName, (i, v) => add(`pki.clients[${i}].commonName`, `"${v}" is another client's common name (routes authorise by it)`));
@@ -141,10 +159,10 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
     const claimed = new Map<string, number>();
     tier.routes.forEach((route, i) => {
         for (const listener of route.listeners) {
-            const key = `${listener} ${route.exact ? "=" : ""}${route.path}`;
+            const key = `${listener} ${route.template ?? `${route.exact ? "=" : ""}${route.path}`}`;
             const previous = claimed.get(key);
             if (previous !== undefined) {
-                add(`routes[${i}].path`, `"${route.path}" on listener ${listener} is already claimed by routes[${previous}] (${tier.routes[previous].name})`);
+                add(`${routeAt(i)}.path`, `"${route.path}" on listener ${listener} is already claimed by ${routeAt(previous)} (${tier.routes[previous].name})`);
             }
             claimed.set(key, i);
         }
@@ -158,7 +176,7 @@ export function crossFieldProblems(tier: TierConfigParsed): ConfigProblem[] {
 }
 
 /** The inventory: one role per host entry, roles that fit together, and addresses the tier uses. */
-function inventoryProblems(tier: TierConfigParsed, inventory: NonNullable<TierConfigParsed["inventory"]>, add: (path: string, message: string) => void): void {
+function inventoryProblems(tier: TierConfig, inventory: NonNullable<TierConfig["inventory"]>, add: (path: string, message: string) => void): void {
     const hosts = inventory.hosts;
     duplicates(hosts, (h) => h.name, (i, v) => add(`inventory.hosts[${i}].name`, `"${v}" is listed twice`));
     duplicates(hosts, (h) => h.address, (i, v) => add(`inventory.hosts[${i}].address`, `${v} is listed twice (one role per host entry)`));

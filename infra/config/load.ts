@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as YAML from "yaml";
 import { tierSchema, TierConfigParsed } from "./schema";
 import { crossFieldProblems } from "./cross-checks";
+import { expandOpenApiRoutes, type RouteConfig } from "./openapi";
 
 /** The Pulumi project name and the config key holding the tier object. */
 export const PROJECT_NAME = "api-proxy-security";
@@ -27,7 +28,8 @@ export class ConfigError extends Error {
     }
 }
 
-export type TierConfig = TierConfigParsed;
+/** The validated tier: hand-written routes plus those generated from OpenAPI documents. */
+export type TierConfig = Omit<TierConfigParsed, "routes"> & { readonly routes: RouteConfig[] };
 /** A tier whose target is aws: the schema guarantees its `aws` section. */
 export type AwsTierConfig = TierConfig & { readonly target: "aws"; readonly aws: NonNullable<TierConfig["aws"]> };
 /** A tier whose target is inventory: the schema guarantees its `inventory` section. */
@@ -57,11 +59,16 @@ export function validateTierConfig(raw: unknown, source = "config"): TierConfig 
         });
         throw new ConfigError(source, problems);
     }
-    const problems = crossFieldProblems(parsed.data);
+    const expanded = expandOpenApiRoutes(parsed.data);
+    if (expanded.problems.length > 0) {
+        throw new ConfigError(source, expanded.problems);
+    }
+    const tier: TierConfig = { ...parsed.data, routes: expanded.routes };
+    const problems = crossFieldProblems(tier);
     if (problems.length > 0) {
         throw new ConfigError(source, problems);
     }
-    return parsed.data;
+    return tier;
 }
 
 /** Stack file path for a stack name (stackConfigDir: stacks). */

@@ -64,6 +64,17 @@ const upstreamServer = z.strictObject({
     weight: z.number().int().min(1).max(100).default(1),
 });
 
+/** An OpenAPI 3.0/3.1 document as the pool's route source (infra/config/openapi.ts reads it). */
+const openapiSource = z.strictObject({
+    /** Path relative to the project root (the directory of Pulumi.yaml), e.g. stacks/openapi/orders.yaml. */
+    document: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\.(ya?ml|json)$/, { error: "must be a relative path to a .yaml, .yml or .json file" })
+        .refine((v) => !v.split("/").includes(".."), { error: "must not leave the project (no .. segments)" }),
+    /** Prepended to every path of the document ("" or "/api/v2"). */
+    basePath: z.string().regex(/^(\/[A-Za-z0-9._~-]+)*$/, { error: "must be empty or literal segments like /api/v2" }).default(""),
+    listeners: z.array(z.enum(["public", "mtls"])).min(1, { error: "the generated routes need at least one listener" }).default(["public"]),
+    apiKey: z.boolean().default(true),
+});
+
 const upstreamPool = z.strictObject({
     name: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
     algorithm: z.enum(["round-robin", "least-conn"]).default(DEFAULTS.upstreamAlgorithm),
@@ -72,6 +83,7 @@ const upstreamPool = z.strictObject({
     maxFails: z.number().int().min(1, { error: "must be at least 1 (0 disables the circuit breaker)" }).max(100).default(DEFAULTS.upstreamMaxFails),
     failTimeoutSeconds: z.number().int().min(1).max(3600).default(DEFAULTS.upstreamFailTimeoutSeconds),
     tls: z.boolean().default(false),
+    openapi: openapiSource.optional(),
 });
 
 const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -71,6 +71,12 @@ async function main(): Promise<number> {
         }
         throw err;
     }
+    if (tier.target !== "aws") {
+        // Its program creates or contacts real hosts (containers, SSH); the mock runtime has neither.
+        process.stderr.write(`${file}: target "${tier.target}": the offline review renders the aws target only. ` +
+            `Review this stack with the engine: bin/pulumi preview -s ${args.stack} --policy-pack policy-packs/api-proxy-baseline\n`);
+        return 2;
+    }
     const review = await runReview(args.stack, tier);
     if (args.outDir) {
         writeHostFiles(args.outDir, review.hostFiles);

@@ -32,6 +32,8 @@ export function buildRoutes(tier: TierConfig): RouteSpec[] {
         rateLimitPerIp: route.rateLimitPerIp ?? tier.limits.rateLimitPerIp,
         ...(route.clients ? { allowedClientCommonNames: route.clients.map((name) => tier.pki.clients.find((c) => c.name === name)!.commonName) } : {}),
         ...(route.public ? { publicReason: route.public.reason } : {}),
+        ...(route.template ? { template: route.template } : {}),
+        ...(route.validation ? { validation: route.validation } : {}),
     }));
 }
 

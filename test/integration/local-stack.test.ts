@@ -13,6 +13,7 @@
 // be running (the test says so instead of colliding).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
@@ -133,6 +134,33 @@ describe("the local stack: the whole tier on this machine, from the client segme
                 "--key", file("ops.key", out.clientPrivateKeys.ops)]);
             assert.equal(otherClient.status, "403", otherClient.body);
 
+            // OpenAPI routes (stacks/openapi/orders.yaml under /api/v2), validated in nginx before the
+            // upstream sees anything: each rejected body is unique, and its digest never reaches the upstream's log.
+            const sent: { body: string; status: string }[] = [];
+            const order = (extra: Record<string, unknown> = {}) => JSON.stringify({
+                sku: "ABC-1234", quantity: 2, lines: [{ item: "3f1c2a9e-8b7d-4c6e-9a5f-1d2e3f4a5b6c", count: 1 }], note: `n${sent.length}-${Date.now()}`, ...extra,
+            });
+            const post = (body: string, type = "application/json", headers: string[] = ["-H", "Idempotency-Key: k1"]): Curl => {
+                const reply = curl(443, "/api/v2/orders", [...key, ...headers, "-X", "POST", "-H", `Content-Type: ${type}`, "--data-binary", body]);
+                sent.push({ body, status: reply.status });
+                return reply;
+            };
+            const problem = (reply: Curl) => JSON.parse(reply.body) as { error: string; status: number; pointer?: string; detail: string };
+            assert.equal(post(order()).status, "200", "a valid order passes");
+            assert.equal(post(order(), "text/plain").status, "415");
+            const badQuantity = post(order({ quantity: 0 }));
+            assert.equal(badQuantity.status, "400");
+            assert.deepEqual([problem(badQuantity).error, problem(badQuantity).pointer], ["invalid_body", "/quantity"]);
+            assert.equal(problem(post(order({ lines: [{ item: "not-a-uuid", count: 1 }] }))).pointer, "/lines/0/item");
+            assert.equal(problem(post(order({ extra: true }))).pointer, "/extra");
+            assert.equal(problem(post("{\"sku\": ")).error, "invalid_json");
+            assert.equal(problem(post(order(), "application/json", [])).error, "missing_header");
+            assert.equal(curl(443, "/api/v2/orders", key).status, "400", "the required query parameter limit");
+            assert.equal(curl(443, "/api/v2/orders?limit=5", key).status, "200");
+            assert.equal(curl(443, "/api/v2/orders/42", key).status, "200", "the templated path");
+            assert.equal(curl(443, "/api/v2/orders/42/extra", key).status, "404", "a template matches one segment per parameter, not a prefix");
+            assert.equal(problem(curl(443, "/api/v2/orders/42", [...key, "-H", "Content-Type: application/json", "--data-binary", "{}", "-X", "GET"])).error, "unexpected_body");
+            assert.equal(curl(443, "/api/v2/orders", [...key, "-X", "DELETE"]).status, "405");
             // Segments filter like security groups: the client reaches the load balancer only,
             // never a proxy or an upstream directly.
             const direct = (address: string, port: number): number => spawnSync("ip", ["netns", "exec", client, "curl", "-sS", "-o", "/dev/null",
@@ -145,6 +173,12 @@ describe("the local stack: the whole tier on this machine, from the client segme
             assert.match(journal, /"path":"\/api\/v1\/orders\/42"/);
             assert.ok(!journal.includes(marker), "an undeclared path reached the upstream");
             assert.ok(!journal.includes("DELETE"), "a refused method reached the upstream");
+            const digest = (body: string) => createHash("sha256").update(body).digest("hex");
+            assert.ok(journal.includes(digest(sent[0].body)), "the valid order reached the upstream");
+            for (const rejected of sent.filter((x) => x.status !== "200")) {
+                assert.ok(!journal.includes(digest(rejected.body)), `a body refused with ${rejected.status} reached the upstream`);
+            }
+            assert.ok(!journal.includes("/api/v2/orders/42/extra"));
 
             // What a container could not apply is reported, never skipped in silence.
             assert.ok(out.deliveries["proxy-a"].notApplied.some((n) => n.startsWith("sysctl kernel.")));

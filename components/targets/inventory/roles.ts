@@ -9,12 +9,16 @@ import { basePackages } from "../../host/cloud-init";
 export const INVENTORY_ROLES = ["proxy", "lb", "upstream", "keystore"] as const;
 export type InventoryRole = (typeof INVENTORY_ROLES)[number];
 
+/** Where request validation (njs in nginx) is available and tested: Debian 12 (nginx 1.22.1, njs 0.7.9). */
+export const NJS_OS: readonly HostOs[] = ["debian-12"];
+
 /** Packages a host of this role needs (the Go services are static binaries copied by delivery). */
 export function rolePackages(role: InventoryRole, os: HostOs): string[] {
     const family = osProfile(os).family;
     switch (role) {
         case "proxy":
-            return basePackages(os);
+            // Debian 12's njs (request validation); the other OS profiles do not validate yet.
+            return [...basePackages(os), ...(NJS_OS.includes(os) ? ["libnginx-mod-http-js"] : [])];
         case "lb":
             return ["haproxy"];
         case "keystore":

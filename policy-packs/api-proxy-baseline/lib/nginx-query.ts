@@ -30,7 +30,7 @@ export interface LocationView {
     readonly path: string;
     /** proxy_pass / grpc_pass in the location itself (or its if / limit_except blocks). */
     readonly passes: readonly Directive[];
-    /** `internal;`: reachable only by subrequests and internal redirects, never by a client URI. */
+    /** `internal;` or a named location: reachable only by subrequests and internal redirects, never by a client URI. */
     readonly internal: boolean;
     readonly source: string;
 }
@@ -134,7 +134,9 @@ function collectLocations(parent: Chain, directives: readonly Directive[], into:
         const modifier = second !== undefined ? first : "";
         const path = second !== undefined ? second : first;
         const chain = [...parent, scopeOf(d)];
-        const internal = d.block.some((x) => x.name === "internal");
+        // A named location (@name) is never addressed by a client URI either: only error_page,
+        // try_files and internal redirects (e.g. an njs validator's) reach it.
+        const internal = d.block.some((x) => x.name === "internal") || path.startsWith("@");
         into.push({ chain, modifier, path, passes: passesOf(d.block), internal, source: d.source });
         collectLocations(chain, d.block, into);
     }

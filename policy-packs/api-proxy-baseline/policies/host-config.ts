@@ -455,10 +455,11 @@ export const nginxMtlsVerifyClient: StackValidationPolicy = {
 /** The variable a route declared public sets (components/nginx render-routes.ts): its value is the stated reason. */
 const PUBLIC_ROUTE_VARIABLE = "$apiproxy_public_route";
 
-/** What checks a client's request before it is proxied: an auth_request in effect, or a client certificate the server requires. */
+/** What checks a client's request before it is proxied: an auth_request in effect, or a client certificate the server requires. (A validated route proxies from a named location only its njs validator redirects to: internal, so never flagged.) */
 function requestCheck(server: ServerView, location: LocationView): string | undefined {
     const auth = effective(location.chain, "auth_request");
     if (auth && auth.args[0] !== "off") return `auth_request ${auth.args[0]}`;
+
     if (effective(server.chain, "ssl_verify_client")?.args[0] === "on") return "client certificate (ssl_verify_client on)";
     return undefined;
 }

@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { join } from "node:path";
+import * as YAML from "yaml";
 import { renderNginx } from "../../../components/nginx";
+import { routesFromOpenApi } from "../../../components/openapi/routes";
 import { nginxLayout } from "../../../components/nginx/layout";
 import type { NginxSpec } from "../../../components/nginx/types";
 import { validSpec } from "./fixtures";
@@ -60,6 +63,24 @@ describe("nginx -t on the rendered config", { skip: !existsSync(NGINX_BINARY) &&
                 : route.name === "status" ? { ...route, publicReason: "Public status page for uptime monitors" } : route),
         };
         tree.writeFiles(renderNginx(variant));
+        const result = nginxConfigTest(nginxLayout(variant).mainConf, tree.root);
+        assert.ok(result.ok, result.output);
+    });
+
+    it("accepts request validation: njs loaded, the generated validate.js imported, templated and exact routes", () => {
+        const document = YAML.parse(readFileSync(join(__dirname, "..", "..", "..", "stacks", "openapi", "orders.yaml"), "utf8"));
+        const generated = routesFromOpenApi(document, "orders", "/api/v2");
+        const base = spec.routes.find((route) => route.name === "orders")!;
+        const variant: NginxSpec = {
+            ...spec,
+            routes: [...spec.routes, ...generated.map((g) => ({
+                ...base, name: g.name, methods: g.methods, validation: g.validation,
+                ...(g.template ? { template: g.template, pathPrefix: g.template.slice(0, g.template.indexOf("{")), exact: false } : { pathPrefix: g.path, exact: true }),
+            }))],
+        };
+        const files = renderNginx(variant);
+        assert.ok(files.some((f) => f.path === nginxLayout(variant).validationModule));
+        tree.writeFiles(files);
         const result = nginxConfigTest(nginxLayout(variant).mainConf, tree.root);
         assert.ok(result.ok, result.output);
     });
