@@ -51,12 +51,7 @@ var pepper = []byte(strings.Repeat("p", 40))
 
 func check(t *testing.T, h http.Handler, key string) (int, string) {
 	t.Helper()
-	req := httptest.NewRequest("GET", "/check", nil)
-	if key != "" {
-		req.Header.Set(KeyHeader, key)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec := checkFull(t, h, key)
 	return rec.Code, rec.Header().Get(IDHeader)
 }
 

@@ -239,3 +239,20 @@ export async function startNginx(tree: TempTree, spec: NginxSpec, files: readonl
     await running.stop();
     throw new Error(`nginx did not come up: ${stderr}\n${running.errorLog()}`);
 }
+
+/** A spec served on loopback for live tests: unprivileged, this test's ports, relocated into the temp tree. */
+export function loopbackSpec(tree: TempTree, base: NginxSpec, ports: { https: number; mtls: number; health: number; keys: number },
+    parts: Pick<NginxSpec, "rateLimits" | "upstreams" | "routes">): NginxSpec {
+    return tree.relocate({
+        ...base,
+        runUser: "nobody",
+        runGroup: "nogroup",
+        listenAddress: LOOPBACK,
+        httpsPort: ports.https,
+        mtlsPort: ports.mtls,
+        health: { port: ports.health, path: "/healthz" },
+        concurrencyTarget: 10_000,
+        apiKeyService: { address: `${LOOPBACK}:${ports.keys}` },
+        ...parts,
+    });
+}

@@ -17,8 +17,7 @@ import type { NginxSpec } from "../../../components/nginx/types";
 import { route, validSpec } from "./fixtures";
 import {
     freePort, httpsRequest, LOOPBACK, makeTempTree, NGINX_BINARY, plainGet, startNginx,
-    type Reply, type RunningNginx, type TempTree,
-} from "./harness";
+    type Reply, type RunningNginx, type TempTree, loopbackSpec } from "./harness";
 
 const SERVICES = resolve(__dirname, "../../../services");
 /** 1 r/s per key, burst 4: five requests at once, then one a second. */
@@ -112,18 +111,9 @@ describe("per-API-key rate limit, live: nginx + the real key service + Redis", {
         await new Promise<void>((r) => upstream?.listen(ports.upstream, LOOPBACK, r));
 
         const timeouts = { connectSeconds: 1, sendSeconds: 5, readSeconds: 5 };
-        const spec: NginxSpec = tree.relocate({
-            ...validSpec,
-            runUser: "nobody",
-            runGroup: "nogroup",
-            listenAddress: LOOPBACK,
-            httpsPort: ports.https,
-            mtlsPort: ports.mtls,
-            health: { port: ports.health, path: "/healthz" },
-            concurrencyTarget: 10_000,
+        const spec: NginxSpec = loopbackSpec(tree, validSpec, ports, {
             // per-IP limits far above the test's traffic: every 429 here is the key service's
             rateLimits: { perIp: { ratePerSecond: 1000, burst: 1000, zoneMegabytes: 1 }, perApiKey: PER_KEY },
-            apiKeyService: { address: `${LOOPBACK}:${ports.keys}` },
             upstreams: [{ name: "app", algorithm: "round-robin", servers: [{ address: `${LOOPBACK}:${ports.upstream}`, weight: 1 }], keepalive: 8, maxFails: 3, failTimeoutSeconds: 10, tls: false }],
             routes: [route({
                 name: "accounts", pathPrefix: "/api/v1/accounts/", methods: ["GET"], upstream: "app", timeouts, requireApiKey: true,

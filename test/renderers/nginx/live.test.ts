@@ -16,8 +16,7 @@ import type { NginxSpec } from "../../../components/nginx/types";
 import { route, validSpec } from "./fixtures";
 import {
     freePort, httpsRequest, LOOPBACK, makeTempTree, NGINX_BINARY, plainGet, startNginx,
-    type Reply, type RequestOptions, type RunningNginx, type TempTree,
-} from "./harness";
+    type Reply, type RequestOptions, type RunningNginx, type TempTree, loopbackSpec } from "./harness";
 
 const GOOD_KEY = "good-key-0123456789";
 const GOOD_KEY_ID = "k-5f3a";
@@ -106,20 +105,11 @@ describe("rendered nginx, live on loopback", { skip: !canRun && "needs root and 
         await listen(keys, ports.keys);
 
         const timeouts = { connectSeconds: 1, sendSeconds: 5, readSeconds: 5 };
-        spec = tree.relocate({
-            ...validSpec,
-            runUser: "nobody",
-            runGroup: "nogroup",
-            listenAddress: LOOPBACK,
-            httpsPort: ports.https,
-            mtlsPort: ports.mtls,
-            health: { port: ports.health, path: "/healthz" },
-            concurrencyTarget: 10_000,
+        spec = loopbackSpec(tree, validSpec, ports, {
             rateLimits: {
                 perIp: { ratePerSecond: 1000, burst: 1000, zoneMegabytes: 1 },
                 perApiKey: { ratePerSecond: 1000, burst: 1000 },
             },
-            apiKeyService: { address: `${LOOPBACK}:${ports.keys}` },
             upstreams: [
                 { name: "app", algorithm: "round-robin", servers: [{ address: `${LOOPBACK}:${ports.upstream}`, weight: 1 }], keepalive: 8, maxFails: 3, failTimeoutSeconds: 10, tls: false },
                 {
