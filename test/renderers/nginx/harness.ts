@@ -196,6 +196,8 @@ export function plainGet(port: number, path: string): Promise<number> {
 }
 
 export interface RunningNginx {
+    /** The master process (its children are the workers). */
+    readonly pid: number;
     /** The tail of the error log, for assertion messages. */
     errorLog(): string;
     /** SIGTERM, SIGKILL after 5 s; resolves once nginx has exited. Safe to call twice. */
@@ -214,6 +216,7 @@ export async function startNginx(tree: TempTree, spec: NginxSpec, files: readonl
     let stderr = "";
     child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
     const running: RunningNginx = {
+        pid: child.pid ?? 0,
         errorLog: () => {
             try {
                 return readFileSync(join(tree.root, "log/error.log"), "utf8").slice(-3000);
