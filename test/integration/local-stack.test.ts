@@ -161,6 +161,28 @@ describe("the local stack: the whole tier on this machine, from the client segme
             assert.equal(curl(443, "/api/v2/orders/42/extra", key).status, "404", "a template matches one segment per parameter, not a prefix");
             assert.equal(problem(curl(443, "/api/v2/orders/42", [...key, "-H", "Content-Type: application/json", "--data-binary", "{}", "-X", "GET"])).error, "unexpected_body");
             assert.equal(curl(443, "/api/v2/orders", [...key, "-X", "DELETE"]).status, "405");
+            // Seeded fuzz: orders each broken in one way (by construction invalid) are all refused, none reaches the upstream.
+            let seed = 0x0a11ce;
+            const next = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+            const breakOrder: ((o: Record<string, any>) => void)[] = [
+                (o) => { delete o.sku; }, (o) => { delete o.quantity; }, (o) => { delete o.lines; },
+                (o) => { o.quantity = 0; }, (o) => { o.quantity = 1001; }, (o) => { o.quantity = 2.5; }, (o) => { o.quantity = "3"; },
+                (o) => { o.sku = "abc-1234"; }, (o) => { o.sku = "ABC-12345"; }, (o) => { o.sku = null; },
+                (o) => { o.lines = []; }, (o) => { o.lines = Array.from({ length: 51 }, () => o.lines[0]); }, (o) => { o.lines[0].item = "0000"; },
+                (o) => { o.lines[0].count = 0; }, (o) => { o.lines[0].extra = 1; }, (o) => { delete o.lines[0].count; }, (o) => { o.note = "x".repeat(201); },
+                (o) => { o.unknown = true; }, (o) => { o.lines = {}; },
+            ];
+            for (let i = 0; i < 40; i++) {
+                const o = JSON.parse(order({ quantity: 1 + next(1000) })) as Record<string, any>;
+                breakOrder[next(breakOrder.length)](o);
+                let reply = post(JSON.stringify(o));
+                // The per-IP limit (50 r/s, burst 20) may answer a quick run first: wait and send again (bounded).
+                for (let retry = 0; reply.status === "429" && retry < 5; retry++) {
+                    execFileSync("sleep", ["0.2"]);
+                    reply = post(JSON.stringify(o));
+                }
+                assert.equal(reply.status, "400", `fuzz case ${i}: ${reply.body}`);
+            }
             // Segments filter like security groups: the client reaches the load balancer only,
             // never a proxy or an upstream directly.
             const direct = (address: string, port: number): number => spawnSync("ip", ["netns", "exec", client, "curl", "-sS", "-o", "/dev/null",
