@@ -101,6 +101,11 @@ const CATALOGUE: ReadonlyMap<string, InstanceTypeInfo> = new Map(
     })),
 );
 
+/** Every catalogued type (allowed or not), for the policy pack's own check: one table for both. */
+export const CATALOGUED_INSTANCE_TYPES: readonly InstanceTypeInfo[] = [...CATALOGUE.values()];
+/** The catalogued families. */
+export const INSTANCE_FAMILIES: readonly string[] = Object.keys(FAMILIES);
+
 function meetsMinimums(info: InstanceTypeInfo): boolean {
     return info.vcpus >= MIN_VCPUS && info.memoryGib >= MIN_MEMORY_GIB && info.instanceStoreGb >= MIN_INSTANCE_STORE_GB;
 }

@@ -1,3 +1,4 @@
+import { LIMITS } from "../../components/core/ceilings";
 import * as nginx from "../../components/nginx/constants";
 
 /**
@@ -43,25 +44,10 @@ export const DEFAULTS = {
     logRetentionDays: 365,
 } as const;
 
-export const LIMITS = {
-    concurrencyMin: 10000,
-    concurrencyMax: 100000,
-    /** Above this a single client is a flood, not a client; per-IP limits must mean something. */
-    rateLimitCeilingPerSecond: 10000,
-    burstCeiling: 10000,
-    /** Largest request body any route may accept (payload-exhaustion control). */
-    maxBodyCeilingBytes: 100 * 1024 * 1024,
-    largeHeaderBufferCeilingKb: 64,
-    timeoutCeilingSeconds: 3600,
-    /** SSH from anything broader than a /16 is not a management network. */
-    managementCidrMinPrefix: 16,
-    /** CA/Browser Forum ballot SC-081: 200-day maximum for leaves issued from 2026-03-15. */
-    leafValidityCeilingDays: 200,
-    hstsMinSeconds: 31536000,
-    maxPairs: 10,
-} as const;
 
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
 export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
+
+export { LIMITS };

@@ -17,6 +17,13 @@ import {
     HOST_FILES, T, editFile, editStack, validComponent, validInstance, validLaunchTemplate, validStack, type HostFiles, type StackFixtureEntry,
 } from "./fixtures";
 import { encodeBundle } from "../../components/targets/inventory/bundle";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { TIER_CONFIG_KEY, validateTierConfig } from "../../infra/config/load";
+
+/** The prod stack's tier object (the schema's view, for checks that the pack and the schema agree). */
+const PROD_TIER = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
 import { UNKNOWN, assertCompliant, assertViolation, runStack, urnOf, type Outcome } from "./util";
 
 const NGINX = "/etc/nginx/nginx.conf";
@@ -117,9 +124,11 @@ describe("nginx-tls-ciphers", () => {
         await violationOn(nginxTlsCiphers, editFile(TLS, "TLS_AES_256_GCM_SHA384;", "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;"), NAME,
             /Ciphersuites at .* allows TLS_CHACHA20_POLY1305_SHA256;/);
     });
-    it("accepts the CCM TLS 1.3 suites", async () => {
-        const files = editFile(TLS, "TLS_AES_256_GCM_SHA384;", "TLS_AES_256_GCM_SHA384:TLS_AES_128_CCM_SHA256;");
-        assertCompliant(await runOn(nginxTlsCiphers, T.instance, validInstance(files)));
+    it("judges by the schema's list: the CCM TLS 1.3 suites the schema refuses are refused here too", async () => {
+        await violationOn(nginxTlsCiphers, editFile(TLS, "TLS_AES_256_GCM_SHA384;", "TLS_AES_256_GCM_SHA384:TLS_AES_128_CCM_SHA256;"), NAME,
+            /Ciphersuites at .* allows TLS_AES_128_CCM_SHA256;/);
+        assert.throws(() => validateTierConfig({ ...structuredClone(PROD_TIER), tls: { tls13Ciphersuites: ["TLS_AES_128_CCM_SHA256"] } }, "test"),
+            /tls\.tls13Ciphersuites\[0\]: "TLS_AES_128_CCM_SHA256" is not a NIST SP 800-52r2 approved/);
     });
     it("rejects TLS servers relying on the default cipher lists", async () => {
         await violationOn(nginxTlsCiphers, editFile(TLS, /ssl_ciphers [^;]+;\n/, ""), NAME, /enables TLS 1\.2 without ssl_ciphers/);

@@ -118,3 +118,18 @@ describe("lib: nginx parser", () => {
         assert.ok(verdicts.some((v) => v.policyName === "nginx-config-parses" && v.status === "pass"));
     });
 });
+
+describe("one source of truth for the data the schema and the pack judge by", () => {
+    it("an instance type the schema accepts passes the pack's catalogue, and one the schema refuses fails it (r5d.xlarge)", async () => {
+        const { checkInstanceType, CATALOGUED_INSTANCE_TYPES } = await import("../../components/compute/instance-catalogue");
+        const { INSTANCE_CATALOGUE, DEFAULT_CONFIG } = await import("../../policy-packs/api-proxy-baseline/policies/config");
+        for (const info of CATALOGUED_INSTANCE_TYPES) {
+            const size = INSTANCE_CATALOGUE[info.instanceType];
+            const packAccepts = size !== undefined && DEFAULT_CONFIG.allowedInstanceFamilies.includes(info.family)
+                && size.vcpus >= DEFAULT_CONFIG.minInstanceVcpus && size.memoryGib >= DEFAULT_CONFIG.minInstanceMemoryGib && size.nvmeGb >= DEFAULT_CONFIG.minInstanceNvmeGb;
+            assert.equal(packAccepts, checkInstanceType(info.instanceType).ok, info.instanceType);
+        }
+        assert.equal(checkInstanceType("r5d.xlarge").ok, true);
+        assert.ok(INSTANCE_CATALOGUE["r5d.xlarge"], "the pack knows r5d.xlarge");
+    });
+});

@@ -5,6 +5,12 @@
  * engine, the offline review (`evaluate.ts`) and the tests.
  */
 import type { PolicyConfigSchema } from "@pulumi/policy";
+// The data the stack schema and renderers judge by, read from where it lives (pure modules, no
+// imports of their own); the pack keeps its own parsers of what was rendered.
+import {
+    CATALOGUED_INSTANCE_TYPES, INSTANCE_FAMILIES, MIN_INSTANCE_STORE_GB, MIN_MEMORY_GIB, MIN_VCPUS,
+} from "../../../components/compute/instance-catalogue";
+import { LIMITS } from "../../../components/core/ceilings";
 
 export interface InstanceSize {
     readonly vcpus: number;
@@ -19,35 +25,12 @@ export interface InstanceSize {
  * burstable t3/t4g would throttle TLS under sustained load. Smaller sizes are listed so the
  * vCPU/memory minimums, not the catalogue's absence, explain why they fail.
  */
-export const INSTANCE_CATALOGUE: Readonly<Record<string, InstanceSize>> = {
-    "c5d.large": { vcpus: 2, memoryGib: 4, nvmeGb: 50 },
-    "c5d.xlarge": { vcpus: 4, memoryGib: 8, nvmeGb: 100 },
-    "c5d.2xlarge": { vcpus: 8, memoryGib: 16, nvmeGb: 200 },
-    "c5d.4xlarge": { vcpus: 16, memoryGib: 32, nvmeGb: 400 },
-    "c5ad.xlarge": { vcpus: 4, memoryGib: 8, nvmeGb: 150 },
-    "c5ad.2xlarge": { vcpus: 8, memoryGib: 16, nvmeGb: 300 },
-    "c5ad.4xlarge": { vcpus: 16, memoryGib: 32, nvmeGb: 600 },
-    "c6id.large": { vcpus: 2, memoryGib: 4, nvmeGb: 118 },
-    "c6id.xlarge": { vcpus: 4, memoryGib: 8, nvmeGb: 237 },
-    "c6id.2xlarge": { vcpus: 8, memoryGib: 16, nvmeGb: 474 },
-    "c6id.4xlarge": { vcpus: 16, memoryGib: 32, nvmeGb: 950 },
-    "m5d.large": { vcpus: 2, memoryGib: 8, nvmeGb: 75 },
-    "m5d.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 150 },
-    "m5d.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 300 },
-    "m5d.4xlarge": { vcpus: 16, memoryGib: 64, nvmeGb: 600 },
-    "m5ad.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 150 },
-    "m5ad.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 300 },
-    "m6id.large": { vcpus: 2, memoryGib: 8, nvmeGb: 118 },
-    "m6id.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 237 },
-    "m6id.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 474 },
-    "m6id.4xlarge": { vcpus: 16, memoryGib: 64, nvmeGb: 950 },
-    "m6idn.xlarge": { vcpus: 4, memoryGib: 16, nvmeGb: 237 },
-    "m6idn.2xlarge": { vcpus: 8, memoryGib: 32, nvmeGb: 474 },
-    "r6id.xlarge": { vcpus: 4, memoryGib: 32, nvmeGb: 237 },
-    "r6id.2xlarge": { vcpus: 8, memoryGib: 64, nvmeGb: 474 },
-    "i4i.xlarge": { vcpus: 4, memoryGib: 32, nvmeGb: 937 },
-    "i4i.2xlarge": { vcpus: 8, memoryGib: 64, nvmeGb: 1875 },
-};
+/**
+ * The instance catalogue the stack schema uses (components/compute/instance-catalogue.ts): one
+ * table, so the schema and the pack cannot disagree on what a type is.
+ */
+export const INSTANCE_CATALOGUE: Readonly<Record<string, InstanceSize>> = Object.fromEntries(
+    CATALOGUED_INSTANCE_TYPES.map((t) => [t.instanceType, { vcpus: t.vcpus, memoryGib: t.memoryGib, nvmeGb: t.instanceStoreGb }]));
 
 export interface BaselineConfig {
     /** CIDRs SSH (22) may come from. */
@@ -91,23 +74,22 @@ export const DEFAULT_CONFIG: Readonly<BaselineConfig> = Object.freeze({
     managementCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
     /** Seed: 443 (HTTPS) and 8443 (mTLS) are the tier's only public ports. */
     publicIngressPorts: [443, 8443],
-    allowedInstanceFamilies: ["c5d", "c5ad", "c6id", "m5d", "m5ad", "m6id", "m6idn", "r6id", "i4i"],
-    /** Seed: 4 cores with AES-NI, 8 GB RAM, 50 GB NVMe. */
-    minInstanceVcpus: 4,
-    minInstanceMemoryGib: 8,
-    minInstanceNvmeGb: 50,
+    allowedInstanceFamilies: [...INSTANCE_FAMILIES],
+    /** Seed: 4 cores with AES-NI, 8 GB RAM, 50 GB NVMe (the schema's minimums). */
+    minInstanceVcpus: MIN_VCPUS,
+    minInstanceMemoryGib: MIN_MEMORY_GIB,
+    minInstanceNvmeGb: MIN_INSTANCE_STORE_GB,
     /** CA/Browser Forum ballot SC-081: 200 days for leaves issued from 2026-03-15 (the PKI component caps at the same). */
-    maxCertificateValidityDays: 200,
+    maxCertificateValidityDays: LIMITS.leafValidityCeilingDays,
     /** Ten years: a private root rotated on a planned schedule, not by surprise. */
     maxCaCertificateValidityDays: 3650,
     /** NIST SP 800-57 Part 1 r5: 128-bit security beyond 2030 needs RSA-3072. */
     minRsaBits: 3072,
     /** NIST SP 800-52r2 3.3.2 curves the tls provider offers (P521 is not usable for ECDSA certs there). */
     allowedEcdsaCurves: ["P256", "P384"],
-    /** Same ceiling the stack config schema enforces (infra/config/defaults.ts LIMITS). */
-    rateLimitCeilingPerSecond: 10000,
-    /** 100 MiB: the stack schema's payload ceiling. */
-    maxBodyBytesCeiling: 100 * 1024 * 1024,
+    /** The ceilings the stack config schema enforces (components/core/ceilings.ts). */
+    rateLimitCeilingPerSecond: LIMITS.rateLimitCeilingPerSecond,
+    maxBodyBytesCeiling: LIMITS.maxBodyCeilingBytes,
     prodEnvironments: ["prod"],
     healthCheckPath: "/healthz",
     /**
@@ -125,7 +107,7 @@ export const DEFAULT_CONFIG: Readonly<BaselineConfig> = Object.freeze({
     ],
     mtlsPort: 8443,
     /** One year: the OWASP HSTS guidance floor. */
-    minHstsMaxAgeSeconds: 31536000,
+    minHstsMaxAgeSeconds: LIMITS.hstsMinSeconds,
     /** An HA pair must survive the loss of one AZ. */
     minProxyAvailabilityZones: 2,
     /** Seed sysctl values (SYN-flood and listen-queue controls). */

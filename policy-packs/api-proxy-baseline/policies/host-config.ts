@@ -19,24 +19,17 @@ import {
 } from "../lib/nginx-query";
 import { TYPES, asRecord, asString, identifiersOf, known, ofType, roleOf } from "../lib/resource";
 import { configSchemaFor, readConfig, type BaselineConfig } from "./config";
+import * as NGINX_APPROVED from "../../../components/nginx/constants";
 
-/** NIST SP 800-52r2 3.3.1.1: ECDHE key exchange with AES-GCM (OpenSSL names). */
-export const APPROVED_TLS12_CIPHERS: readonly string[] = [
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-];
-/** NIST SP 800-52r2 3.3.1.2: the TLS 1.3 suites (GCM and CCM; no ChaCha20-Poly1305). */
-export const APPROVED_TLS13_SUITES: readonly string[] = [
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_AES_128_CCM_SHA256",
-    "TLS_AES_128_CCM_8_SHA256",
-];
-/** NIST SP 800-52r2 3.3.2: NIST curves only (x25519/x448 are not listed); OpenSSL aliases. */
-export const APPROVED_GROUPS: readonly string[] = ["prime256v1", "secp256r1", "P-256", "secp384r1", "P-384", "secp521r1", "P-521"];
-export const APPROVED_PROTOCOLS: readonly string[] = ["TLSv1.2", "TLSv1.3"];
+/** The NIST SP 800-52r2 allow-lists the stack schema and the nginx renderer use (components/nginx/constants.ts): one list for all three. */
+export const APPROVED_TLS12_CIPHERS: readonly string[] = [...NGINX_APPROVED.APPROVED_TLS12_CIPHERS];
+export const APPROVED_TLS13_SUITES: readonly string[] = [...NGINX_APPROVED.APPROVED_TLS13_CIPHERSUITES];
+export const APPROVED_PROTOCOLS: readonly string[] = [...NGINX_APPROVED.APPROVED_TLS_PROTOCOLS];
+/** The approved groups under each name OpenSSL accepts for them in rendered text (ssl_ecdh_curve, Groups). */
+const GROUP_ALIASES: Readonly<Record<string, readonly string[]>> = {
+    "P-256": ["P-256", "prime256v1", "secp256r1"], "P-384": ["P-384", "secp384r1"], "P-521": ["P-521", "secp521r1"],
+};
+export const APPROVED_GROUPS: readonly string[] = NGINX_APPROVED.APPROVED_TLS_GROUPS.flatMap((g) => GROUP_ALIASES[g] ?? [g]);
 
 // ---------------------------------------------------------------------------------------------
 // Shared plumbing
@@ -181,7 +174,7 @@ function cipherEntries(cipherString: string): string[] {
 
 export const nginxTlsCiphers: StackValidationPolicy = {
     name: "nginx-tls-ciphers",
-    description: "Checks that nginx allows only NIST SP 800-52r2 suites: ECDHE with AES-GCM for TLS 1.2 (ssl_ciphers) and AES-GCM/CCM for TLS 1.3 (ssl_conf_command Ciphersuites), set for every TLS server.",
+    description: "Checks that nginx allows only NIST SP 800-52r2 suites: ECDHE with AES-GCM for TLS 1.2 (ssl_ciphers) and AES-GCM for TLS 1.3 (ssl_conf_command Ciphersuites) - the stack schema's own lists - set for every TLS server.",
     enforcementLevel: "mandatory",
     validateStack: onNginx((view, _cfg, report) => {
         for (const d of everywhere(view.main.directives, "ssl_ciphers")) {
