@@ -54,6 +54,8 @@ export const limits = outputs.limits;
 export const health = outputs.health;
 export const certificateRotation = outputs.certificateRotation;
 
+/** The AWS target: the security group upstream instances join so the proxies may reach them. */
+export const aws = deployment.aws;
 /** Per host (local and inventory targets): which rendered files changed, what ran, and what the host could not apply. */
 export const deliveries = deployment.deliveries;
 /** The local target: the client namespace, a shell in it, and a request that works as printed. */

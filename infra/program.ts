@@ -22,6 +22,9 @@ export interface TierDeployment {
     readonly hostFiles: pulumi.Output<Record<string, HostFile[]>>;
     /** Targets that deliver over SSH: what each host's delivery applied and could not apply. */
     readonly deliveries?: pulumi.Output<Record<string, DeliveryReport>>;
+    /** The AWS target's extras for app teams: the security group their upstream instances join
+     *  (its only ingress is from the proxies, on the upstream ports). */
+    readonly aws?: { readonly upstreamSecurityGroupId: pulumi.Output<string> };
     /** The local target's extras: the client namespace, a key, a request that works. */
     readonly local?: {
         readonly clientNamespace: string;

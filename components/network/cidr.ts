@@ -77,3 +77,10 @@ export function isOpenCidr(cidr: string): boolean {
 export function isIpv6Cidr(cidr: string): boolean {
     return cidr.includes(":");
 }
+
+/** The DMZ VPC's subnet tiers: public, DMZ and private, one subnet per zone each, carved in that order. */
+export function subnetTiers(vpcCidr: string, zoneCount: number): { newBits: number; public: string[]; dmz: string[]; private: string[] } {
+    const newBits = Math.ceil(Math.log2(3 * zoneCount));
+    const tier = (index: number) => Array.from({ length: zoneCount }, (_, i) => subnetCidr(vpcCidr, newBits, index * zoneCount + i));
+    return { newBits, public: tier(0), dmz: tier(1), private: tier(2) };
+}

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { isIpv6Cidr, isOpenCidr, parseIpv4Cidr, subnetCidr, vpcResolverCidr } from "./cidr";
+import { isIpv6Cidr, isOpenCidr, parseIpv4Cidr, subnetTiers, vpcResolverCidr } from "./cidr";
 import { dmzNaclRules, NaclRulePlan, overQuota, privateNaclRules } from "./nacl-rules";
 import { DEFAULT_PROXY_PORTS, DEFAULT_UPSTREAM_PORTS, ProxyPorts } from "./ports";
 import { tierTags } from "./tags";
@@ -96,7 +96,8 @@ export class DmzNetwork extends pulumi.ComponentResource {
         if (new Set(zones).size !== zones.length) {
             throw new pulumi.ResourceError(`availabilityZones lists a zone twice: ${zones.join(", ")}`, this);
         }
-        const newBits = Math.ceil(Math.log2(3 * zones.length));
+        const tiers = subnetTiers(cidr, zones.length);
+        const newBits = tiers.newBits;
         if (parsed.prefix + newBits > SMALLEST_SUBNET_PREFIX) {
             throw new pulumi.ResourceError(`cidr ${cidr} is too small for 3 subnets in each of ${zones.length} zones`, this);
         }
@@ -112,10 +113,7 @@ export class DmzNetwork extends pulumi.ComponentResource {
             return rules;
         };
 
-        const tier = (index: number) => zones.map((_, i) => subnetCidr(cidr, newBits, index * zones.length + i));
-        const publicCidrs = tier(0);
-        const dmzCidrs = tier(1);
-        const privateCidrs = tier(2);
+        const { public: publicCidrs, dmz: dmzCidrs, private: privateCidrs } = tiers;
         const dmzRules = dmzRulesCheck(dmzNaclRules({ vpcCidr: cidr, trafficCidrs, managementCidrs, privateCidrs, ports, upstreamPorts: privatePorts }), "trafficCidrs/managementCidrs");
         const privateRules = dmzRulesCheck(privateNaclRules({ dmzCidrs, upstreamPorts: privatePorts }), "upstreamPorts");
 

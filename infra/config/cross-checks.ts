@@ -3,7 +3,8 @@
  * rules that consult the component catalogues. Run only after the schema passed.
  */
 import type { ConfigProblem, TierConfig } from "./load";
-import { parseHostPort, parseIpv4Cidr } from "./units";
+import { isIpv4, parseHostPort, parseIpv4Cidr } from "./units";
+import { subnetTiers } from "../../components/network/cidr";
 import { MANAGEMENT_CIDR, PRIVATE_CIDR } from "../../components/targets/local/address-plan";
 import { NJS_OS } from "../../components/targets/inventory/roles";
 
@@ -15,6 +16,15 @@ function inside(address: string, cidr: string): boolean {
     const mask = net.prefix === 0 ? 0 : (0xffffffff << (32 - net.prefix)) >>> 0;
     return ((host.network & mask) >>> 0) === ((net.network & mask) >>> 0);
 }
+
+/** Destinations no request may be proxied to (SSRF into the host or its cloud). */
+const FORBIDDEN_DESTINATIONS: readonly { cidr: string; what: string }[] = [
+    { cidr: "0.0.0.0/8", what: "\"this network\" (unspecified)" },
+    { cidr: "127.0.0.0/8", what: "loopback" },
+    { cidr: "169.254.0.0/16", what: "link-local, where cloud instance metadata lives" },
+    { cidr: "224.0.0.0/4", what: "multicast" },
+    { cidr: "240.0.0.0/4", what: "reserved (and broadcast)" },
+];
 
 /** Environments in which accidental deletion must be impossible. */
 export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod"];
@@ -168,9 +178,28 @@ export function crossFieldProblems(tier: TierConfig): ConfigProblem[] {
         }
     });
 
-    const keyService = parseHostPort(tier.apiKeyService);
-    if (keyService && [tier.ports.https, tier.ports.mtls].includes(keyService.port) && /^(127\.|localhost)/.test(keyService.host)) {
-        add("apiKeyService", "points at the proxy's own listener");
+    // Where the proxies may send requests: never loopback, link-local (the instance metadata
+    // service 169.254.169.254 among them), "this network" or multicast; on AWS, inside the VPC.
+    const destinations: { field: string; address: string }[] = [
+        { field: "apiKeyService", address: tier.apiKeyService },
+        ...tier.upstreams.flatMap((u, i) => u.servers.map((s, j) => ({ field: `upstreams[${i}].servers[${j}].address`, address: s.address }))),
+    ];
+    for (const { field, address } of destinations) {
+        const host = parseHostPort(address)?.host ?? "";
+        if (host === "localhost" || host.endsWith(".localhost")) {
+            add(field, `"${address}" is this host itself: the proxies forward to other hosts only`);
+            continue;
+        }
+        if (!isIpv4(host)) continue;
+        const forbidden = FORBIDDEN_DESTINATIONS.find((d) => inside(host, d.cidr));
+        if (forbidden) {
+            add(field, `${host} is ${forbidden.what} (${forbidden.cidr}): never a destination of the proxies`);
+        } else if (tier.aws) {
+            const privateSubnets = subnetTiers(tier.aws.vpcCidr, tier.aws.availabilityZones.length).private;
+            if (!privateSubnets.some((cidr) => inside(host, cidr))) {
+                add(field, `${host} is outside the private subnets ${privateSubnets.join(", ")}: the proxies reach upstreams and the key service there only`);
+            }
+        }
     }
     return problems;
 }

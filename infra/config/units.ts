@@ -52,3 +52,8 @@ export function parseHostPort(value: string): { host: string; port: number } | u
     }
     return { host: match[1], port };
 }
+
+/** True for a dotted-quad IPv4 literal (not a DNS name). */
+export function isIpv4(host: string): boolean {
+    return parseIpv4Cidr(`${host}/32`) !== undefined;
+}

@@ -17,7 +17,7 @@ import { GoldenImage, UBUNTU_2204_AMD64_AMI_PARAMETER } from "../../components/i
 import { ProxyPair } from "../../components/compute/proxy-pair";
 import type { AwsTierConfig } from "../config/load";
 import { PRODUCTION_ENVIRONMENTS } from "../config/cross-checks";
-import { parseHostPort } from "../config/units";
+import { isIpv4, parseHostPort } from "../config/units";
 import { buildNginxSpec } from "../spec/nginx-spec";
 import { buildHostSpec } from "../spec/host-spec";
 import { CERTIFICATE_PATHS } from "../spec/host-paths";
@@ -78,7 +78,8 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         upstreamPorts,
         endpointSecurityGroupId: network.endpointSecurityGroupId,
         httpsPrefixListIds: [network.s3PrefixListId],
-        keyStore: keyService ? { port: keyService.port, cidrs: [`${keyService.host}/32`] } : undefined,
+        // A literal address is pinned; a DNS name may resolve to any private-subnet address.
+        keyStore: keyService ? { port: keyService.port, cidrs: isIpv4(keyService.host) ? [`${keyService.host}/32`] : [...network.privateCidrs] } : undefined,
         tags,
     }, awsOpts);
 
@@ -174,5 +175,5 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
     const outputs = tierOutputs(tier, pki, {
         dnsName: pair.nlbDnsName, https: pair.endpoints.https, mtls: pair.endpoints.mtls, proxyAddresses: pair.privateIps,
     });
-    return { outputs, hostFiles };
+    return { outputs, hostFiles, aws: { upstreamSecurityGroupId: securityGroups.upstreamSecurityGroupId } };
 }

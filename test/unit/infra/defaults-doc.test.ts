@@ -17,8 +17,8 @@ const MINIMAL = {
     target: "aws",
     serverName: "api.example.com",
     managementCidrs: ["10.255.0.0/24"],
-    apiKeyService: "10.0.96.10:9000",
-    upstreams: [{ name: "svc", servers: [{ address: "10.0.96.20:8080" }] }],
+    apiKeyService: "10.0.128.10:9000",
+    upstreams: [{ name: "svc", servers: [{ address: "10.0.128.20:8080" }] }],
     routes: [{ name: "r", path: "/api/", methods: ["GET"], upstream: "svc" }],
     aws: { region: "eu-west-1", vpcCidr: "10.0.0.0/16", availabilityZones: ["eu-west-1a", "eu-west-1b"], instanceType: "c6id.xlarge" },
 };
