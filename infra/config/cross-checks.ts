@@ -236,4 +236,7 @@ function inventoryProblems(tier: TierConfig, inventory: NonNullable<TierConfig["
     if (named.length > 0 && inventory.upstreamNetworkCidrs.length === 0) {
         add("inventory.upstreamNetworkCidrs", `is required: ${[...new Set(named)].join(", ")} ${named.length === 1 ? "is" : "are"} named by DNS, so the proxies' egress needs the networks they live in`);
     }
+    if (named.length > 0 && inventory.dnsResolvers.length === 0) {
+        add("inventory.dnsResolvers", `is required: ${[...new Set(named)].join(", ")} ${named.length === 1 ? "is" : "are"} named by DNS, and the proxies' firewall opens port 53 to the declared resolvers only`);
+    }
 }

@@ -212,6 +212,8 @@ const inventoryTarget = z.strictObject({
     hosts: z.array(inventoryHost).min(1, { error: "lists no hosts" }),
     /** Where upstreams named by DNS may live (proxy egress is opened to these networks for their ports). */
     upstreamNetworkCidrs: z.array(cidr).default([]),
+    /** The site's DNS resolvers: the proxies' firewall opens port 53 to these only. */
+    dnsResolvers: z.array(ipv4).default([]),
 });
 
 export const TARGETS = ["aws", "local", "inventory"] as const;

@@ -18,6 +18,8 @@ export interface HostPlacement {
     readonly trafficCidrs?: readonly string[];
     /** The NVMe instance store for logs (AWS). Default: true. */
     readonly logVolume?: boolean;
+    /** DNS resolvers the host queries (its firewall opens 53 to these only). */
+    readonly dnsResolvers?: readonly string[];
     /** Accounts sshd admits (AllowUsers). Default: SSH_ADMIN_USERS; an inventory host adds its delivery account. */
     readonly sshAllowUsers?: readonly string[];
     readonly aws?: AwsHostSpec;
@@ -62,6 +64,7 @@ export function buildHostSpec(tier: TierConfig, placement: HostPlacement): HostS
         logVolume: placement.logVolume === false ? undefined : { device: LOG_VOLUME_DEVICE, mountPoint: LOG_VOLUME_MOUNT, filesystem: "xfs" },
         logRetentionDays: tier.logRetentionDays,
         sshAllowUsers: placement.sshAllowUsers ?? SSH_ADMIN_USERS,
+        ...(placement.dnsResolvers ? { dnsResolvers: placement.dnsResolvers } : {}),
         tlsReadPaths: [CERTIFICATE_PATHS.serverCertificate, CERTIFICATE_PATHS.serverKey, CERTIFICATE_PATHS.clientCa,
             ...(tier.upstreams.some((u) => u.tls) && CERTIFICATE_PATHS.upstreamCa ? [CERTIFICATE_PATHS.upstreamCa] : [])],
         aws: placement.aws,

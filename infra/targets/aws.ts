@@ -18,6 +18,7 @@ import { ProxyPair } from "../../components/compute/proxy-pair";
 import type { AwsTierConfig } from "../config/load";
 import { PRODUCTION_ENVIRONMENTS } from "../config/cross-checks";
 import { isIpv4, parseHostPort } from "../config/units";
+import { vpcResolverCidr } from "../../components/network/cidr";
 import { buildNginxSpec } from "../spec/nginx-spec";
 import { buildHostSpec } from "../spec/host-spec";
 import { CERTIFICATE_PATHS } from "../spec/host-paths";
@@ -100,6 +101,9 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         healthCheckCidrs: network.publicCidrs,
         upstreamNetworkCidrs: network.privateCidrs,
         endpointCidrs: network.dmzCidrs,
+        // The resolver DHCP hands the hosts (VPC base + 2, the one the security group admits);
+        // the host renderer adds Route 53's link-local 169.254.169.253 for AWS hosts.
+        dnsResolvers: [vpcResolverCidr(tier.aws.vpcCidr).replace(/\/32$/, "")],
         aws: secretArns ? {
             region: tier.aws.region,
             certificateSecrets: [

@@ -65,6 +65,8 @@ export interface InventoryContext {
     readonly apiKeys?: pulumi.Output<ApiKeys>;
     /** Where upstreams named by DNS live (proxy egress). */
     readonly upstreamNetworkCidrs: readonly string[];
+    /** DNS resolvers the proxies may query. Default: none (every upstream is an address). */
+    readonly dnsResolvers?: readonly string[];
     /** Parent of the hosts' resources. */
     readonly parent?: pulumi.Resource;
 }
@@ -207,6 +209,7 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
             upstreamNetworkCidrs: ctx.upstreamNetworkCidrs,
             endpointCidrs: [],
             sshAllowUsers: [...new Set([...SSH_ADMIN_USERS, host.ssh.user])],
+            ...(ctx.dnsResolvers ? { dnsResolvers: ctx.dnsResolvers } : {}),
         }));
         const certificates = pulumi.all([server.certificateChainPem, server.privateKeyPem, pki.clientCaPem]).apply(([chain, key, clientCa]): HostFile[] => [
             { path: CERTIFICATE_PATHS.serverCertificate, content: chain, mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
@@ -256,6 +259,7 @@ export function deployInventoryTier(tier: InventoryTierConfig, secrets: { sshPri
     }));
     const deployment = provisionInventory(tier, hosts, {
         privateKey: secrets.sshPrivateKey, apiKeys: secrets.apiKeys, upstreamNetworkCidrs: tier.inventory.upstreamNetworkCidrs,
+        dnsResolvers: tier.inventory.dnsResolvers,
     });
     const [entry] = deployment.entryAddresses;
     const outputs = tierOutputs(tier, deployment.pki, {

@@ -67,6 +67,7 @@ describe("the inventory target's configuration", () => {
         refused((t) => { t.inventory.hosts.push({ ...t.inventory.hosts[3], name: "app-1", role: "upstream", address: "10.70.4.99" }); },
             "tier.inventory.hosts[4].address", /no upstream pool has a server at 10\.70\.4\.99/);
         refused((t) => { t.upstreams[0].servers[0].address = "historian.plant7.example.com:8443"; }, "tier.inventory.upstreamNetworkCidrs", /named by DNS/);
+        refused((t) => { t.upstreams[0].servers[0].address = "historian.plant7.example.com:8443"; }, "tier.inventory.dnsResolvers", /opens port 53 to the declared resolvers only/);
     });
 });
 

@@ -1,0 +1,40 @@
+/**
+ * The AWS target through the real program under the review's mocks: a key service named by DNS
+ * opens the private subnets (never an invalid "name/32" rule), a literal one its /32; the hosts'
+ * firewall admits DNS to the resolver their security group admits (the one DHCP hands them).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { TIER_CONFIG_KEY, validateTierConfig } from "../../../infra/config/load";
+import { runReview } from "../../../infra/review/run";
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+
+test("a key service named by DNS gets egress to the private subnets; a literal one its /32", async () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
+    const egressFor = async (apiKeyService: string) => {
+        const review = await runReview("prod", validateTierConfig({ ...structuredClone(raw), apiKeyService }, "prod"));
+        return review.resources
+            .filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.name.includes("key-store"))
+            .map((r) => r.props["cidrIpv4"]).sort();
+    };
+    assert.deepEqual(await egressFor("keys.internal.example.com:9000"), ["10.40.112.0/20", "10.40.128.0/20", "10.40.96.0/20"]);
+    assert.deepEqual(await egressFor("10.40.96.10:9000"), ["10.40.96.10/32"]);
+});
+
+test("the hosts' firewall admits DNS to the resolver DHCP hands them, the one the security group admits", async () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
+    const review = await runReview("prod", validateTierConfig(structuredClone(raw), "prod"));
+    const sgDns = review.resources
+        .filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.props["fromPort"] === 53)
+        .map((r) => r.props["cidrIpv4"]);
+    assert.deepEqual([...new Set(sgDns)], ["10.40.0.2/32"]);
+    for (const [host, files] of Object.entries(review.hostFiles)) {
+        const nft = files.find((f) => f.path === "/etc/nftables.conf")?.content ?? "";
+        assert.match(nft, /ip daddr 10\.40\.0\.2 udp dport 53 ct state new accept/, host);
+        assert.match(nft, /ip daddr 10\.40\.0\.2 tcp dport 53 ct state new accept/, host);
+    }
+});
