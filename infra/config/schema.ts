@@ -169,6 +169,8 @@ const awsTarget = z.strictObject({
     pairCount: z.number().int().min(1, { error: "at least one proxy pair is required" }).max(LIMITS.maxPairs).default(1),
     image: z.enum(["golden", "stock"]).default("golden"),
     deletionProtection: z.boolean().default(false),
+    /** A Route 53 hosted zone holding serverName: the stack then owns its alias record to the NLB. */
+    hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: "must be a Route 53 hosted zone id (Z...)" }).optional(),
     flowLogRetentionDays: z.number().int().refine((d) => CLOUDWATCH_RETENTION_DAYS.includes(d), {
         error: `must be one of the CloudWatch retention values: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
     }).optional(),

@@ -176,8 +176,19 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         tags,
     }, awsOpts);
 
+    // Clients use serverName (the name the certificate carries), which resolves to the NLB: the
+    // stack's own alias record when it manages the zone, otherwise the operator's CNAME.
+    if (tier.aws.hostedZoneId) {
+        new aws.route53.Record("server-name", {
+            zoneId: tier.aws.hostedZoneId, name: tier.serverName, type: "A",
+            aliases: [{ name: pair.nlbDnsName, zoneId: pair.nlbZoneId, evaluateTargetHealth: true }],
+        }, awsOpts);
+    }
     const outputs = tierOutputs(tier, pki, {
-        dnsName: pair.nlbDnsName, https: pair.endpoints.https, mtls: pair.endpoints.mtls, proxyAddresses: pair.privateIps,
+        dnsName: pair.nlbDnsName,
+        https: `https://${tier.serverName}:${tier.ports.https}`,
+        mtls: `https://${tier.serverName}:${tier.ports.mtls}`,
+        proxyAddresses: pair.privateIps,
     });
     return { outputs, hostFiles, aws: { upstreamSecurityGroupId: securityGroups.upstreamSecurityGroupId } };
 }

@@ -38,3 +38,17 @@ test("the hosts' firewall admits DNS to the resolver DHCP hands them, the one th
         assert.match(nft, /ip daddr 10\.40\.0\.2 tcp dport 53 ct state new accept/, host);
     }
 });
+
+test("endpoints name serverName (what the certificate covers); with a hosted zone the stack owns its alias to the NLB", async () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
+    const plain = await runReview("prod", validateTierConfig(structuredClone(raw), "prod"));
+    assert.equal(plain.outputs.endpoints.https, `https://${raw.serverName}:443`);
+    assert.equal(plain.outputs.endpoints.mtls, `https://${raw.serverName}:8443`);
+    assert.ok(!plain.resources.some((r) => r.type === "aws:route53/record:Record"), "no record without a zone");
+    const zoned = await runReview("prod", validateTierConfig({ ...structuredClone(raw), aws: { ...raw.aws, hostedZoneId: "Z0123456789ABC" } }, "prod"));
+    const record = zoned.resources.find((r) => r.type === "aws:route53/record:Record");
+    assert.ok(record, "the alias record");
+    assert.equal(record.props["name"], raw.serverName);
+    assert.equal(record.props["type"], "A");
+    assert.equal((record.props["aliases"] as { name: string }[])[0].name, zoned.outputs.endpoints.dnsName);
+});
