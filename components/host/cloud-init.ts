@@ -53,6 +53,11 @@ export function basePackages(os: HostOs): string[] {
     }
 }
 
+/** What an AWS host needs beyond its OS baseline: the AWS CLI the certificate fetch calls
+ *  (cert-fetch.ts runs `aws secretsmanager get-secret-value` under `set -eu`) and mkfs.xfs for the
+ *  NVMe log volume. */
+export const AWS_HOST_EXTRA_PACKAGES: readonly string[] = ["awscli", "xfsprogs"];
+
 function commandsFor(action: HostAction, files: readonly HostFile[], os: HostOs): string[] {
     const profile = osProfile(os);
     const paths = files.filter((f) => f.action === action).map((f) => f.path);

@@ -15,12 +15,13 @@
 import { Scalar, stringify } from "yaml";
 import type { HostFile } from "../core/host-file";
 import { shellQuote } from "../core/shell";
+import { AWS_HOST_EXTRA_PACKAGES, basePackages } from "../host/cloud-init";
 
 /** Image Builder's limit on inline component data (CreateComponent `data`). */
 export const COMPONENT_DATA_LIMIT = 16_000;
 
-/** Mirrors components/host/cloud-init.ts basePackages("debian"): the image needs what first boot would install. */
-export const DEFAULT_IMAGE_PACKAGES: readonly string[] = ["nginx", "nftables", "apparmor", "openssh-server", "logrotate"];
+/** What first boot would otherwise install on the image's OS (Ubuntu 22.04): its baseline and the AWS host's extras. */
+export const DEFAULT_IMAGE_PACKAGES: readonly string[] = [...basePackages("ubuntu-22.04"), ...AWS_HOST_EXTRA_PACKAGES];
 
 export interface ToeOptions {
     readonly name: string;

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { HostFile } from "../../components/core/host-file";
 import { renderHost, renderCloudInit, osProfile, type HostOs } from "../../components/host";
+import { AWS_HOST_EXTRA_PACKAGES } from "../../components/host/cloud-init";
 import { gzipUserData } from "../../components/host/cloud-init";
 import { CERT_FETCH_CONFIG_PATH } from "../../components/host/cert-fetch";
 import { renderNginx } from "../../components/nginx";
@@ -152,7 +153,9 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
     // Golden hosts get a small plain document; stock hosts carry every file, gzipped to fit 16 KiB.
     const userDataEncoding = tier.aws.image === "golden" ? "text" : "gzip-base64";
     const userData = hostFiles.apply((hosts) => hostNames.map((hostname) => {
-        const document = renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), { os: AWS_HOST_OS, hostname, bakedFiles: imageFiles });
+        const document = renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), {
+            os: AWS_HOST_OS, hostname, bakedFiles: imageFiles, extraPackages: AWS_HOST_EXTRA_PACKAGES,
+        });
         return userDataEncoding === "text" ? document : gzipUserData(document);
     }));
 

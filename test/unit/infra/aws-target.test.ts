@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import { TIER_CONFIG_KEY, validateTierConfig } from "../../../infra/config/load";
 import { runReview } from "../../../infra/review/run";
@@ -42,13 +43,29 @@ test("the hosts' firewall admits DNS to the resolver DHCP hands them, the one th
 test("endpoints name serverName (what the certificate covers); with a hosted zone the stack owns its alias to the NLB", async () => {
     const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
     const plain = await runReview("prod", validateTierConfig(structuredClone(raw), "prod"));
-    assert.equal(plain.outputs.endpoints.https, `https://${raw.serverName}:443`);
-    assert.equal(plain.outputs.endpoints.mtls, `https://${raw.serverName}:8443`);
+    const endpoints = (r: typeof plain) => r.outputs.endpoints as { https: string; mtls: string; dnsName: string };
+    assert.equal(endpoints(plain).https, `https://${raw.serverName}:443`);
+    assert.equal(endpoints(plain).mtls, `https://${raw.serverName}:8443`);
     assert.ok(!plain.resources.some((r) => r.type === "aws:route53/record:Record"), "no record without a zone");
     const zoned = await runReview("prod", validateTierConfig({ ...structuredClone(raw), aws: { ...raw.aws, hostedZoneId: "Z0123456789ABC" } }, "prod"));
     const record = zoned.resources.find((r) => r.type === "aws:route53/record:Record");
     assert.ok(record, "the alias record");
     assert.equal(record.props["name"], raw.serverName);
     assert.equal(record.props["type"], "A");
-    assert.equal((record.props["aliases"] as { name: string }[])[0].name, zoned.outputs.endpoints.dnsName);
+    assert.equal((record.props["aliases"] as { name: string }[])[0].name, endpoints(zoned).dnsName);
+});
+
+test("every AWS host gets the AWS CLI its certificate fetch calls: stock hosts at first boot, golden ones in the image", async () => {
+    const load = (stack: string) => YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config[TIER_CONFIG_KEY];
+    const stock = await runReview("dev", validateTierConfig(load("dev"), "dev"));
+    const instances = stock.resources.filter((r) => r.type === "aws:ec2/instance:Instance");
+    assert.ok(instances.length > 0);
+    for (const instance of instances) {
+        const document = gunzipSync(Buffer.from(String(instance.props["userDataBase64"] ?? instance.props["userData"]), "base64")).toString();
+        assert.match(document, /^packages:[\s\S]*?- awscli$/m, instance.name);
+        assert.match(document, /aws --region "\$REGION" secretsmanager get-secret-value/, instance.name);
+    }
+    const golden = await runReview("prod", validateTierConfig(load("prod"), "prod"));
+    const components = golden.resources.filter((r) => r.type === "aws:imagebuilder/component:Component").map((r) => String(r.props["data"]));
+    assert.ok(components.some((data) => /apt-get install -y --no-install-recommends .*awscli/.test(data)), "the image installs awscli");
 });
