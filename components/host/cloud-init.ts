@@ -22,6 +22,9 @@ import { assertNever, osProfile } from "./os";
 import { NGINX_BINARY } from "./paths";
 import type { HostOs } from "./types";
 
+/** A public key line: type, base64 key, optional comment (no newlines, no options). */
+const AUTHORIZED_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+
 /** AWS limit on raw user data; larger documents must be gzipped by the delivery target. */
 export const USER_DATA_LIMIT_BYTES = 16_384;
 
@@ -34,6 +37,9 @@ export interface CloudInitOptions {
      *  (daemon-reload, enabling the log-volume and certificate-fetch units, firewall, ...) still
      *  run, so an image host boots exactly like a stock one. Default: [] (DEFAULT_BAKED_FILES). */
     readonly bakedFiles?: readonly HostFile[];
+    /** The admin account sshd's AllowUsers names, created at first boot with these public keys
+     *  (key-only, passwordless sudo). Without it nobody can log in over SSH (SSM still works). */
+    readonly admin?: { readonly name: string; readonly authorizedKeys: readonly string[] };
 }
 
 /** Stock hosts: every file travels in user data. */
@@ -133,9 +139,19 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
         // Every later change is a reload (SIGHUP), never a restart.
         "systemctl restart nginx.service",
     ];
+    if (opts.admin && (opts.admin.authorizedKeys.length === 0 || opts.admin.authorizedKeys.some((k) => !AUTHORIZED_KEY.test(k)))) {
+        throw new Error("renderCloudInit: admin.authorizedKeys must be one or more public keys in authorized_keys form");
+    }
     const document = {
         hostname: opts.hostname.split(".")[0] ?? opts.hostname,
         fqdn: opts.hostname,
+        // CIS Ubuntu 22.04 5.2: the named admin only, key-only (no password), sudo without a password prompt.
+        ...(opts.admin ? {
+            users: [{
+                name: opts.admin.name, shell: "/bin/bash", lock_passwd: true, sudo: "ALL=(ALL) NOPASSWD:ALL",
+                ssh_authorized_keys: [...opts.admin.authorizedKeys],
+            }],
+        } : {}),
         package_update: true,
         packages,
         write_files: files.map((f) => ({

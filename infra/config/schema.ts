@@ -150,6 +150,9 @@ const pki = z.strictObject({
     });
 });
 
+/** An SSH public key in authorized_keys form ("ssh-ed25519 AAAA... comment"): host keys delivery pins, admin keys. */
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+
 const awsTarget = z.strictObject({
     region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "is not an AWS region name (e.g. eu-west-1)" }),
     vpcCidr: cidr.refine((v) => {
@@ -169,6 +172,9 @@ const awsTarget = z.strictObject({
     pairCount: z.number().int().min(1, { error: "at least one proxy pair is required" }).max(LIMITS.maxPairs).default(1),
     image: z.enum(["golden", "stock"]).default("golden"),
     deletionProtection: z.boolean().default(false),
+    /** Public keys of the admins: cloud-init creates the account sshd admits (apiproxy-admin) with them. */
+    adminSshKeys: z.array(z.string().regex(SSH_PUBLIC_KEY, { error: "must be a public key in authorized_keys form (ssh-ed25519 AAAA... comment)" }))
+        .min(1, { error: "names at least one admin public key: without one, the SSH account the hosts admit would not exist" }),
     /** A Route 53 hosted zone holding serverName: the stack then owns its alias record to the NLB. */
     hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: "must be a Route 53 hosted zone id (Z...)" }).optional(),
     flowLogRetentionDays: z.number().int().refine((d) => CLOUDWATCH_RETENTION_DAYS.includes(d), {
@@ -183,8 +189,6 @@ const localTarget = z.strictObject({
         .default(DEFAULTS.localFabric),
 });
 
-/** SSH host key, authorized_keys form ("ssh-ed25519 AAAA..."): delivery pins it and refuses any other. */
-const SSH_HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
 const ipv4 = z.string().refine((v) => parseIpv4Cidr(`${v}/32`) !== undefined, { error: "must be an IPv4 address" });
 
 export const INVENTORY_ROLES = ["proxy", "lb", "upstream", "keystore"] as const;
@@ -206,7 +210,7 @@ const inventoryHost = z.strictObject({
         port: port.default(22),
         user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a POSIX user name" })
             .refine((u) => u !== "root", { error: "must not be root: the hardened sshd refuses root logins (use an account with passwordless sudo)" }),
-        hostKey: z.string().regex(SSH_HOST_KEY, { error: "must be the host's SSH public host key in authorized_keys form (e.g. the line of ssh-keyscan without the host name)" }),
+        hostKey: z.string().regex(SSH_PUBLIC_KEY, { error: "must be the host's SSH public host key in authorized_keys form (e.g. the line of ssh-keyscan without the host name)" }),
     }),
 });
 

@@ -22,7 +22,7 @@ import { isIpv4, parseHostPort } from "../config/units";
 import { vpcResolverCidr } from "../../components/network/cidr";
 import { buildNginxSpec } from "../spec/nginx-spec";
 import { buildHostSpec } from "../spec/host-spec";
-import { CERTIFICATE_PATHS } from "../spec/host-paths";
+import { CERTIFICATE_PATHS, SSH_ADMIN_USERS } from "../spec/host-paths";
 import { SERVER_ENDPOINT, tierOutputs, tierPki } from "../tier-outputs";
 import type { TierDeployment } from "../program";
 
@@ -155,6 +155,8 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
     const userData = hostFiles.apply((hosts) => hostNames.map((hostname) => {
         const document = renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), {
             os: AWS_HOST_OS, hostname, bakedFiles: imageFiles, extraPackages: AWS_HOST_EXTRA_PACKAGES,
+            // The account the rendered sshd admits (AllowUsers), with the stack's admin keys.
+            admin: { name: SSH_ADMIN_USERS[0], authorizedKeys: tier.aws.adminSshKeys },
         });
         return userDataEncoding === "text" ? document : gzipUserData(document);
     }));

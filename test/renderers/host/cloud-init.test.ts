@@ -92,6 +92,7 @@ test("cloud-init: the real `cloud-init schema` accepts the user data of every OS
             ubuntu: userData,
             rhel: renderCloudInit(renderHost(rhelHost), { os: rhelHost.os, hostname: rhelHost.hostname }),
             golden: renderCloudInit(files.slice(0, 1), { os: ubuntuHost.os, hostname: ubuntuHost.hostname, bakedFiles: files.slice(1) }),
+            admin: renderCloudInit(files, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, admin: { name: "apiproxy-admin", authorizedKeys: [ADMIN_KEY] } }),
         };
         for (const [name, text] of Object.entries(documents)) {
             const result = run("cloud-init", ["schema", "-c", writeIn(dir, `${name}.yaml`, text)]);
@@ -103,4 +104,15 @@ test("cloud-init: the real `cloud-init schema` accepts the user data of every OS
         assert.notEqual(broken, userData);
         assert.notEqual(run("cloud-init", ["schema", "-c", writeIn(dir, "broken.yaml", broken)]).status, 0);
     });
+});
+
+const ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBaIpZ7haxM3KYQ/bDvctQ0+l5H/iJEteA6sxKznWNk8 admin@example.com";
+
+test("cloud-init: the admin account sshd admits exists, key-only with sudo; a non-key is refused", () => {
+    const withAdmin = parse(renderCloudInit(files, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, admin: { name: "apiproxy-admin", authorizedKeys: [ADMIN_KEY] } })) as
+        { users: { name: string; lock_passwd: boolean; sudo: string; ssh_authorized_keys: string[] }[] };
+    assert.deepEqual(withAdmin.users.map((u) => [u.name, u.lock_passwd, u.sudo, u.ssh_authorized_keys]),
+        [["apiproxy-admin", true, "ALL=(ALL) NOPASSWD:ALL", [ADMIN_KEY]]]);
+    assert.equal((doc as unknown as { users?: unknown }).users, undefined, "no account without keys");
+    assert.throws(() => renderCloudInit(files, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, admin: { name: "apiproxy-admin", authorizedKeys: ["hunter2"] } }), /authorized_keys form/);
 });

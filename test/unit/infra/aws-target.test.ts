@@ -69,3 +69,15 @@ test("every AWS host gets the AWS CLI its certificate fetch calls: stock hosts a
     const components = golden.resources.filter((r) => r.type === "aws:imagebuilder/component:Component").map((r) => String(r.props["data"]));
     assert.ok(components.some((data) => /apt-get install -y --no-install-recommends .*awscli/.test(data)), "the image installs awscli");
 });
+
+test("the account the rendered sshd admits is the one cloud-init creates, with the stack's admin keys", async () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8")).config[TIER_CONFIG_KEY];
+    const review = await runReview("dev", validateTierConfig(structuredClone(raw), "dev"));
+    for (const instance of review.resources.filter((r) => r.type === "aws:ec2/instance:Instance")) {
+        const document = gunzipSync(Buffer.from(String(instance.props["userDataBase64"] ?? instance.props["userData"]), "base64")).toString();
+        const allow = /AllowUsers (.+)/.exec(document)?.[1]?.split(" ") ?? [];
+        const users = (YAML.parse(document) as { users: { name: string; ssh_authorized_keys: string[] }[] }).users;
+        assert.deepEqual(users.map((u) => u.name), allow, instance.name);
+        assert.deepEqual(users[0].ssh_authorized_keys, raw.aws.adminSshKeys);
+    }
+});
