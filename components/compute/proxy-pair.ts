@@ -229,6 +229,10 @@ export class ProxyPair extends pulumi.ComponentResource {
                 protocol: "TCP",
                 targetType: "instance",
                 preserveClientIp: "true",
+                // The per-IP rate limits live in each proxy's memory: NLB flows hash per connection,
+                // so without stickiness N proxies would each grant a client the full rate (N x).
+                // Source-IP stickiness keeps a client on one proxy while it is healthy.
+                stickiness: { enabled: true, type: "source_ip" },
                 healthCheck: {
                     enabled: true,
                     protocol: healthCheck.protocol,

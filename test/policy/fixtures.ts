@@ -267,6 +267,7 @@ export const validTargetGroup = (): Record<string, unknown> => ({
     vpcId: "vpc-1",
     targetType: "instance",
     healthCheck: { enabled: true, protocol: "HTTP", port: "8081", path: "/healthz", healthyThreshold: 2, unhealthyThreshold: 2 },
+    stickiness: { enabled: true, type: "source_ip" },
     tags: tags("nlb"),
 });
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import {
-    listenerTlsPolicy, nlbCrossZone, nlbDeletionProtectionInProd, nlbMultiAz, targetGroupHealthCheck,
+    listenerTlsPolicy, nlbCrossZone, nlbDeletionProtectionInProd, nlbMultiAz, targetGroupHealthCheck, targetGroupSourceIpStickiness,
 } from "../../policy-packs/api-proxy-baseline/policies/load-balancing";
 import { certificateKeyUsage, certificateValidity, tlsKeyStrength } from "../../policy-packs/api-proxy-baseline/policies/pki";
 import { tierTagsPresent } from "../../policy-packs/api-proxy-baseline/policies/tagging";
@@ -63,6 +63,24 @@ describe("nlb-deletion-protection-in-prod", () => {
     });
     it("only applies to load balancers", async () => {
         assertNotApplicable(await runResource(nlbDeletionProtectionInProd, T.instance, validInstance()));
+    });
+});
+
+describe("target-group-source-ip-stickiness", () => {
+    const NAME = "target-group-source-ip-stickiness";
+    it("accepts source-IP stickiness on a TCP target group", async () => {
+        assertCompliant(await runResource(targetGroupSourceIpStickiness, T.targetGroup, validTargetGroup()));
+    });
+    it("rejects no stickiness, another type, or stickiness disabled", async () => {
+        const none = broken(validTargetGroup() as Mutable, (p) => delete p.stickiness);
+        assertViolation(await runResource(targetGroupSourceIpStickiness, T.targetGroup, none), NAME, /per-IP rate limit would then multiply/);
+        const lbCookie = broken(validTargetGroup() as Mutable, (p) => { p.stickiness.type = "lb_cookie"; });
+        assertViolation(await runResource(targetGroupSourceIpStickiness, T.targetGroup, lbCookie), NAME, /stickiness source_ip/);
+        const off = broken(validTargetGroup() as Mutable, (p) => { p.stickiness.enabled = false; });
+        assertViolation(await runResource(targetGroupSourceIpStickiness, T.targetGroup, off), NAME, /stickiness source_ip/);
+    });
+    it("only applies to target groups", async () => {
+        assertNotApplicable(await runResource(targetGroupSourceIpStickiness, T.loadBalancer, validLoadBalancer()));
     });
 });
 

@@ -110,6 +110,21 @@ export const targetGroupHealthCheck: ResourceValidationPolicy = {
     }),
 };
 
+export const targetGroupSourceIpStickiness: ResourceValidationPolicy = {
+    name: "target-group-source-ip-stickiness",
+    description: "Checks that TCP target groups keep a client on one proxy (stickiness type source_ip, enabled): each proxy enforces the per-IP rate limit in its own memory, and NLB flows hash per connection, so without it N proxies grant a client N times the configured rate.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes([TYPES.targetGroup], (props, _args, reportViolation) => {
+        if (known(() => asString(props.protocol))?.toUpperCase() !== "TCP") return;
+        const raw = known(() => props.stickiness);
+        if (raw === undefined && known(() => "stickiness" in props)) return;
+        const stickiness = asRecord(raw);
+        if (!stickiness || known(() => asString(stickiness.type)) !== "source_ip" || known(() => asBoolean(stickiness.enabled)) === false) {
+            reportViolation("The target group does not keep clients on one proxy (stickiness source_ip): each proxy's per-IP rate limit would then multiply by the number of proxies.");
+        }
+    }),
+};
+
 export const listenerTlsPolicy: ResourceValidationPolicy = {
     name: "listener-tls-policy",
     description: "Checks that TLS and HTTPS listeners use an allowed TLS 1.2/1.3 ELB security policy.",
@@ -133,4 +148,4 @@ export const listenerTlsPolicy: ResourceValidationPolicy = {
     }),
 };
 
-export const loadBalancingPolicies = [nlbMultiAz, nlbCrossZone, nlbDeletionProtectionInProd, targetGroupHealthCheck, listenerTlsPolicy];
+export const loadBalancingPolicies = [nlbMultiAz, nlbCrossZone, nlbDeletionProtectionInProd, targetGroupHealthCheck, targetGroupSourceIpStickiness, listenerTlsPolicy];

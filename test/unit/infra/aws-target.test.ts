@@ -81,3 +81,12 @@ test("the account the rendered sshd admits is the one cloud-init creates, with t
         assert.deepEqual(users[0].ssh_authorized_keys, raw.aws.adminSshKeys);
     }
 });
+
+test("the NLB keeps a client on one proxy (source-IP stickiness), so the per-IP limit is not multiplied by the proxy count", async () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
+    const review = await runReview("prod", validateTierConfig(structuredClone(raw), "prod"));
+    const groups = review.resources.filter((r) => r.type === "aws:lb/targetGroup:TargetGroup");
+    assert.ok(groups.length >= 2);
+    for (const group of groups) assert.deepEqual(group.props["stickiness"], { enabled: true, type: "source_ip" }, group.name);
+    assert.ok(review.verdicts.some((v) => v.policy === "target-group-source-ip-stickiness" && v.status === "pass"), JSON.stringify(review.verdicts.map((v) => [v.policy, v.status])));
+});
