@@ -11,6 +11,9 @@ interface OsProfileBase {
     readonly proxyGroup: string;
     /** systemd unit name of the OpenSSH server. */
     readonly sshService: string;
+    /** The nginx the OS ships (what the renderer may use): Ubuntu 22.04 1.18.0, Debian 12
+     *  1.22.1, RHEL 8 the nginx:1.22 module stream the prepare step enables. */
+    readonly nginxVersion: string;
 }
 
 export interface DebianFamilyProfile extends OsProfileBase {
@@ -39,10 +42,13 @@ export function osProfile(os: HostOs): OsProfile {
         case "ubuntu-22.04":
         case "debian-12":
             // Debian/Ubuntu package nginx to run workers as www-data.
-            return { family: "debian", os, firewall: "nftables", mac: "apparmor", proxyUser: "www-data", proxyGroup: "www-data", sshService: "ssh" };
+            return {
+                family: "debian", os, firewall: "nftables", mac: "apparmor", proxyUser: "www-data", proxyGroup: "www-data", sshService: "ssh",
+                nginxVersion: os === "ubuntu-22.04" ? "1.18.0" : "1.22.1",
+            };
         case "rhel-8":
             // The RHEL AppStream nginx package creates the nginx user.
-            return { family: "rhel", os, firewall: "firewalld", mac: "selinux", proxyUser: "nginx", proxyGroup: "nginx", sshService: "sshd" };
+            return { family: "rhel", os, firewall: "firewalld", mac: "selinux", proxyUser: "nginx", proxyGroup: "nginx", sshService: "sshd", nginxVersion: "1.22.1" };
         default:
             return assertNever(os, "HostOs");
     }

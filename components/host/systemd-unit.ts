@@ -44,6 +44,9 @@ export function renderNginxUnitText(spec: HostSpec, deps: NginxUnitDependencies 
         ["seed: epoll daemon in the foreground so systemd tracks the master directly", "Type=exec"],
         ["seed: least privilege - never root, not even at start (www-data / nginx)", `User=${proxyUser}`],
         ["seed: least privilege", `Group=${proxyGroup}`],
+        ...(spec.nginxOpensslConf
+            ? [["NIST SP 800-52r2 3.3.1: TLS 1.3 suites from this OpenSSL configuration (this nginx has no ssl_conf_command)", `Environment=OPENSSL_CONF=${spec.nginxOpensslConf}`] as const]
+            : []),
         ["seed: validate configuration before every start", `ExecStartPre=${NGINX_BINARY} -t -q -g 'daemon off;'`],
         ["seed: daemon process", `ExecStart=${NGINX_BINARY} -g 'daemon off;'`],
         ["seed: reload validates first, a broken config never replaces a working one", `ExecReload=${NGINX_BINARY} -t -q`],

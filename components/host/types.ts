@@ -63,6 +63,9 @@ export interface HostSpec {
      * Default: [] (DEFAULT_TLS_READ_PATHS)
      */
     readonly tlsReadPaths?: readonly string[];
+    /** An OpenSSL configuration the nginx unit loads (OPENSSL_CONF): where the host's nginx has
+     *  no ssl_conf_command (Ubuntu 22.04's 1.18), the TLS 1.3 suites live there. Default: none. */
+    readonly nginxOpensslConf?: string;
     /** AWS-only settings (certificate fetch from Secrets Manager, IMDS/NTP egress). */
     readonly aws?: AwsHostSpec;
 }

@@ -52,6 +52,11 @@ export const DEFAULT_MASTER_UNPRIVILEGED = false;
 export const DEFAULT_LISTEN_BACKLOG = 511;
 /** Where distributions' nginx looks for nginx.conf. */
 export const DEFAULT_CONFIG_ROOT = "/etc/nginx";
+/** The nginx the renderer assumes when the spec names none (Debian 12's). */
+export const DEFAULT_NGINX_VERSION = "1.22.1";
+/** ssl_conf_command / proxy_ssl_conf_command appeared in nginx 1.19.4. */
+export const SSL_CONF_COMMAND_SINCE = "1.19.4";
+
 /** Debian 12's njs module (libnginx-mod-http-js 0.7.9), loaded only when a route validates requests. */
 export const DEFAULT_NJS_MODULE_PATH = "/usr/lib/nginx/modules/ngx_http_js_module.so";
 /** Bounds of a validated JSON body: nesting depth (njs 0.7.9's JSON.parse refuses 32 levels) and

@@ -12,7 +12,7 @@ import { renderLogging } from "./render-logging";
 import { renderMainConf } from "./render-main";
 import { renderRouteMaps, renderRoutes } from "./render-routes";
 import { renderServers } from "./render-servers";
-import { renderTls } from "./render-tls";
+import { renderOpensslConf, renderTls } from "./render-tls";
 import { renderValidationModule } from "./render-validation";
 import { renderUpstreams } from "./render-upstreams";
 import type { NginxSpec } from "./types";
@@ -38,6 +38,8 @@ export function renderNginx(spec: NginxSpec): HostFile[] {
         [layout.routes("mtls"), renderRoutes(spec, layout, "mtls")],
         [layout.servers, renderServers(spec, layout)],
     ];
+    const opensslConf = renderOpensslConf(spec);
+    if (opensslConf !== undefined) files.push([layout.opensslConf, opensslConf]);
     const validationModule = renderValidationModule(spec);
     if (validationModule !== undefined) files.push([layout.validationModule, validationModule]);
     return files.map(([path, content]) =>
@@ -50,6 +52,7 @@ export type * from "./types";
 export { nginxLayout, type NginxLayout } from "./layout";
 export { workerSizing, type WorkerSizing } from "./render-main";
 export { NginxSpecError, validateNginxSpec } from "./validate";
+export { hasSslConfCommand } from "./render-tls";
 export { ACCESS_LOG_FIELDS } from "./render-logging";
 export { HIDDEN_UPSTREAM_HEADERS } from "./render-headers";
 export { ERROR_PAGES } from "./render-errors";

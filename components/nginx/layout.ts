@@ -20,9 +20,11 @@ export interface NginxLayout {
     readonly servers: string;
     /** The generated njs module of request validation. */
     readonly validationModule: string;
+    /** OpenSSL configuration carrying the TLS 1.3 suites where nginx lacks ssl_conf_command. */
+    readonly opensslConf: string;
 }
 
-export function nginxLayout(spec: NginxSpec): NginxLayout {
+export function nginxLayout(spec: Pick<NginxSpec, "configRoot">): NginxLayout {
     const root = (spec.configRoot ?? DEFAULT_CONFIG_ROOT).replace(/\/+$/, "");
     const inc = `${root}/${INCLUDE_DIRECTORY}`;
     return {
@@ -42,5 +44,6 @@ export function nginxLayout(spec: NginxSpec): NginxLayout {
         routes: (listener) => `${inc}/routes-${listener}.conf`,
         servers: `${inc}/servers.conf`,
         validationModule: `${inc}/validate.js`,
+        opensslConf: `${inc}/openssl.cnf`,
     };
 }

@@ -17,6 +17,7 @@ import {
 } from "./constants";
 import { API_KEY_AUTH_LOCATION, API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE } from "./render-api-key";
 import { PER_IP_ZONE, routeZone } from "./render-limits";
+import { hasSslConfCommand } from "./render-tls";
 import { VALIDATED_ROUTE_VARIABLE, VALIDATION_MODULE_NAME, validatedUpstreamLocation } from "./render-validation";
 import { poolUpstreamName } from "./render-upstreams";
 import { block, comment, directive, fileContent, identifier, sizeLiteral } from "./lines";
@@ -80,7 +81,9 @@ function upstreamTls(spec: NginxSpec, pool: UpstreamPoolSpec, prefix: "proxy" | 
         directive(`${prefix}_ssl_server_name on`),
         directive(`${prefix}_ssl_protocols ${spec.tls.protocols.join(" ")}`, "NIST SP 800-52r2 3.1"),
         directive(`${prefix}_ssl_ciphers ${spec.tls.tls12Ciphers.join(":")}`, "NIST SP 800-52r2 3.3.1"),
-        directive(`${prefix}_ssl_conf_command Ciphersuites ${spec.tls.tls13Ciphersuites.join(":")}`, "NIST SP 800-52r2 3.3.1"),
+        ...(hasSslConfCommand(spec)
+            ? [directive(`${prefix}_ssl_conf_command Ciphersuites ${spec.tls.tls13Ciphersuites.join(":")}`, "NIST SP 800-52r2 3.3.1")]
+            : [`# TLS 1.3 suites to the upstream: openssl.cnf (OPENSSL_CONF)  # NIST SP 800-52r2 3.3.1`]),
     ];
 }
 

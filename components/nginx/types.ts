@@ -184,6 +184,10 @@ export interface NginxSpec {
     readonly routes: readonly RouteSpec[];
     /** Log directory (on the NVMe log volume). */
     readonly logDirectory: string;
+    /** The nginx version on the host (x.y.z). Below 1.19.4 there is no ssl_conf_command: the
+     *  TLS 1.3 suites then come from an OpenSSL configuration the nginx unit loads
+     *  (OPENSSL_CONF, layout.opensslConf). Default: "1.22.1" (Debian 12). */
+    readonly nginxVersion?: string;
     /** The njs module nginx loads when a route validates requests. Default: Debian's
      *  /usr/lib/nginx/modules/ngx_http_js_module.so (DEFAULT_NJS_MODULE_PATH, package libnginx-mod-http-js). */
     readonly njsModulePath?: string;

@@ -156,6 +156,9 @@ export function validateNginxSpec(spec: NginxSpec): void {
 
     const routeNames = new Set<string>();
     const locations = new Set<string>();
+    if (spec.nginxVersion !== undefined) {
+        check(/^\d+\.\d+\.\d+$/.test(spec.nginxVersion), "nginxVersion", `must be x.y.z, got "${spec.nginxVersion}"`);
+    }
     spec.routes.forEach((route, i) => {
         const at = `routes[${i}]`;
         check(NAME.test(route.name), `${at}.name`, `must match ${NAME}`);

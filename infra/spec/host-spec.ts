@@ -1,5 +1,8 @@
 /** Builds the host-hardening renderers' input from the validated tier configuration. */
 import type { AwsHostSpec, HostOs, HostSpec } from "../../components/host/types";
+import { osProfile } from "../../components/host/os";
+import { hasSslConfCommand } from "../../components/nginx/render-tls";
+import { nginxLayout } from "../../components/nginx/layout";
 import type { TierConfig } from "../config/load";
 import { parseHostPort, parseIpv4Cidr } from "../config/units";
 import { CERTIFICATE_PATHS, LOG_VOLUME_DEVICE, LOG_VOLUME_MOUNT, SSH_ADMIN_USERS } from "./host-paths";
@@ -65,6 +68,9 @@ export function buildHostSpec(tier: TierConfig, placement: HostPlacement): HostS
         logRetentionDays: tier.logRetentionDays,
         sshAllowUsers: placement.sshAllowUsers ?? SSH_ADMIN_USERS,
         ...(placement.dnsResolvers ? { dnsResolvers: placement.dnsResolvers } : {}),
+        // Where the OS's nginx has no ssl_conf_command, its unit loads the rendered openssl.cnf.
+        ...(hasSslConfCommand({ nginxVersion: osProfile(placement.os).nginxVersion }) ? {}
+            : { nginxOpensslConf: nginxLayout({}).opensslConf }),
         tlsReadPaths: [CERTIFICATE_PATHS.serverCertificate, CERTIFICATE_PATHS.serverKey, CERTIFICATE_PATHS.clientCa,
             ...(tier.upstreams.some((u) => u.tls) && CERTIFICATE_PATHS.upstreamCa ? [CERTIFICATE_PATHS.upstreamCa] : [])],
         aws: placement.aws,

@@ -9,6 +9,8 @@ export interface NginxSpecOptions {
     /** Unprivileged worker account of the host OS ("www-data" or "nginx"). */
     readonly runUser: string;
     readonly runGroup: string;
+    /** The nginx the host OS ships (osProfile(os).nginxVersion). */
+    readonly nginxVersion: string;
 }
 
 /** The hardened systemd unit (components/host/systemd-unit.ts) starts nginx as the proxy user
@@ -54,6 +56,7 @@ export function buildNginxSpec(tier: TierConfig, options: NginxSpecOptions): Ngi
     return {
         runUser: options.runUser,
         runGroup: options.runGroup,
+        nginxVersion: options.nginxVersion,
         ...hardenedHostSettings(tier),
         pidFile: PID_FILE,
         serverName: tier.serverName,

@@ -95,7 +95,7 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         tags,
     }, awsOpts);
 
-    const nginxFiles = renderNginx(buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup }));
+    const nginxFiles = renderNginx(buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup, nginxVersion: profile.nginxVersion }));
     const placement = (hostname: string, secretArns?: { chain: string; key: string; clientCa: string }) => buildHostSpec(tier, {
         hostname,
         os: AWS_HOST_OS,

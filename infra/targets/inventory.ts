@@ -197,7 +197,7 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
     for (const host of proxies) {
         const profile = osProfile(host.os);
         const nginxFiles = renderNginx({
-            ...buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup }),
+            ...buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup, nginxVersion: profile.nginxVersion }),
             ...(lb ? { proxyProtocol: { trustedAddresses: [lb.address] } } : {}),
         });
         const hardening = renderHost(buildHostSpec(tier, {

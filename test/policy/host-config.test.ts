@@ -130,6 +130,18 @@ describe("nginx-tls-ciphers", () => {
         assert.throws(() => validateTierConfig({ ...structuredClone(PROD_TIER), tls: { tls13Ciphersuites: ["TLS_AES_128_CCM_SHA256"] } }, "test"),
             /tls\.tls13Ciphersuites\[0\]: "TLS_AES_128_CCM_SHA256" is not a NIST SP 800-52r2 approved/);
     });
+    it("accepts nginx 1.18's way: no ssl_conf_command, the suites in the openssl.cnf its unit loads; checks that file's list", async () => {
+        const UNIT = "/etc/systemd/system/nginx.service";
+        const OPENSSL = "/etc/nginx/apiproxy/openssl.cnf";
+        const withoutDirective = editFile(TLS, /ssl_conf_command Ciphersuites [^;]+;\n/, "");
+        const files = (suites: string, unit = `[Service]\nEnvironment=OPENSSL_CONF=${OPENSSL}\nExecStart=/usr/sbin/nginx\n`) =>
+            ({ ...withoutDirective, [UNIT]: unit, [OPENSSL]: `openssl_conf = a\n[a]\nssl_conf = b\n[b]\nsystem_default = c\n[c]\nCiphersuites = ${suites}\n` });
+        assertCompliant(await runOn(nginxTlsCiphers, T.instance, validInstance(files("TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"))));
+        await violationOn(nginxTlsCiphers, files("TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"), NAME,
+            /openssl\.cnf \(OPENSSL_CONF of the nginx unit\) allows TLS 1\.3 suites TLS_CHACHA20_POLY1305_SHA256/);
+        await violationOn(nginxTlsCiphers, files("TLS_AES_128_GCM_SHA256", "[Service]\nExecStart=/usr/sbin/nginx\n"), NAME,
+            /enables TLS 1\.3 without "ssl_conf_command Ciphersuites" \(or an openssl\.cnf the nginx unit loads\)/);
+    });
     it("rejects TLS servers relying on the default cipher lists", async () => {
         await violationOn(nginxTlsCiphers, editFile(TLS, /ssl_ciphers [^;]+;\n/, ""), NAME, /enables TLS 1\.2 without ssl_ciphers/);
         await violationOn(nginxTlsCiphers, editFile(TLS, /ssl_conf_command Ciphersuites [^;]+;\n/, ""), NAME, /enables TLS 1\.3 without "ssl_conf_command Ciphersuites"/);

@@ -43,6 +43,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
             apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
         fi
     else
+        # RHEL 8's default nginx stream is 1.14; the renderer targets the nginx:1.22 module stream
+        # (components/host/os.ts nginxVersion), which has every directive it emits.
+        case " ${missing[*]} " in *" nginx "*) dnf module enable -y -q nginx:1.22 >&2 ;; esac
         dnf install -y -q "${missing[@]}" >&2
     fi
 fi

@@ -60,7 +60,7 @@ function parseCarrier(files: ReadonlyMap<string, string>): ParsedNginx {
     return result;
 }
 
-type NginxCheck = (view: NginxView, cfg: BaselineConfig, report: (message: string) => void) => void;
+type NginxCheck = (view: NginxView, cfg: BaselineConfig, report: (message: string) => void, hostFiles: ReadonlyMap<string, string>) => void;
 
 /**
  * Reports once per (message, carrier): a carrier can sit in several sets (an image set and the
@@ -91,7 +91,7 @@ function onNginx(check: NginxCheck): StackValidation {
             if ("error" in parsed) {
                 continue; // nginx-config-parses reports it
             }
-            check(parsed.view, cfg, (message) => report(message, blame(set, message, NGINX_CONF)?.urn));
+            check(parsed.view, cfg, (message) => report(message, blame(set, message, NGINX_CONF)?.urn), set.files);
         }
     };
 }
@@ -174,9 +174,16 @@ function cipherEntries(cipherString: string): string[] {
 
 export const nginxTlsCiphers: StackValidationPolicy = {
     name: "nginx-tls-ciphers",
-    description: "Checks that nginx allows only NIST SP 800-52r2 suites: ECDHE with AES-GCM for TLS 1.2 (ssl_ciphers) and AES-GCM for TLS 1.3 (ssl_conf_command Ciphersuites) - the stack schema's own lists - set for every TLS server.",
+    description: "Checks that nginx allows only NIST SP 800-52r2 suites: ECDHE with AES-GCM for TLS 1.2 (ssl_ciphers) and AES-GCM for TLS 1.3 (ssl_conf_command Ciphersuites, or where nginx lacks it the openssl.cnf its unit loads) - the stack schema's own lists - set for every TLS server.",
     enforcementLevel: "mandatory",
-    validateStack: onNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report, hostFiles) => {
+        const viaOpenssl = opensslTls13Suites(hostFiles);
+        if (viaOpenssl) {
+            const bad = viaOpenssl.suites.filter((s) => !APPROVED_TLS13_SUITES.includes(s));
+            if (bad.length > 0 || viaOpenssl.suites.length === 0) {
+                report(`${viaOpenssl.path} (OPENSSL_CONF of the nginx unit) allows TLS 1.3 suites ${bad.join(", ") || "by default"}; they must be among ${APPROVED_TLS13_SUITES.join(":")}.`);
+            }
+        }
         for (const d of everywhere(view.main.directives, "ssl_ciphers")) {
             const bad = cipherEntries(d.args.join(":")).filter((c) => !APPROVED_TLS12_CIPHERS.includes(c));
             if (bad.length > 0) {
@@ -197,12 +204,29 @@ export const nginxTlsCiphers: StackValidationPolicy = {
             if (protocols.includes("TLSv1.2") && !effective(server.chain, "ssl_ciphers")) {
                 report(`${server.label} enables TLS 1.2 without ssl_ciphers; nginx's default (HIGH:!aNULL:!MD5) admits CBC and SHA-1 suites.`);
             }
-            if (protocols.includes("TLSv1.3") && !sslConfCommand(server.chain, "Ciphersuites")) {
-                report(`${server.label} enables TLS 1.3 without "ssl_conf_command Ciphersuites"; OpenSSL's default admits TLS_CHACHA20_POLY1305_SHA256.`);
+            if (protocols.includes("TLSv1.3") && !sslConfCommand(server.chain, "Ciphersuites") && !viaOpenssl) {
+                report(`${server.label} enables TLS 1.3 without "ssl_conf_command Ciphersuites" (or an openssl.cnf the nginx unit loads); OpenSSL's default admits TLS_CHACHA20_POLY1305_SHA256.`);
             }
         }
     }),
 };
+
+/**
+ * Where nginx has no ssl_conf_command (1.18), the TLS 1.3 suites come from an OpenSSL
+ * configuration its systemd unit names (Environment=OPENSSL_CONF=...): that file's
+ * Ciphersuites, when both the unit line and the file are among the host's files.
+ */
+function opensslTls13Suites(hostFiles: ReadonlyMap<string, string>): { path: string; suites: string[] } | undefined {
+    for (const [path, content] of hostFiles) {
+        if (!/\/nginx\.service(\.d\/[^/]+\.conf)?$/.test(path)) continue;
+        const conf = /^Environment=OPENSSL_CONF=(\S+)\s*$/m.exec(content)?.[1];
+        const text = conf === undefined ? undefined : hostFiles.get(conf);
+        if (conf === undefined || text === undefined) continue;
+        const line = /^\s*Ciphersuites\s*=\s*(\S*)\s*$/m.exec(text);
+        return { path: conf, suites: (line?.[1] ?? "").split(":").filter((s) => s.length > 0) };
+    }
+    return undefined;
+}
 
 export const nginxTlsGroups: StackValidationPolicy = {
     name: "nginx-tls-groups",

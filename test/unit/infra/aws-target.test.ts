@@ -90,3 +90,13 @@ test("the NLB keeps a client on one proxy (source-IP stickiness), so the per-IP 
     for (const group of groups) assert.deepEqual(group.props["stickiness"], { enabled: true, type: "source_ip" }, group.name);
     assert.ok(review.verdicts.some((v) => v.policy === "target-group-source-ip-stickiness" && v.status === "pass"), JSON.stringify(review.verdicts.map((v) => [v.policy, v.status])));
 });
+
+test("AWS hosts (Ubuntu 22.04, nginx 1.18) get no ssl_conf_command: their unit loads the rendered openssl.cnf with the TLS 1.3 suites", async () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
+    const review = await runReview("prod", validateTierConfig(structuredClone(raw), "prod"));
+    for (const [host, files] of Object.entries(review.hostFiles)) {
+        assert.ok(!files.some((f) => /^\s*(proxy_|grpc_)?ssl_conf_command/m.test(f.content)), `${host}: nginx 1.18 has no ssl_conf_command`);
+        assert.match(files.find((f) => f.path === "/etc/nginx/apiproxy/openssl.cnf")?.content ?? "", /^Ciphersuites = TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384$/m, host);
+        assert.match(files.find((f) => f.path === "/etc/systemd/system/nginx.service")?.content ?? "", /^Environment=OPENSSL_CONF=\/etc\/nginx\/apiproxy\/openssl\.cnf$/m, host);
+    }
+});

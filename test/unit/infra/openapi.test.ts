@@ -76,7 +76,7 @@ describe("routes from an OpenAPI document", () => {
     });
     test("the rendered location of a templated route is an anchored regex; the validator's named location alone proxies", () => {
         const tier = validateTierConfig(YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.local.yaml"), "utf8")).config[TIER_CONFIG_KEY], "local");
-        const files = renderNginx(buildNginxSpec(tier, { runUser: "www-data", runGroup: "www-data" }));
+        const files = renderNginx(buildNginxSpec(tier, { runUser: "www-data", runGroup: "www-data", nginxVersion: "1.22.1" }));
         const routesPublic = files.find((f) => f.path.endsWith("routes-public.conf"))!.content;
         assert.match(routesPublic, /location ~ \^\/api\/v2\/orders\/\[\^\/\]\+\$ \{/);
         assert.match(routesPublic, /location = \/api\/v2\/orders \{[\s\S]*?js_content apiproxy_validation\.validate;/);

@@ -14,7 +14,7 @@ import { renderHost, osProfile, NGINX_PID_PATH } from "../../../components/host"
 
 const tier = loadStackFile(path.resolve(__dirname, "..", "..", "..", "stacks", "Pulumi.prod.yaml"));
 const profile = osProfile("ubuntu-22.04");
-const nginxSpec = buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup });
+const nginxSpec = buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup, nginxVersion: profile.nginxVersion });
 const hostFiles = renderHost(buildHostSpec(tier, {
     hostname: "proxy-a", os: "ubuntu-22.04", healthCheckCidrs: ["10.40.0.0/20"], upstreamNetworkCidrs: ["10.40.96.0/20"], endpointCidrs: ["10.40.48.0/20"],
     aws: { region: "eu-west-1", certificateSecrets: [
