@@ -29,6 +29,10 @@ export interface TierOutputs {
     /** Client certificates issued to app teams, by name (certificate public; the key a secret output). */
     readonly clientCertificates: pulumi.Output<Record<string, { certificatePem: string }>>;
     readonly clientPrivateKeys: pulumi.Output<Record<string, string>>;
+    /** TLS upstream pools: the certificate chain their servers present (for tlsServerName), issued by the tier's PKI. */
+    readonly upstreamCertificates: pulumi.Output<Record<string, { certificateChainPem: string }>>;
+    /** Their private keys (secret). */
+    readonly upstreamPrivateKeys: pulumi.Output<Record<string, string>>;
     readonly routes: readonly RouteOutput[];
     readonly rateLimits: {
         readonly perIp: { readonly ratePerSecond: number; readonly burst: number };

@@ -7,13 +7,22 @@ import type { TierOutputs } from "./outputs";
 /** The single server endpoint the PKI issues for (the public API name). */
 export const SERVER_ENDPOINT = "api";
 
+/** The PKI endpoint of a TLS upstream pool's certificate. */
+export function upstreamEndpoint(pool: string): string {
+    return `upstream-${pool}`.slice(0, 32);
+}
+
 /** The tier's PKI: the configured key, one server endpoint for serverName, the app teams' clients. */
 export function tierPki(tier: TierConfig): Pki {
     return new Pki("pki", {
         keyAlgorithm: tier.pki.key.algorithm === "ECDSA"
             ? { algorithm: "ECDSA", curve: tier.pki.key.curve }
             : { algorithm: "RSA", rsaBits: tier.pki.key.rsaBits },
-        endpoints: [{ name: SERVER_ENDPOINT, dnsNames: [tier.serverName] }],
+        endpoints: [
+            { name: SERVER_ENDPOINT, dnsNames: [tier.serverName] },
+            // TLS upstreams: the certificate their servers present, for the name nginx verifies.
+            ...tier.upstreams.filter((u) => u.tls && u.tlsServerName).map((u) => ({ name: upstreamEndpoint(u.name), dnsNames: [u.tlsServerName!] })),
+        ],
         clients: tier.pki.clients,
         serverCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
         clientCertificateValidity: { validityHours: tier.pki.serverValidityDays * 24, earlyRenewalHours: tier.pki.earlyRenewalDays * 24 },
@@ -32,6 +41,7 @@ export interface TargetEndpoints {
 
 export function tierOutputs(tier: TierConfig, pki: Pki, target: TargetEndpoints): TierOutputs {
     const clientNames = Object.keys(pki.clientCertificates);
+    const tlsPools = tier.upstreams.filter((u) => u.tls).map((u) => u.name);
     return {
         environment: tier.environment,
         endpoints: pulumi.all([target.dnsName, target.https, target.mtls]).apply(([dnsName, https, mtls]) => ({
@@ -44,6 +54,10 @@ export function tierOutputs(tier: TierConfig, pki: Pki, target: TargetEndpoints)
         // A secret output: encrypted in state, shown only with --show-secrets.
         clientPrivateKeys: pulumi.secret(pulumi.all(clientNames.map((n) => pki.clientCertificates[n].privateKeyPem)).apply((keys) =>
             Object.fromEntries(clientNames.map((n, i) => [n, keys[i]])))),
+        upstreamCertificates: pulumi.all(tlsPools.map((n) => pki.serverCertificates[upstreamEndpoint(n)].certificateChainPem)).apply((pems) =>
+            Object.fromEntries(tlsPools.map((n, i) => [n, { certificateChainPem: pems[i] }]))),
+        upstreamPrivateKeys: pulumi.secret(pulumi.all(tlsPools.map((n) => pki.serverCertificates[upstreamEndpoint(n)].privateKeyPem)).apply((keys) =>
+            Object.fromEntries(tlsPools.map((n, i) => [n, keys[i]])))),
         routes: tier.routes.map((r) => ({
             name: r.name,
             path: r.path,

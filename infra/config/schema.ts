@@ -83,7 +83,16 @@ const upstreamPool = z.strictObject({
     maxFails: z.number().int().min(1, { error: "must be at least 1 (0 disables the circuit breaker)" }).max(100).default(DEFAULTS.upstreamMaxFails),
     failTimeoutSeconds: z.number().int().min(1).max(3600).default(DEFAULTS.upstreamFailTimeoutSeconds),
     tls: z.boolean().default(false),
+    /** With tls: the DNS name the pool's servers present; the tier's PKI issues their certificate for it. */
+    tlsServerName: z.string().regex(DNS_NAME, { error: "must be a lower-case DNS name (the name the upstreams' certificate carries)" }).optional(),
     openapi: openapiSource.optional(),
+}).superRefine((pool, ctx) => {
+    if (pool.tls && pool.tlsServerName === undefined) {
+        ctx.addIssue({ code: "custom", path: ["tlsServerName"], message: "is required with tls: true (the name nginx verifies on the upstreams' certificate, which the tier's PKI issues)" });
+    }
+    if (!pool.tls && pool.tlsServerName !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["tlsServerName"], message: "only applies with tls: true" });
+    }
 });
 
 const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -48,6 +48,7 @@ export function buildUpstreams(tier: TierConfig): UpstreamPoolSpec[] {
         maxFails: pool.maxFails,
         failTimeoutSeconds: pool.failTimeoutSeconds,
         tls: pool.tls,
+        ...(pool.tlsServerName ? { tlsServerName: pool.tlsServerName } : {}),
     }));
 }
 

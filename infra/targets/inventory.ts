@@ -211,10 +211,13 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
             sshAllowUsers: [...new Set([...SSH_ADMIN_USERS, host.ssh.user])],
             ...(ctx.dnsResolvers ? { dnsResolvers: ctx.dnsResolvers } : {}),
         }));
-        const certificates = pulumi.all([server.certificateChainPem, server.privateKeyPem, pki.clientCaPem]).apply(([chain, key, clientCa]): HostFile[] => [
+        const tlsUpstreams = tier.upstreams.some((u) => u.tls);
+        const certificates = pulumi.all([server.certificateChainPem, server.privateKeyPem, pki.clientCaPem, pki.caBundlePem]).apply(([chain, key, clientCa, caBundle]): HostFile[] => [
             { path: CERTIFICATE_PATHS.serverCertificate, content: chain, mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
             { path: CERTIFICATE_PATHS.serverKey, content: key, mode: "0640", owner: "root", group: profile.proxyGroup, action: "nginx-reload", secret: true },
             { path: CERTIFICATE_PATHS.clientCa, content: clientCa, mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
+            // TLS upstreams present certificates of the tier's PKI (output upstreamCertificates).
+            ...(tlsUpstreams ? [{ path: CERTIFICATE_PATHS.upstreamCa, content: caBundle, mode: "0644", owner: "root", group: "root", action: "nginx-reload" } as HostFile] : []),
         ]);
         hostFiles[host.name] = certificates.apply((certs) => [...hardening, ...nginxFiles, ...certs]);
         const delivery = deliver(host, hostFiles[host.name], after(host, [...keyDeliveries, ...upstreamDeliveries]));

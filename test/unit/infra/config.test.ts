@@ -111,6 +111,8 @@ describe("bad configs are refused with the field named", () => {
         ["upstream outside the private subnets (a DMZ address)", (t) => { t.upstreams[0].servers[0].address = "10.40.48.5:8080"; }, "tier.upstreams[0].servers[0].address", /outside the private subnets 10\.40\.96\.0\/20, 10\.40\.112\.0\/20, 10\.40\.128\.0\/20/],
         ["no admin key (the account sshd admits would not exist)", (t) => { t.aws.adminSshKeys = []; }, "tier.aws.adminSshKeys", /at least one admin public key/],
         ["an admin key that is not a public key", (t) => { t.aws.adminSshKeys = ["-----BEGIN OPENSSH PRIVATE KEY-----"]; }, "tier.aws.adminSshKeys[0]", /authorized_keys form/],
+        ["TLS pool without the name its servers present", (t) => { delete t.upstreams[1].tlsServerName; }, "tier.upstreams[1].tlsServerName", /is required with tls: true/],
+        ["a server name on a plain pool", (t) => { t.upstreams[0].tlsServerName = "orders.internal.example.com"; }, "tier.upstreams[0].tlsServerName", /only applies with tls: true/],
         ["public route nothing checks", (t) => { delete t.routes[4].public; }, "tier.routes[4].apiKey", /nothing checks this route's requests/],
         ["API-key route declared public", (t) => { t.routes[0].public = { reason: "Because it is open anyway" }; }, "tier.routes[0].public", /only a route on the public listener without an API key/],
         ["public reason too short", (t) => { t.routes[4].public = { reason: "open" }; }, "tier.routes[4].public.reason", /10-200 characters/],

@@ -35,12 +35,14 @@ test("the README's outputs table and the exported outputs agree", () => {
     assert.deepEqual(Object.keys(outputs).sort(), exported);
 });
 
-test("client private keys are a secret output; nothing else is secret or carries a key", async () => {
+test("client and upstream private keys are secret outputs; nothing else is secret or carries a key", async () => {
     assert.equal(await isSecret(outputs.clientPrivateKeys), true);
     const keys = await unwrap(outputs.clientPrivateKeys);
     assert.deepEqual(Object.keys(keys).sort(), ["ledger-batch", "payments-team"]);
+    assert.equal(await isSecret(outputs.upstreamPrivateKeys), true);
+    assert.deepEqual(Object.keys(await unwrap(outputs.upstreamPrivateKeys)), ["payments"], "one key per TLS pool");
     for (const [name, value] of Object.entries(outputs)) {
-        if (name === "clientPrivateKeys") {
+        if (name === "clientPrivateKeys" || name === "upstreamPrivateKeys") {
             continue;
         }
         assert.equal(await isSecret(value), false, `${name} must be a plain output`);
@@ -64,4 +66,7 @@ test("endpoints, CA material, routes, limits and health have the documented shap
     assert.equal(health.urls.length, 4, "one probe URL per proxy");
     assert.ok(health.urls.every((u) => u.endsWith(":8081/healthz")));
     assert.deepEqual(outputs.certificateRotation, { serverValidityDays: 90, earlyRenewalDays: 30 });
+    const upstream = await unwrap(outputs.upstreamCertificates);
+    assert.deepEqual(Object.keys(upstream), ["payments"]);
+    assert.match(upstream.payments.certificateChainPem, /BEGIN CERTIFICATE[\s\S]*BEGIN CERTIFICATE/, "leaf + intermediate");
 });
