@@ -3,7 +3,7 @@
  * should reach an upstream server without first being validated against a schema or
  * signature"). A validated route's location reads the whole body into memory and hands the
  * request to an njs handler (js_content); the handler checks, per method, the required query
- * parameters and headers, the body's media type (415) and the body against the operation's
+ * parameters and headers, parameter values against their schemas, the body's media type (415) and the body against the operation's
  * JSON Schema (400 naming the failing JSON pointer, never echoing the payload), then
  * internally redirects to the route's named location, which alone proxies.
  *
@@ -46,6 +46,22 @@ function apiproxyMediaType(value) {
     return String(value || '').split(';')[0].trim().toLowerCase();
 }
 
+function apiproxyReadParameter(raw, type) {
+    if (type === 'integer' || type === 'number') {
+        if (!/^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/.test(raw)) {
+            return { error: 'must be a number' };
+        }
+        return { value: Number(raw) };
+    }
+    if (type === 'boolean') {
+        if (raw === 'true' || raw === 'false') {
+            return { value: raw === 'true' };
+        }
+        return { error: 'must be true or false' };
+    }
+    return { value: raw };
+}
+
 function validate(r) {
     var route = APIPROXY_ROUTES[r.variables.apiproxy_validated_route];
     if (route === undefined) {
@@ -67,6 +83,35 @@ function validate(r) {
     for (i = 0; i < op.requiredHeaders.length; i++) {
         if (r.headersIn[op.requiredHeaders[i]] === undefined) {
             apiproxyProblem(r, 400, 'missing_header', 'a required header is missing: ' + op.requiredHeaders[i]);
+            return;
+        }
+    }
+    var params = op.parameters || [];
+    var segments = null;
+    for (i = 0; i < params.length; i++) {
+        var p = params[i];
+        var raw;
+        if (p['in'] === 'query') {
+            raw = r.args[p.name];
+        } else if (p['in'] === 'header') {
+            raw = r.headersIn[p.name];
+        } else {
+            if (segments === null) {
+                segments = r.uri.split('/');
+            }
+            raw = segments[p.segment];
+        }
+        if (raw === undefined) {
+            continue;
+        }
+        if (typeof raw !== 'string') {
+            apiproxyProblem(r, 400, 'invalid_parameter', p['in'] + ' parameter ' + p.name + ' is given more than once');
+            return;
+        }
+        var read = apiproxyReadParameter(raw, p.type);
+        var bad = read.error !== undefined ? read.error : apiproxyValidateJson(p.schema, read.value, APIPROXY_LIMITS);
+        if (bad !== null) {
+            apiproxyProblem(r, 400, 'invalid_parameter', p['in'] + ' parameter ' + p.name + ': ' + (typeof bad === 'string' ? bad : bad.reason));
             return;
         }
     }
@@ -120,6 +165,7 @@ export function renderValidationModule(spec: NginxSpec): string | undefined {
             operations[method] = {
                 requiredQuery: op.requiredQuery,
                 requiredHeaders: op.requiredHeaders,
+                ...(op.parameters ? { parameters: op.parameters } : {}),
                 ...(op.body ? { body: { required: op.body.required, contentTypes: op.body.contentTypes, schema: op.body.schema } } : {}),
             };
         }

@@ -52,6 +52,9 @@ export interface OperationValidation {
     readonly requiredQuery: readonly string[];
     /** Request headers that must be present (any case). */
     readonly requiredHeaders: readonly string[];
+    /** Parameter values checked against their schemas when present: the raw text is read as
+     *  the declared scalar type first (a path parameter by its segment of the path). */
+    readonly parameters?: readonly ParameterValidation[];
     /** Absent: the operation takes no body, and a request with one is refused (400). */
     readonly body?: {
         readonly required: boolean;
@@ -60,6 +63,17 @@ export interface OperationValidation {
         /** components/validation compileSchema's output (opaque here: embedded in the njs module). */
         readonly schema: unknown;
     };
+}
+
+export interface ParameterValidation {
+    readonly in: "query" | "header" | "path";
+    readonly name: string;
+    /** How the raw text is read before the schema applies. */
+    readonly type: "string" | "integer" | "number" | "boolean";
+    /** components/validation compileSchema's output. */
+    readonly schema: unknown;
+    /** Path parameters: the index of their segment in the path split at "/". */
+    readonly segment?: number;
 }
 
 export interface RouteValidation {

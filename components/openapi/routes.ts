@@ -10,7 +10,7 @@
  * $ref. A request that would reach the upstream is therefore one the document describes.
  */
 import { compileSchema, SchemaError } from "../validation/schema-compiler";
-import type { HttpMethod, OperationValidation, RouteValidation } from "../nginx/types";
+import type { HttpMethod, OperationValidation, ParameterValidation, RouteValidation } from "../nginx/types";
 
 export class OpenApiError extends Error {
     constructor(readonly pointer: string, message: string) {
@@ -73,7 +73,7 @@ function routeName(pool: string, path: string, taken: Set<string>): string {
     return name;
 }
 
-interface Parameter { name: string; in: string; required: boolean; pointer: string }
+interface Parameter { name: string; in: string; required: boolean; pointer: string; schema: unknown }
 
 function parameters(document: unknown, list: unknown, pointer: string): Parameter[] {
     if (list === undefined) return [];
@@ -83,7 +83,7 @@ function parameters(document: unknown, list: unknown, pointer: string): Paramete
         if (!isObject(value) || typeof value.name !== "string" || typeof value.in !== "string") {
             throw new OpenApiError(at, "a parameter needs a name and an in");
         }
-        return { name: value.name, in: value.in, required: value.required === true || value.in === "path", pointer: at };
+        return { name: value.name, in: value.in, required: value.required === true || value.in === "path", pointer: at, schema: value.schema };
     });
 }
 
@@ -127,9 +127,12 @@ export function routesFromOpenApi(document: unknown, pool: string, basePath: str
             for (const name of templateParams) {
                 if (!all.some((p) => p.in === "path" && p.name === name)) throw new OpenApiError(at, `the path parameter {${name}} is not declared (in: path)`);
             }
+            const checked = all.filter((p) => p.in !== "cookie" && p.schema !== undefined)
+                .map((p) => parameterValidation(document, p, `${basePath}${key}`, dialect));
             operations[method] = {
                 requiredQuery: all.filter((p) => p.in === "query" && p.required).map((p) => p.name),
                 requiredHeaders: all.filter((p) => p.in === "header" && p.required).map((p) => p.name.toLowerCase()),
+                ...(checked.length > 0 ? { parameters: checked } : {}),
                 ...(raw.requestBody !== undefined ? { body: requestBody(document, raw.requestBody, `${at}/requestBody`, dialect) } : {}),
             };
         }
@@ -145,6 +148,28 @@ export function routesFromOpenApi(document: unknown, pool: string, basePath: str
         });
     }
     return routes;
+}
+
+/** A parameter's value check: its scalar type (how the text is read) and its compiled schema. */
+function parameterValidation(document: unknown, p: Parameter, pathKey: string, dialect: "openapi-3.0" | "openapi-3.1"): ParameterValidation {
+    const at = `${p.pointer}/schema`;
+    const { value: schema } = deref(document, p.schema, at);
+    const declared = isObject(schema) ? schema.type : undefined;
+    const type = declared === undefined ? "string" : declared;
+    if (typeof type !== "string" || !["string", "integer", "number", "boolean"].includes(type)) {
+        throw new OpenApiError(at, `a ${p.in} parameter is read as one scalar (string, integer, number or boolean), not ${JSON.stringify(type)}`);
+    }
+    try {
+        return {
+            in: p.in as ParameterValidation["in"], name: p.in === "header" ? p.name.toLowerCase() : p.name,
+            type: type as ParameterValidation["type"],
+            schema: compileSchema(p.schema, { document, pointer: at, dialect }),
+            ...(p.in === "path" ? { segment: pathKey.split("/").indexOf(`{${p.name}}`) } : {}),
+        };
+    } catch (err) {
+        if (err instanceof SchemaError) throw new OpenApiError(err.pointer, err.reason);
+        throw err;
+    }
 }
 
 function requestBody(document: unknown, raw: unknown, pointer: string, dialect: "openapi-3.0" | "openapi-3.1"): NonNullable<OperationValidation["body"]> {

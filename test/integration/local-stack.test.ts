@@ -158,6 +158,12 @@ describe("the local stack: the whole tier on this machine, from the client segme
             assert.equal(curl(443, "/api/v2/orders", key).status, "400", "the required query parameter limit");
             assert.equal(curl(443, "/api/v2/orders?limit=5", key).status, "200");
             assert.equal(curl(443, "/api/v2/orders/42", key).status, "200", "the templated path");
+            // Parameter values against their schemas: limit is an integer 1-100, orderId an integer >= 1.
+            for (const bad of ["/api/v2/orders?limit=0", "/api/v2/orders?limit=abc", "/api/v2/orders?limit=101", "/api/v2/orders/abc", "/api/v2/orders/0"]) {
+                const reply = curl(443, bad, key);
+                assert.equal(reply.status, "400", `${bad}: ${reply.body}`);
+                assert.equal(problem(reply).error, "invalid_parameter", bad);
+            }
             assert.equal(curl(443, "/api/v2/orders/42/extra", key).status, "404", "a template matches one segment per parameter, not a prefix");
             assert.equal(problem(curl(443, "/api/v2/orders/42", [...key, "-H", "Content-Type: application/json", "--data-binary", "{}", "-X", "GET"])).error, "unexpected_body");
             assert.equal(curl(443, "/api/v2/orders", [...key, "-X", "DELETE"]).status, "405");
@@ -201,6 +207,7 @@ describe("the local stack: the whole tier on this machine, from the client segme
                 assert.ok(!journal.includes(digest(rejected.body)), `a body refused with ${rejected.status} reached the upstream`);
             }
             assert.ok(!journal.includes("/api/v2/orders/42/extra"));
+            assert.ok(!journal.includes("/api/v2/orders/abc") && !journal.includes("limit=abc") && !journal.includes("limit=101"), "an invalid parameter reached the upstream");
 
             // What a container could not apply is reported, never skipped in silence.
             assert.ok(out.deliveries["proxy-a"].notApplied.some((n) => n.startsWith("sysctl kernel.")));

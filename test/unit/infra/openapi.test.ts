@@ -39,6 +39,9 @@ describe("routes from an OpenAPI document", () => {
     test("each operation carries its required query parameters, headers and body", () => {
         const list = routes[0].validation.operations.GET!;
         assert.deepEqual([list.requiredQuery, list.requiredHeaders, list.body], [["limit"], [], undefined]);
+        assert.deepEqual(list.parameters?.map((p) => [p.in, p.name, p.type, p.segment]), [["query", "limit", "integer", undefined]]);
+        const one = routes[1].validation.operations.GET!;
+        assert.deepEqual(one.parameters?.map((p) => [p.in, p.name, p.type, p.segment]), [["path", "orderId", "integer", 4]], "/api/v2/orders/{orderId}: segment 4");
         const place = routes[0].validation.operations.POST!;
         assert.deepEqual(place.requiredHeaders, ["idempotency-key"]);
         assert.equal(place.body?.required, true);
@@ -65,6 +68,9 @@ describe("routes from an OpenAPI document", () => {
         const noSchema = doc();
         delete noSchema.paths["/orders"].post.requestBody.content["application/json"].schema;
         refusedAt(noSchema, "/paths/~1orders/post/requestBody/content/application~1json", /needs a schema/);
+        const arrayParam = doc();
+        arrayParam.paths["/orders"].get.parameters[0].schema = { type: "array", items: { type: "integer" } };
+        refusedAt(arrayParam, "/paths/~1orders/get/parameters/0/schema", /read as one scalar/);
         const badPath = doc();
         badPath.paths["/orders/*"] = badPath.paths["/orders"];
         refusedAt(badPath, "/paths/~1orders~1*", /literal segments/);
