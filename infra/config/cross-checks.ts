@@ -232,7 +232,7 @@ function inventoryProblems(tier: TierConfig, inventory: NonNullable<TierConfig["
         }
     });
     // Proxies open egress to upstreams by address; those named by DNS need their networks.
-    const named = [...servers, key?.host ?? ""].filter((host) => host !== "" && parseIpv4Cidr(`${host}/32`) === undefined);
+    const named = [...servers, key?.host ?? ""].filter((host) => host !== "" && !isIpv4(host));
     if (named.length > 0 && inventory.upstreamNetworkCidrs.length === 0) {
         add("inventory.upstreamNetworkCidrs", `is required: ${[...new Set(named)].join(", ")} ${named.length === 1 ? "is" : "are"} named by DNS, so the proxies' egress needs the networks they live in`);
     }

@@ -10,7 +10,7 @@ import { DEFAULTS, LIMITS, CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { checkInstanceType } from "../../components/compute/instance-catalogue";
 import { APPROVED_TLS } from "./approved-tls";
 import { CLIENT_COMMON_NAME, PUBLIC_REASON } from "../../components/nginx/validate";
-import { isCanonicalIpv4Cidr, parseHostPort, parseIpv4Cidr, parseSize } from "./units";
+import { isCanonicalIpv4Cidr, isIpv4, parseHostPort, parseIpv4Cidr, parseSize } from "./units";
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -198,7 +198,7 @@ const localTarget = z.strictObject({
         .default(DEFAULTS.localFabric),
 });
 
-const ipv4 = z.string().refine((v) => parseIpv4Cidr(`${v}/32`) !== undefined, { error: "must be an IPv4 address" });
+const ipv4 = z.string().refine(isIpv4, { error: "must be an IPv4 address" });
 
 export const INVENTORY_ROLES = ["proxy", "lb", "upstream", "keystore"] as const;
 export const INVENTORY_OS = ["debian-12", "ubuntu-22.04", "rhel-8"] as const;

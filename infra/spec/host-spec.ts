@@ -4,7 +4,7 @@ import { osProfile } from "../../components/host/os";
 import { hasSslConfCommand } from "../../components/nginx/render-tls";
 import { nginxLayout } from "../../components/nginx/layout";
 import type { TierConfig } from "../config/load";
-import { parseHostPort, parseIpv4Cidr } from "../config/units";
+import { isIpv4, parseHostPort } from "../config/units";
 import { CERTIFICATE_PATHS, LOG_VOLUME_DEVICE, LOG_VOLUME_MOUNT, SSH_ADMIN_USERS } from "./host-paths";
 
 export interface HostPlacement {
@@ -34,7 +34,7 @@ function egressFor(address: string, networks: readonly string[]): { cidr: string
     if (!parsed) {
         throw new Error(`not host:port: ${address}`);
     }
-    if (parseIpv4Cidr(`${parsed.host}/32`)) {
+    if (isIpv4(parsed.host)) {
         return [{ cidr: `${parsed.host}/32`, port: parsed.port }];
     }
     return networks.map((cidr) => ({ cidr, port: parsed.port }));

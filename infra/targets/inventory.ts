@@ -89,11 +89,18 @@ export interface InventoryDeployment {
     readonly entryAddresses: string[];
 }
 
+const binaryDigests = new Map<string, string>();
+
+/** The binary's SHA-256, read once per program run however many hosts install it. */
 function sha256File(file: string): string {
+    const known = binaryDigests.get(file);
+    if (known !== undefined) return known;
     if (!fs.existsSync(file)) {
         throw new pulumi.RunError(`${path.relative(REPO_ROOT, file)} is missing: run scripts/build-services.sh (npm run up and npm test run it)`);
     }
-    return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    const digest = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    binaryDigests.set(file, digest);
+    return digest;
 }
 
 /** A shell command as root through the delivery account's sudo. */

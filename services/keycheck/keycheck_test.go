@@ -49,6 +49,19 @@ func startRedis(t *testing.T) string {
 
 var pepper = []byte(strings.Repeat("p", 40))
 
+// provisionTeams stores the keys of team-a and team-b (as digests) in Redis and returns the document.
+func provisionTeams(t *testing.T, redis *resp.Client, teamA, teamB string) Keys {
+	t.Helper()
+	doc, err := ParseKeys(strings.NewReader(fmt.Sprintf(`{"keys":[{"id":"team-a","key":%q},{"id":"team-b","key":%q}]}`, teamA, teamB)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Provision(redis, pepper, doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
 func check(t *testing.T, h http.Handler, key string) (int, string) {
 	t.Helper()
 	rec := checkFull(t, h, key)
@@ -62,13 +75,7 @@ func TestCheckAgainstRealRedis(t *testing.T) {
 	var logs bytes.Buffer
 	h := Handler(redis, pepper, newLimiter(t, redis, 100, 50, nil), slog.New(slog.NewJSONHandler(&logs, nil)))
 	teamA, teamB := strings.Repeat("a", 40), strings.Repeat("b", 48)
-	doc, err := ParseKeys(strings.NewReader(fmt.Sprintf(`{"keys":[{"id":"team-a","key":%q},{"id":"team-b","key":%q}]}`, teamA, teamB)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Provision(redis, pepper, doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := provisionTeams(t, redis, teamA, teamB)
 	if code, id := check(t, h, teamA); code != 204 || id != "team-a" {
 		t.Fatalf("known key: %d %q", code, id)
 	}

@@ -191,13 +191,7 @@ func TestHandlerRateLimitsRecognisedKeysOnly(t *testing.T) {
 	redis := resp.New(startRedis(t), "", 4, time.Second)
 	defer redis.Close()
 	teamA, teamB := strings.Repeat("a", 40), strings.Repeat("b", 40)
-	doc, err := ParseKeys(strings.NewReader(fmt.Sprintf(`{"keys":[{"id":"team-a","key":%q},{"id":"team-b","key":%q}]}`, teamA, teamB)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Provision(redis, pepper, doc); err != nil {
-		t.Fatal(err)
-	}
+	provisionTeams(t, redis, teamA, teamB)
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	var logs bytes.Buffer
 	h := Handler(redis, pepper, newLimiter(t, redis, 1, 2, clock), slog.New(slog.NewJSONHandler(&logs, nil)))

@@ -9,22 +9,13 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigError, loadStackFile, TIER_CONFIG_KEY, validateTierConfig } from "../../../infra/config/load";
+import { problemsOf } from "./config-problems";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 
 function prodTier(): Record<string, any> {
     const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8"));
     return structuredClone(doc.config[TIER_CONFIG_KEY]);
-}
-
-function problemsOf(raw: unknown): { path: string; message: string }[] {
-    try {
-        validateTierConfig(raw, "test");
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-        return [...err.problems];
-    }
-    return [];
 }
 
 function assertRefused(mutate: (tier: Record<string, any>) => void, field: string, reason: RegExp): void {

@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { ConfigError, TIER_CONFIG_KEY, validateTierConfig, type TierConfig } from "../../../infra/config/load";
+import { TIER_CONFIG_KEY, validateTierConfig, type TierConfig } from "../../../infra/config/load";
+import { problemsOf } from "./config-problems";
 import { expectedFacts } from "../../../components/targets/inventory/host-audit";
 import { RecordingMocks, revealSecrets } from "../../../infra/review/mocks";
 
@@ -21,16 +22,6 @@ function exampleTier(): Record<string, any> {
     const doc = fs.readFileSync(path.join(ROOT, "docs", "inventory.md"), "utf8");
     const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1];
     return structuredClone(YAML.parse(yaml).config[TIER_CONFIG_KEY]);
-}
-
-function problemsOf(raw: unknown): { path: string; message: string }[] {
-    try {
-        validateTierConfig(raw, "test");
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, String(err));
-        return [...err.problems];
-    }
-    return [];
 }
 
 const refused = (mutate: (t: Record<string, any>) => void, field: string, reason: RegExp): void => {

@@ -10,7 +10,8 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { OpenApiError, routesFromOpenApi } from "../../../components/openapi/routes";
 import { renderNginx } from "../../../components/nginx";
-import { ConfigError, TIER_CONFIG_KEY, validateTierConfig } from "../../../infra/config/load";
+import { TIER_CONFIG_KEY, validateTierConfig } from "../../../infra/config/load";
+import { problemsOf } from "./config-problems";
 import { buildNginxSpec } from "../../../infra/spec/nginx-spec";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -95,15 +96,7 @@ describe("routes from an OpenAPI document", () => {
 describe("upstreams[].openapi in stack config", () => {
     const localTier = (): Record<string, any> =>
         structuredClone(YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.local.yaml"), "utf8")).config[TIER_CONFIG_KEY]);
-    const problems = (tier: unknown) => {
-        try {
-            validateTierConfig(tier, "test");
-            return [];
-        } catch (err) {
-            assert.ok(err instanceof ConfigError, String(err));
-            return [...err.problems];
-        }
-    };
+    const problems = problemsOf;
     test("the local stack's document expands into validated routes", () => {
         const tier = validateTierConfig(localTier(), "local");
         const generated = tier.routes.filter((r) => r.source === "stacks/openapi/orders.yaml");
