@@ -55,7 +55,7 @@ type Seen struct {
 
 // reportedHeaders: what the proxy tier sets or must strip, so tests can see both.
 var reportedHeaders = []string{"X-Request-Id", "X-Api-Key-Id", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Proto",
-	"Content-Type", "User-Agent", "X-Api-Key", "Authorization", "X-Client-Cert-Subject"}
+	"Content-Type", "User-Agent", "X-Api-Key", "Authorization", "X-Client-Cert-Subject", "X-Apiproxy-Client", "X-Apiproxy-Subject"}
 
 // HTTPHandler serves the HTTP port (wrap with h2c for HTTP/2 without TLS).
 func HTTPHandler(name string, maxSlow time.Duration, log *slog.Logger) http.Handler {

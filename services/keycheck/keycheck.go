@@ -10,6 +10,10 @@
 // key a fresh bucket. Unknown keys never reach the limiter. A limited key gets 403 with
 // X-Apiproxy-Denied: rate-limited and Retry-After, which nginx answers as 429 (auth_request
 // passes on only 2xx, 401 and 403; anything else would fail closed as 500).
+//
+// GET /auth/{route} applies a route's policy (policy.go, loaded from serve --policy-file): the
+// API key as /check, an HMAC request signature with replay protection (signature.go) and a
+// bearer JWT of a configured issuer (jwt.go), in that order, each required check passing.
 package keycheck
 
 import (
@@ -56,55 +60,68 @@ func Digest(pepper []byte, key string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// Handler serves /check and /healthz; limiter rate-limits the keys it recognises.
+// Handler serves /check and /healthz; limiter rate-limits the keys it recognises. It has no
+// policy: /auth/{route} fails closed (see Service for the per-route checks).
 func Handler(redis *resp.Client, pepper []byte, limiter *Limiter, log *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get(KeyHeader)
-		attrs := []any{"method", r.Header.Get("X-Original-Method"), "uri", r.Header.Get("X-Original-URI"), "request_id", r.Header.Get("X-Request-Id")}
-		if key == "" || len(key) > MaxKeyLength {
-			log.Info("check", append(attrs, "result", "missing")...)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		reply, err := redis.Do("HGET", RedisHash, Digest(pepper, key))
-		switch {
-		case errors.Is(err, resp.ErrNil):
-			log.Info("check", append(attrs, "result", "unknown")...)
-			w.WriteHeader(http.StatusUnauthorized)
-		case err != nil:
-			// nginx fails closed on anything but 2xx/401/403.
-			log.Error("check", append(attrs, "result", "error", "error", err.Error())...)
-			w.WriteHeader(http.StatusInternalServerError)
-		default:
-			id, _ := reply.(string)
-			verdict, err := limiter.Allow(id)
-			if err != nil {
-				log.Error("check", append(attrs, "result", "error", "key_id", id, "error", err.Error())...)
-				w.WriteHeader(http.StatusInternalServerError)
-				return
-			}
-			// The id goes back on a refusal too: nginx logs which key was limited.
-			w.Header().Set(IDHeader, id)
-			if !verdict.Allowed {
-				log.Info("check", append(attrs, "result", DeniedRateLimited, "key_id", id, "retry_after_seconds", verdict.RetryAfterSeconds())...)
-				w.Header().Set(DeniedHeader, DeniedRateLimited)
-				w.Header().Set("Retry-After", strconv.Itoa(verdict.RetryAfterSeconds()))
-				w.WriteHeader(http.StatusForbidden)
-				return
-			}
-			log.Info("check", append(attrs, "result", "ok", "key_id", id)...)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if _, err := redis.Do("PING"); err != nil {
-			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, "ok\n")
-	})
-	return mux
+	return (&Service{Redis: redis, Pepper: pepper, Limiter: limiter, Log: log}).Handler()
+}
+
+// checkAPIKey is the API-key check of /check and of the routes that require a key: it answers
+// a refusal itself (401 missing/unknown, 403 rate-limited, 500 on a Redis error) and returns
+// false, or sets IDHeader and returns true. It logs one line with msg and attrs.
+func (s *Service) checkAPIKey(w http.ResponseWriter, r *http.Request, msg string, attrs []any) bool {
+	log := s.Log
+	key := r.Header.Get(KeyHeader)
+	if key == "" || len(key) > MaxKeyLength {
+		log.Info(msg, append(attrs, "result", "missing")...)
+		w.WriteHeader(http.StatusUnauthorized)
+		return false
+	}
+	reply, err := s.Redis.Do("HGET", RedisHash, Digest(s.Pepper, key))
+	switch {
+	case errors.Is(err, resp.ErrNil):
+		log.Info(msg, append(attrs, "result", "unknown")...)
+		w.WriteHeader(http.StatusUnauthorized)
+		return false
+	case err != nil:
+		// nginx fails closed on anything but 2xx/401/403.
+		log.Error(msg, append(attrs, "result", "error", "error", err.Error())...)
+		w.WriteHeader(http.StatusInternalServerError)
+		return false
+	}
+	id, _ := reply.(string)
+	verdict, err := s.Limiter.Allow(id)
+	if err != nil {
+		log.Error(msg, append(attrs, "result", "error", "key_id", id, "error", err.Error())...)
+		w.WriteHeader(http.StatusInternalServerError)
+		return false
+	}
+	// The id goes back on a refusal too: nginx logs which key was limited.
+	w.Header().Set(IDHeader, id)
+	if !verdict.Allowed {
+		log.Info(msg, append(attrs, "result", DeniedRateLimited, "key_id", id, "retry_after_seconds", verdict.RetryAfterSeconds())...)
+		w.Header().Set(DeniedHeader, DeniedRateLimited)
+		w.Header().Set("Retry-After", strconv.Itoa(verdict.RetryAfterSeconds()))
+		w.WriteHeader(http.StatusForbidden)
+		return false
+	}
+	log.Info(msg, append(attrs, "result", "ok", "key_id", id)...)
+	return true
+}
+
+func (s *Service) serveCheck(w http.ResponseWriter, r *http.Request) {
+	attrs := []any{"method", r.Header.Get("X-Original-Method"), "uri", r.Header.Get("X-Original-URI"), "request_id", r.Header.Get("X-Request-Id")}
+	if s.checkAPIKey(w, r, "check", attrs) {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Service) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	if _, err := s.Redis.Do("PING"); err != nil {
+		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
 }
 
 // Key is one provisioned API key.
