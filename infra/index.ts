@@ -6,11 +6,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { API_KEYS_CONFIG_KEY, validateApiKeys, type ApiKeys } from "./config/api-keys";
 import { ConfigError, PROJECT_NAME, SSH_PRIVATE_KEY_CONFIG_KEY, validateTierConfig } from "./config/load";
 import { deployTier } from "./program";
+import { SIGNATURE_SECRETS_CONFIG_KEY, validateSignatureSecrets, type SignatureSecrets } from "./config/signature-secrets";
 
 const raw = new pulumi.Config().requireObject<unknown>("tier");
 let tier;
 let apiKeys: pulumi.Output<ApiKeys> | undefined;
 let sshPrivateKey: pulumi.Output<string> | undefined;
+let signatureSecrets: pulumi.Output<SignatureSecrets> | undefined;
 try {
     tier = validateTierConfig(raw, `stack ${pulumi.getStack()}`);
     // Read as the runtime holds it (plaintext, no warning), validated before anything is
@@ -24,6 +26,16 @@ try {
             throw new ConfigError(`stack ${pulumi.getStack()}`, [{ path: API_KEYS_CONFIG_KEY, message: "is not a JSON object (set it with config set --secret --path or a JSON string)" }]);
         }
         apiKeys = pulumi.secret(validateApiKeys(parsed, `stack ${pulumi.getStack()}`));
+    }
+    const secretsText = pulumi.runtime.getConfig(`${PROJECT_NAME}:${SIGNATURE_SECRETS_CONFIG_KEY}`);
+    if (secretsText !== undefined) {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(secretsText);
+        } catch {
+            throw new ConfigError(`stack ${pulumi.getStack()}`, [{ path: SIGNATURE_SECRETS_CONFIG_KEY, message: "is not a JSON object of key id -> secret (set it with config set --secret)" }]);
+        }
+        signatureSecrets = pulumi.secret(validateSignatureSecrets(parsed, tier, `stack ${pulumi.getStack()}`));
     }
     const keyText = pulumi.runtime.getConfig(`${PROJECT_NAME}:${SSH_PRIVATE_KEY_CONFIG_KEY}`);
     if (keyText !== undefined) {
@@ -39,7 +51,7 @@ try {
     }
     throw err;
 }
-const deployment = deployTier(tier, { apiKeys, sshPrivateKey });
+const deployment = deployTier(tier, { apiKeys, sshPrivateKey, signatureSecrets });
 const { outputs } = deployment;
 
 export const environment = outputs.environment;
@@ -70,3 +82,9 @@ export const local = deployment.local
     : undefined;
 /** A key the local key store accepts (secret). */
 export const testApiKey = deployment.local?.testApiKey;
+/** The local target: the signing keys' secrets (secret), by key id, for test clients. */
+export const testSignatureSecrets = deployment.local?.signatureSecrets;
+/** JWT issuers' public keys (JWKS per issuer): what the key service verifies tokens with. */
+export const jwks = deployment.tokenKeys?.jwks;
+/** The keys the stack made for its own JWT issuers (PKCS#8 PEM by issuer and kid, secret): for the token issuer only. */
+export const jwtSigningKeys = deployment.tokenKeys?.privateKeysPem;

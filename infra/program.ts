@@ -10,6 +10,8 @@ import type { AwsTierConfig, InventoryTierConfig, LocalTierConfig, TierConfig } 
 import type { TierOutputs } from "./outputs";
 import type { DeliveryReport } from "../components/targets/inventory/host-delivery";
 import type { ApiKeys } from "./config/api-keys";
+import type { SignatureSecrets } from "./config/signature-secrets";
+import type { PublicJwk } from "../components/services/render-auth-policy";
 import { deployAwsTier } from "./targets/aws";
 import { deployInventoryTier } from "./targets/inventory";
 import { deployLocalTier } from "./targets/local";
@@ -25,11 +27,19 @@ export interface TierDeployment {
     /** The AWS target's extras for app teams: the security group their upstream instances join
      *  (its only ingress is from the proxies, on the upstream ports). */
     readonly aws?: { readonly upstreamSecurityGroupId: pulumi.Output<string> };
+    /** JWT issuers: their public keys (JWKS, by issuer) and the keys the stack made for its own
+     *  issuers (PKCS#8 PEM by issuer and kid, secret), for the token issuer. */
+    readonly tokenKeys?: {
+        readonly jwks: pulumi.Output<Record<string, PublicJwk[]>>;
+        readonly privateKeysPem: pulumi.Output<Record<string, Record<string, string>>>;
+    };
     /** The local target's extras: the client namespace, a key, a request that works. */
     readonly local?: {
         readonly clientNamespace: string;
         /** A key the key store accepts (secret): the generated one when none are configured. */
         readonly testApiKey: pulumi.Output<string>;
+        /** The signing keys' secrets (secret): configured, or generated when none are. */
+        readonly signatureSecrets?: pulumi.Output<SignatureSecrets>;
         /** A request through the whole tier that works as printed, from the repository root. */
         readonly curl: string;
     };
@@ -41,6 +51,8 @@ export interface TierSecrets {
     readonly apiKeys?: pulumi.Output<ApiKeys>;
     /** The inventory's delivery account key (api-proxy-security:sshPrivateKey). */
     readonly sshPrivateKey?: pulumi.Output<string>;
+    /** HMAC secrets of the signing keys (api-proxy-security:signatureSecrets). */
+    readonly signatureSecrets?: pulumi.Output<SignatureSecrets>;
 }
 
 export function deployTier(tier: TierConfig, secrets: TierSecrets = {}): TierDeployment {
@@ -49,7 +61,7 @@ export function deployTier(tier: TierConfig, secrets: TierSecrets = {}): TierDep
             // The schema requires the aws section for this target.
             return deployAwsTier(tier as AwsTierConfig);
         case "local":
-            return deployLocalTier(tier as LocalTierConfig, secrets.apiKeys);
+            return deployLocalTier(tier as LocalTierConfig, secrets);
         case "inventory":
             return deployInventoryTier(tier as InventoryTierConfig, secrets);
         default: {

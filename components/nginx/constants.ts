@@ -75,6 +75,22 @@ export const API_KEY_ID_HEADER = "X-Api-Key-Id";
 export const API_KEY_DENIED_HEADER = "X-Apiproxy-Denied";
 /** Its value for a key over the per-key rate limit: nginx answers that refusal 429 with the service's Retry-After. */
 export const API_KEY_DENIED_RATE_LIMITED = "rate-limited";
+/** The key service's per-route check of signatures and JWTs (and the API key with them): GET <prefix><route>. */
+export const REQUEST_AUTH_CHECK_PATH_PREFIX = "/auth/";
+/** Request headers of an HMAC-signed request (services/keycheck signature.go): the key id, the
+ *  time (unix seconds), a one-time nonce, the body's SHA-256 (hex) and the signature (base64). */
+export const SIGNATURE_KEY_ID_HEADER = "X-Apiproxy-Key-Id";
+export const SIGNATURE_TIMESTAMP_HEADER = "X-Apiproxy-Timestamp";
+export const SIGNATURE_NONCE_HEADER = "X-Apiproxy-Nonce";
+export const SIGNATURE_CONTENT_DIGEST_HEADER = "X-Apiproxy-Content-SHA256";
+export const SIGNATURE_HEADER = "X-Apiproxy-Signature";
+export const SIGNATURE_HEADERS = [
+    SIGNATURE_KEY_ID_HEADER, SIGNATURE_TIMESTAMP_HEADER, SIGNATURE_NONCE_HEADER, SIGNATURE_CONTENT_DIGEST_HEADER, SIGNATURE_HEADER,
+] as const;
+/** Response headers of the key service with the verified identity, which nginx forwards upstream
+ *  (client-supplied values overwritten): the signing client, the JWT subject. */
+export const SIGNATURE_CLIENT_HEADER = "X-Apiproxy-Client";
+export const JWT_SUBJECT_HEADER = "X-Apiproxy-Subject";
 
 // ---- Rate and size limits ---------------------------------------------------------------
 

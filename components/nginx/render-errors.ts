@@ -10,7 +10,7 @@
  * chosen page returns; `=403` would force 403 onto the 429 page. Only error_page at server
  * level is used: one inside a location would replace every mapping inherited from here.
  */
-import { API_KEY_DENIED_PAGE_VARIABLE } from "./render-api-key";
+import { API_KEY_DENIED_PAGE_VARIABLE, AUTH_DENIED_REASON_VARIABLE } from "./render-api-key";
 import { block, directive, fileContent } from "./lines";
 
 interface ErrorPage {
@@ -20,11 +20,14 @@ interface ErrorPage {
     readonly control: string;
     /** A variable naming the page per request (a map of this page's and others' locations) instead of this page. */
     readonly pageVariable?: { readonly name: string; readonly control: string };
+    /** The body names why the key service refused (its X-Apiproxy-Denied token, e.g. replayed,
+     *  expired; "credentials_missing_or_invalid" for an API key), never the credential itself. */
+    readonly reason?: boolean;
 }
 
 export const ERROR_PAGES: readonly ErrorPage[] = [
     { codes: [400], status: 400, error: "bad_request", control: "OWASP ASVS 7.4.1: generic error, no internals" },
-    { codes: [401], status: 401, error: "api_key_required", control: "seed: API keys via auth_request" },
+    { codes: [401], status: 401, error: "unauthorized", control: "seed: API keys, signatures, JWTs via auth_request", reason: true },
     {
         codes: [403], status: 403, error: "forbidden", control: "seed: API keys via auth_request",
         pageVariable: {
@@ -66,7 +69,7 @@ export function renderErrors(): string {
         errorPageDirective(page),
         ...block(`location ${errorLocationName(page)}`, [
             directive("default_type application/json"),
-            directive(`return ${page.status} '{"error":"${page.error}","status":${page.status},"request_id":"$request_id"}\\n'`),
+            directive(`return ${page.status} '{"error":"${page.error}",${page.reason ? `"reason":"${AUTH_DENIED_REASON_VARIABLE}",` : ""}"status":${page.status},"request_id":"$request_id"}\\n'`),
         ]),
         "",
     ]);

@@ -12,8 +12,8 @@
  * non-secret key id in X-Api-Key-Id instead, so credentials never reach upstream logs), and
  * client-supplied identity headers (X-Api-Key-Id, X-Client-Cert-*) are overwritten.
  */
-import { API_KEY_HEADER, API_KEY_ID_HEADER } from "./constants";
-import { API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE } from "./render-api-key";
+import { API_KEY_HEADER, API_KEY_ID_HEADER, JWT_SUBJECT_HEADER, SIGNATURE_CLIENT_HEADER } from "./constants";
+import { API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE, JWT_SUBJECT_VARIABLE, SIGNATURE_CLIENT_VARIABLE } from "./render-api-key";
 import { directive, fileContent } from "./lines";
 import type { NginxSpec } from "./types";
 
@@ -57,6 +57,8 @@ function forwardingHeaders(setHeader: "proxy_set_header" | "grpc_set_header", sp
         directive(`${setHeader} X-Request-Id $request_id`, "OWASP ASVS 7.1.4: request correlation"),
         directive(`${setHeader} ${API_KEY_HEADER} ""`, "OWASP ASVS 7.1.1: the key stops at the proxy, never reaches upstreams"),
         directive(`${setHeader} ${API_KEY_ID_HEADER} ${idVar}`, "identity from the key service only, client value overwritten"),
+        directive(`${setHeader} ${SIGNATURE_CLIENT_HEADER} ${SIGNATURE_CLIENT_VARIABLE}`, "signing client from the key service only, client value overwritten"),
+        directive(`${setHeader} ${JWT_SUBJECT_HEADER} ${JWT_SUBJECT_VARIABLE}`, "token subject from the key service only, client value overwritten"),
         directive(`${setHeader} X-Client-Cert-Subject $ssl_client_s_dn`, "mTLS identity from nginx only, client value overwritten"),
         directive(`${setHeader} X-Client-Cert-Verify $ssl_client_verify`, "mTLS result from nginx only"),
         directive(`${setHeader} Proxy ""`, "httpoxy (CVE-2016-5385)"),

@@ -16,6 +16,8 @@ import {
 } from "./constants";
 import {
     API_KEY_DENIED_PAGE_VARIABLE,
+    AUTH_DENIED_GENERIC_REASON,
+    AUTH_DENIED_REASON_VARIABLE,
     API_KEY_DENIED_VARIABLE,
     API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE,
     API_KEY_RETRY_AFTER_VARIABLE,
@@ -82,6 +84,10 @@ export function renderRateLimits(spec: NginxSpec): string {
             `~^${API_KEY_DENIED_RATE_LIMITED}:([0-9]+)$ $1;`,
             `default "";`,
         ], "RFC 6585 4: Retry-After on the per-key 429 only, digits only"),
+        ...block(`map ${API_KEY_DENIED_VARIABLE} ${AUTH_DENIED_REASON_VARIABLE}`, [
+            `"~^[a-z][a-z-]{0,39}$" ${API_KEY_DENIED_VARIABLE};`,
+            `default "${AUTH_DENIED_GENERIC_REASON}";`,
+        ], "OWASP ASVS 7.4.1: the 401 body names the key service's reason token only, never a credential"),
     ];
     return fileContent("rate-limits.conf: request rate and connection limits", lines);
 }

@@ -24,6 +24,9 @@ export const ACCESS_LOG_FIELDS: readonly (readonly [string, string])[] = [
     ["client_cert_verify", "$ssl_client_verify"],
     ["api_key_present", "$api_key_present"],
     ["api_key_id", "$api_key_id"],
+    ["auth_client", "$apiproxy_client"],
+    ["auth_subject", "$apiproxy_subject"],
+    ["auth_denied", "$api_key_denied"],
     ["user_agent", "$http_user_agent"],
 ];
 

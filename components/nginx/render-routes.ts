@@ -13,12 +13,21 @@
 import {
     API_KEY_DENIED_HEADER,
     API_KEY_ID_HEADER,
+    JWT_SUBJECT_HEADER,
+    SIGNATURE_CLIENT_HEADER,
     UPSTREAM_NEXT_TRIES,
 } from "./constants";
-import { API_KEY_AUTH_LOCATION, API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE } from "./render-api-key";
+import {
+    API_KEY_AUTH_LOCATION,
+    API_KEY_DENIED_VARIABLE,
+    API_KEY_RETRY_AFTER_VARIABLE,
+    JWT_SUBJECT_VARIABLE,
+    SIGNATURE_CLIENT_VARIABLE,
+    requestAuthLocation,
+} from "./render-api-key";
 import { PER_IP_ZONE, routeZone } from "./render-limits";
 import { hasSslConfCommand } from "./render-tls";
-import { VALIDATED_ROUTE_VARIABLE, VALIDATION_MODULE_NAME, validatedUpstreamLocation } from "./render-validation";
+import { VALIDATED_ROUTE_VARIABLE, VALIDATION_MODULE_NAME, checkedInNjs, validatedUpstreamLocation } from "./render-validation";
 import { poolUpstreamName } from "./render-upstreams";
 import { block, comment, directive, fileContent, identifier, sizeLiteral } from "./lines";
 import type { NginxLayout } from "./layout";
@@ -134,9 +143,23 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
     if (pool === undefined) throw new Error(`route ${route.name}: unknown pool ${route.upstream}`);
     const perIp = spec.rateLimits.perIp;
     const upstreamHeader = (header: string) => `$upstream_http_${identifier(header.toLowerCase())}`;
-    const apiKey = route.requireApiKey
+    const auth = route.requestAuth;
+    const authRequest = auth !== undefined
         ? [
-              directive(`auth_request ${API_KEY_AUTH_LOCATION}`, "seed: API keys via auth_request / OWASP ASVS 13.1.4"),
+              directive(
+                  `auth_request ${requestAuthLocation(route)}`,
+                  `seed: validated against a signature / OWASP ASVS 13.1.4: ${[route.requireApiKey ? "API key" : "", auth.signature ? "HMAC signature" : "", auth.jwt ? "JWT" : ""].filter(Boolean).join(" + ")} checked by the key service`,
+              ),
+              ...(auth.signature ? [directive(`auth_request_set ${SIGNATURE_CLIENT_VARIABLE} ${upstreamHeader(SIGNATURE_CLIENT_HEADER)}`, "the verified signing client, forwarded upstream")] : []),
+              ...(auth.jwt ? [directive(`auth_request_set ${JWT_SUBJECT_VARIABLE} ${upstreamHeader(JWT_SUBJECT_HEADER)}`, "the verified token subject, forwarded upstream")] : []),
+          ]
+        : route.requireApiKey
+            ? [directive(`auth_request ${API_KEY_AUTH_LOCATION}`, "seed: API keys via auth_request / OWASP ASVS 13.1.4")]
+            : [];
+    // The key service's answer: the key id, and why it refused (rate-limited -> 429; the reason of a 401).
+    const apiKey = authRequest.length > 0
+        ? [
+              ...authRequest,
               directive(`auth_request_set $api_key_id ${upstreamHeader(API_KEY_ID_HEADER)}`, "non-secret key id for logs/upstreams"),
               directive(
                   `auth_request_set ${API_KEY_DENIED_VARIABLE} ${upstreamHeader(API_KEY_DENIED_HEADER)}`,
@@ -150,17 +173,22 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
         : [];
     const matcher = route.template !== undefined ? `~ ${templateRegex(route.template)}` : route.exact ? `= ${route.pathPrefix}` : route.pathPrefix;
     const upstreamBody = protocolBody(spec, layout, route, pool);
-    const validated = route.validation !== undefined;
+    const validated = checkedInNjs(route);
     const content = validated
         ? [
-              directive(`client_body_buffer_size ${sizeLiteral(route.maxBodyBytes)}`, "seed: schema validation - the whole body in memory for the validator (bounded by client_max_body_size)"),
-              directive("client_body_in_single_buffer on", "seed: schema validation - one buffer for the validator"),
+              directive(`client_body_buffer_size ${sizeLiteral(route.maxBodyBytes)}`, "seed: schema/signature validation - the whole body in memory for the check (bounded by client_max_body_size)"),
+              directive("client_body_in_single_buffer on", "seed: schema/signature validation - one buffer for the check"),
               directive(`set ${VALIDATED_ROUTE_VARIABLE} "${route.name}"`),
-              directive(`js_content ${VALIDATION_MODULE_NAME}.validate`, "seed: no request reaches an upstream unvalidated - 415/400 before any upstream sees it"),
+              directive(
+                  `js_content ${VALIDATION_MODULE_NAME}.validate`,
+                  route.requestAuth?.signature
+                      ? "seed: validated against a signature - the body must match the signed digest (400) before any upstream sees it"
+                      : "seed: no request reaches an upstream unvalidated - 415/400 before any upstream sees it",
+              ),
           ]
         : upstreamBody;
     const location = block(`location ${matcher}`, [
-        comment(`route ${route.name}: ${route.protocol} -> ${pool.name}; ${route.methods.join(",")}${route.requireApiKey ? "; API key" : ""}`),
+        comment(`route ${route.name}: ${route.protocol} -> ${pool.name}; ${route.methods.join(",")}${route.requireApiKey ? "; API key" : ""}${route.requestAuth?.signature ? "; signature" : ""}${route.requestAuth?.jwt ? "; JWT" : ""}`),
         ...block(`if (${methodVariable(route)} = 0)`, [
             directive("return 405", "OWASP ASVS 14.5.1: undeclared method -> 405 locally"),
         ]),

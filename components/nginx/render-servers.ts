@@ -2,7 +2,7 @@
  * servers.conf: the public TLS server, the mTLS server and the plain-HTTP health server.
  * Each TLS server denies by default (`location /` -> 404) and proxies only declared routes.
  */
-import { API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE } from "./render-api-key";
+import { API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE, JWT_SUBJECT_VARIABLE, SIGNATURE_CLIENT_VARIABLE } from "./render-api-key";
 import { connectionsPerIp, CONN_PER_IP_ZONE } from "./render-limits";
 import { block, directive, fileContent } from "./lines";
 import { DEFAULT_LISTEN_BACKLOG } from "./constants";
@@ -47,6 +47,8 @@ function tlsServer(spec: NginxSpec, layout: NginxLayout, listener: "public" | "m
         // what auth_request_set put in them (an error_page to a URI would reset them).
         directive(`set ${API_KEY_DENIED_VARIABLE} ""`, "filled by auth_request_set on API-key routes only: other 403s stay 403"),
         directive(`set ${API_KEY_RETRY_AFTER_VARIABLE} ""`, "filled by auth_request_set on API-key routes only"),
+        directive(`set ${SIGNATURE_CLIENT_VARIABLE} ""`, "filled by auth_request_set on signed routes only: forwarded upstream, never the client's value"),
+        directive(`set ${JWT_SUBJECT_VARIABLE} ""`, "filled by auth_request_set on JWT routes only: forwarded upstream, never the client's value"),
         directive(`include ${layout.securityHeaders}`, "OWASP ASVS 14.4: security headers on every response"),
         directive(`include ${layout.errors}`),
         directive(`include ${layout.apiKeyAuth}`),
@@ -61,6 +63,9 @@ function healthServer(spec: NginxSpec): string[] {
     return block("server", [
         listen(spec, spec.health.port, false),
         directive(`set $api_key_id ""`),
+        directive(`set ${API_KEY_DENIED_VARIABLE} ""`),
+        directive(`set ${SIGNATURE_CLIENT_VARIABLE} ""`),
+        directive(`set ${JWT_SUBJECT_VARIABLE} ""`),
         directive("default_type text/plain"),
         ...block(`location = ${spec.health.path}`, [
             directive("access_log off", "health probes are not traffic"),

@@ -44,6 +44,10 @@ export interface RouteSpec {
      *  required query parameters and headers and the JSON body against its compiled schema.
      *  A method without an entry, or a body where none is declared, is refused. http routes only. */
     readonly validation?: RouteValidation;
+    /** Checked by the key service's per-route policy (GET /auth/<name>, one auth_request that also
+     *  checks the API key when requireApiKey): an HMAC signature over method, URI, time, nonce and
+     *  body digest (nginx's njs then checks the body against that digest), and/or a JWT. */
+    readonly requestAuth?: { readonly signature: boolean; readonly jwt: boolean };
 }
 
 /** What one operation (method) of a validated route requires of a request. */

@@ -205,8 +205,14 @@ export function validateNginxSpec(spec: NginxSpec): void {
                     `"${type}" is not a JSON media type (application/json or application/*+json): only JSON bodies are validated`));
             }
         }
+        if (route.requestAuth !== undefined) {
+            check(route.requestAuth.signature || route.requestAuth.jwt, `${at}.requestAuth`, "names a signature and/or a JWT check (or leave it out)");
+            check(!route.requestAuth.signature || route.protocol === "http", `${at}.requestAuth.signature`,
+                "only http routes are signed (the body digest is checked on a whole buffered body)");
+        }
         if (route.publicReason !== undefined) {
-            check(!route.requireApiKey && route.listeners.includes("public"), `${at}.publicReason`, "only a public-listener route without an API key is declared public");
+            check(!route.requireApiKey && route.requestAuth === undefined && route.listeners.includes("public"), `${at}.publicReason`,
+                "only a public-listener route without an API key, signature or JWT is declared public");
             check(PUBLIC_REASON.test(route.publicReason), `${at}.publicReason`, `must match ${PUBLIC_REASON}`);
         }
         check(route.maxBodyBytes <= spec.maxBodyBytes, `${at}.maxBodyBytes`, `exceeds the tier maximum ${spec.maxBodyBytes}`);

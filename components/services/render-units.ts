@@ -6,6 +6,7 @@
  * binary changes the unit and the delivery restarts it (`service-restart`).
  */
 import { hostFile, type HostFile } from "../core/host-file";
+import { KEYCHECK_POLICY_FILE } from "./render-auth-policy";
 
 export const KEYCHECK_BINARY = "/usr/local/bin/apiproxy-keycheck";
 export const DEMO_UPSTREAM_BINARY = "/usr/local/bin/apiproxy-demo-upstream";
@@ -84,6 +85,10 @@ export interface KeycheckUnitSpec {
     /** The per-API-key rate limit (the stack's limits.rateLimitPerApiKey, the NginxSpec's
      *  rateLimits.perApiKey): the service enforces it per key id, for every proxy of the tier. */
     readonly rateLimitPerApiKey: { readonly ratePerSecond: number; readonly burst: number };
+    /** SHA-256 of the per-route request-authentication policy (render-auth-policy.ts), when the
+     *  tier has signature or JWT routes: the service loads it as a credential, and a new policy
+     *  changes this unit, so the delivery restarts the service. */
+    readonly policySha256?: string;
 }
 
 export function renderKeycheckUnit(spec: KeycheckUnitSpec): HostFile[] {
@@ -95,12 +100,16 @@ export function renderKeycheckUnit(spec: KeycheckUnitSpec): HostFile[] {
     }
     if (!Number.isInteger(burst) || burst < 0) throw new Error(`keycheck rateLimitPerApiKey.burst must be an integer >= 0, got ${burst}`);
     if (!/^[a-z][a-z0-9-]*$/.test(spec.redisUnit)) throw new Error(`keycheck redisUnit must be a unit name, got ${spec.redisUnit}`);
-    const content = unit("API-key check service (nginx auth_request target)", spec.binarySha256, [`${spec.redisUnit}.service`],
+    if (spec.policySha256 !== undefined && !SHA256.test(spec.policySha256)) throw new Error(`keycheck policySha256 must be 64 hex digits, got ${spec.policySha256}`);
+    const policy = spec.policySha256 !== undefined;
+    const content = unit("API-key, signature and JWT check service (nginx auth_request target)", spec.binarySha256, [`${spec.redisUnit}.service`],
         `${KEYCHECK_BINARY} serve --listen ${spec.listen} --redis ${spec.redis} --pepper-file \${CREDENTIALS_DIRECTORY}/pepper` +
-            ` --rate-per-second ${ratePerSecond} --burst ${burst}`,
+            ` --rate-per-second ${ratePerSecond} --burst ${burst}` + (policy ? " --policy-file ${CREDENTIALS_DIRECTORY}/policy" : ""),
         [
-            "# The pepper reaches the service as a credential: readable by it alone, never in its environment.",
+            "# The pepper (and the policy with the signature secrets) reach the service as credentials:",
+            "# readable by it alone, never in its environment.",
             `LoadCredential=pepper:${KEYCHECK_PEPPER_FILE}`,
+            ...(policy ? [`LoadCredential=policy:${KEYCHECK_POLICY_FILE}`, `# policy sha256: ${spec.policySha256} (a new policy changes this file: the delivery restarts the unit)`] : []),
         ],
         ["Requires=redis-server.service"]);
     return [hostFile({ path: `/etc/systemd/system/${KEYCHECK_UNIT}`, content, mode: "0644", owner: "root", group: "root", action: "service-restart" })];

@@ -96,17 +96,30 @@ export function crossFieldProblems(tier: TierConfig): ConfigProblem[] {
     if (tier.inventory) {
         inventoryProblems(tier, tier.inventory, add);
     }
-    // Request validation runs in nginx's njs, packaged and tested for Debian 12 only.
-    const validating = tier.routes.map((r, i) => ({ r, i })).filter(({ r }) => r.validation !== undefined);
+    // Request validation (and the signed body digest) runs in nginx's njs, packaged and tested for Debian 12 only.
+    const validating = tier.routes.map((r, i) => ({ r, i })).filter(({ r }) => r.validation !== undefined || r.signature !== undefined);
     if (validating.length > 0) {
         const proxyOs = tier.target === "aws" ? ["ubuntu-22.04"] : tier.target === "inventory"
             ? (tier.inventory?.hosts ?? []).filter((h) => h.role === "proxy").map((h) => h.os) : ["debian-12"];
         const unsupported = [...new Set(proxyOs.filter((os) => !NJS_OS.includes(os as never)))];
         if (unsupported.length > 0) {
-            const pools = [...new Set(validating.map(({ r }) => r.upstream))];
+            const pools = [...new Set(validating.filter(({ r }) => r.validation !== undefined).map(({ r }) => r.upstream))];
             pools.forEach((pool) => add(`upstreams[${tier.upstreams.findIndex((u) => u.name === pool)}].openapi`,
                 `validates requests in nginx (njs), which this product supports on ${NJS_OS.join(", ")} only; the proxies here run ${unsupported.join(", ")}`));
+            validating.filter(({ r }) => r.signature !== undefined && r.source === undefined).forEach(({ i }) => add(`${routeAt(i)}.signature`,
+                `checks the signed body digest in nginx (njs), which this product supports on ${NJS_OS.join(", ")} only; the proxies here run ${unsupported.join(", ")}`));
         }
+    }
+
+    // Signing clients and JWT issuers: unique names and key ids (a key id selects one secret or key).
+    if (tier.signatures) {
+        duplicates(tier.signatures.clients, (c) => c.name, (i, v) => add(`signatures.clients[${i}].name`, `"${v}" is declared twice`));
+        const keys = tier.signatures.clients.flatMap((c, i) => c.keys.map((k, j) => ({ id: k.id, at: `signatures.clients[${i}].keys[${j}].id` })));
+        duplicates(keys, (k) => k.id, (n, v) => add(keys[n].at, `"${v}" is another key's id (clients name their key by it)`));
+    }
+    if (tier.jwt) {
+        duplicates(tier.jwt.issuers, (x) => x.name, (i, v) => add(`jwt.issuers[${i}].name`, `"${v}" is declared twice`));
+        tier.jwt.issuers.forEach((issuer, i) => duplicates(issuer.keys ?? [], (k) => k.kid, (j, v) => add(`jwt.issuers[${i}].keys[${j}].kid`, `"${v}" is declared twice`)));
     }
 
     if (tier.tls.tls12Ciphers && !tier.tls.protocols.includes("TLSv1.2")) {
@@ -149,11 +162,31 @@ export function crossFieldProblems(tier: TierConfig): ConfigProblem[] {
                 }
             });
         }
-        if (route.public !== undefined && (route.apiKey || !route.listeners.includes("public"))) {
-            add(`${routeAt(i)}.public`, "only a route on the public listener without an API key is declared public");
+        const checked = route.apiKey || route.signature !== undefined || route.jwt !== undefined;
+        if (route.public !== undefined && (checked || !route.listeners.includes("public"))) {
+            add(`${routeAt(i)}.public`, "only a route on the public listener without an API key, signature or JWT is declared public");
         }
-        if (route.listeners.includes("public") && !route.apiKey && route.public === undefined && route.validation === undefined) {
-            add(`${routeAt(i)}.apiKey`, "is false on the public listener, so nothing checks this route's requests: keep the API key, or declare public: {reason: ...}");
+        if (route.listeners.includes("public") && !checked && route.public === undefined && route.validation === undefined) {
+            add(`${routeAt(i)}.apiKey`, "is false on the public listener, so nothing checks this route's requests: keep the API key, add a signature or jwt check, or declare public: {reason: ...}");
+        }
+        if (route.signature !== undefined) {
+            if (route.protocol !== "http") add(`${routeAt(i)}.signature`, "only http routes are signed (the body digest is checked on the whole buffered body)");
+            const declared = tier.signatures?.clients.map((c) => c.name) ?? [];
+            route.signature.clients.forEach((name, j) => {
+                if (!declared.includes(name)) {
+                    add(`${routeAt(i)}.signature.clients[${j}]`, `"${name}" is not a signing client (signatures.clients: ${declared.join(", ") || "none"})`);
+                }
+            });
+        }
+        if ((route.signature !== undefined || route.jwt !== undefined) && tier.target === "aws") {
+            add(`${routeAt(i)}.${route.signature !== undefined ? "signature" : "jwt"}`,
+                "signatures and JWTs are checked by the key service this product runs (local and inventory targets); the aws target's apiKeyService is your own, so it cannot be given the policy");
+        }
+        if (route.jwt !== undefined) {
+            const issuers = tier.jwt?.issuers.map((x) => x.name) ?? [];
+            if (!issuers.includes(route.jwt.issuer)) {
+                add(`${routeAt(i)}.jwt.issuer`, `"${route.jwt.issuer}" is not a declared issuer (jwt.issuers: ${issuers.join(", ") || "none"})`);
+            }
         }
         if (route.path === tier.healthPath) {
             add(`${routeAt(i)}.path`, `collides with the health endpoint ${tier.healthPath}`);

@@ -42,6 +42,11 @@ export const DEFAULTS = {
     readTimeoutSeconds: 30,
     /** One year of access logs: PCI DSS 10.5.1 retention. */
     logRetentionDays: 365,
+    /** Signed requests: 5 minutes of clock difference (the usual for HMAC request signing, e.g.
+     *  AWS SigV4's 15 minutes is wider than an API gateway needs); nonces are kept twice as long. */
+    signatureMaxClockSkewSeconds: 300,
+    /** JWT exp/nbf/iat: 30 s of clock difference between issuer and proxy (RFC 7519 4.1.4 "small leeway"). */
+    jwtLeewaySeconds: 30,
 } as const;
 
 

@@ -7,6 +7,8 @@ import * as YAML from "yaml";
 import { tierSchema, TierConfigParsed } from "./schema";
 import { crossFieldProblems } from "./cross-checks";
 import { expandOpenApiRoutes, type RouteConfig } from "./openapi";
+import { readJwksFiles } from "./jwks";
+import type { PublicJwk } from "../../components/services/render-auth-policy";
 
 /** The Pulumi project name and the config key holding the tier object. */
 export const PROJECT_NAME = "api-proxy-security";
@@ -28,8 +30,9 @@ export class ConfigError extends Error {
     }
 }
 
-/** The validated tier: hand-written routes plus those generated from OpenAPI documents. */
-export type TierConfig = Omit<TierConfigParsed, "routes"> & { readonly routes: RouteConfig[] };
+/** The validated tier: hand-written routes plus those generated from OpenAPI documents, and
+ *  the public keys of JWT issuers given by jwksFile (issuer name -> keys). */
+export type TierConfig = Omit<TierConfigParsed, "routes"> & { readonly routes: RouteConfig[]; readonly jwksFiles?: Readonly<Record<string, PublicJwk[]>> };
 /** A tier whose target is aws: the schema guarantees its `aws` section. */
 export type AwsTierConfig = TierConfig & { readonly target: "aws"; readonly aws: NonNullable<TierConfig["aws"]> };
 /** A tier whose target is inventory: the schema guarantees its `inventory` section. */
@@ -63,7 +66,11 @@ export function validateTierConfig(raw: unknown, source = "config"): TierConfig 
     if (expanded.problems.length > 0) {
         throw new ConfigError(source, expanded.problems);
     }
-    const tier: TierConfig = { ...parsed.data, routes: expanded.routes };
+    const jwks = readJwksFiles(parsed.data);
+    if (jwks.problems.length > 0) {
+        throw new ConfigError(source, jwks.problems);
+    }
+    const tier: TierConfig = { ...parsed.data, routes: expanded.routes, jwksFiles: jwks.jwks };
     const problems = crossFieldProblems(tier);
     if (problems.length > 0) {
         throw new ConfigError(source, problems);

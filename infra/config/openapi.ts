@@ -54,6 +54,8 @@ export function expandOpenApiRoutes(tier: TierConfigParsed, root = PROJECT_ROOT)
                     upstream: pool.name,
                     protocol: "http",
                     apiKey: source.apiKey,
+                    ...(source.signature ? { signature: source.signature } : {}),
+                    ...(source.jwt ? { jwt: source.jwt } : {}),
                     listeners: source.listeners,
                     timeouts: { connect: DEFAULTS.connectTimeoutSeconds, send: DEFAULTS.sendTimeoutSeconds, read: DEFAULTS.readTimeoutSeconds },
                     ...(generated.template ? { template: generated.template } : {}),

@@ -64,6 +64,34 @@ const upstreamServer = z.strictObject({
     weight: z.number().int().min(1).max(100).default(1),
 });
 
+/** RFC 3339 instant with an explicit offset ("2026-12-15T00:00:00Z"): the edge of a key's overlap window. */
+const instant = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, { error: "must be an RFC 3339 time with offset, quoted in YAML (an unquoted one becomes a YAML timestamp), e.g. '2026-12-15T00:00:00Z'" })
+    .refine((v) => !Number.isNaN(Date.parse(v)), { error: "is not a real date" });
+/** A key id clients send (signature keys) or tokens name (JWT kid). */
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const keyWindow = {
+    /** Accepted from then on (default: at once). */
+    notBefore: instant.optional(),
+    /** Refused from then on: the end of a rotation's overlap window (default: until removed). */
+    notAfter: instant.optional(),
+};
+function checkWindow(key: { notBefore?: string; notAfter?: string }, ctx: z.RefinementCtx): void {
+    if (key.notBefore !== undefined && key.notAfter !== undefined && Date.parse(key.notBefore) >= Date.parse(key.notAfter)) {
+        ctx.addIssue({ code: "custom", path: ["notAfter"], message: `must be later than notBefore (${key.notBefore})` });
+    }
+}
+
+/** A route's HMAC request signature: the signing clients (signatures.clients[].name) allowed. */
+const routeSignature = z.strictObject({
+    clients: z.array(z.string()).min(1, { error: "names at least one signing client (signatures.clients[].name)" }),
+});
+/** A route's JWT check: the issuer (jwt.issuers[].name) and the audiences a token must name one of. */
+const routeJwt = z.strictObject({
+    issuer: z.string(),
+    audiences: z.array(z.string().regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1-256 printable characters without spaces" }))
+        .min(1, { error: "names at least one audience (a token must carry one of them in aud)" }),
+});
+
 /** An OpenAPI 3.0/3.1 document as the pool's route source (infra/config/openapi.ts reads it). */
 const openapiSource = z.strictObject({
     /** Path relative to the project root (the directory of Pulumi.yaml), e.g. stacks/openapi/orders.yaml. */
@@ -73,6 +101,9 @@ const openapiSource = z.strictObject({
     basePath: z.string().regex(/^(\/[A-Za-z0-9._~-]+)*$/, { error: "must be empty or literal segments like /api/v2" }).default(""),
     listeners: z.array(z.enum(["public", "mtls"])).min(1, { error: "the generated routes need at least one listener" }).default(["public"]),
     apiKey: z.boolean().default(true),
+    /** Every generated route also requires this signature / this JWT. */
+    signature: routeSignature.optional(),
+    jwt: routeJwt.optional(),
 });
 
 const upstreamPool = z.strictObject({
@@ -121,10 +152,52 @@ const route = z.strictObject({
     rateLimitPerIp: rateLimit.optional(),
     /** mTLS-only routes: the issued client certificates (pki.clients[].name) allowed; others get 403. */
     clients: z.array(z.string()).min(1, { error: "names at least one client (or leave it out: any certificate of the client CA)" }).optional(),
+    /** An HMAC-SHA256 request signature (method, URI, time, nonce, body digest), checked with replay protection. */
+    signature: routeSignature.optional(),
+    /** A bearer JWT (ES256/RS256/EdDSA) verified against the issuer's JWKS, with exp/nbf/iss/aud. */
+    jwt: routeJwt.optional(),
     /** A public-listener route without an API key must say why nothing checks its requests. */
     public: z.strictObject({
         reason: z.string().regex(PUBLIC_REASON, { error: "must be a sentence of 10-200 characters (letters, digits, spaces and , . : ( ) ' / _ -)" }),
     }).optional(),
+});
+
+/** HMAC request signatures: the signing clients and their keys. The secrets are secret config
+ *  (api-proxy-security:signatureSecrets, key id -> secret); rotation adds a key and ends the old
+ *  one's notAfter once clients have moved (both accepted in between). */
+const signatures = z.strictObject({
+    maxClockSkewSeconds: z.number().int().min(1).max(900, { error: "must not exceed 900 seconds (the replay window is twice this)" })
+        .default(DEFAULTS.signatureMaxClockSkewSeconds),
+    clients: z.array(z.strictObject({
+        name: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
+        keys: z.array(z.strictObject({
+            id: z.string().regex(KEY_ID, { error: "must match [A-Za-z0-9._-]{1,64} (clients send it in X-Apiproxy-Key-Id)" }),
+            ...keyWindow,
+        }).superRefine(checkWindow)).min(1, { error: "a signing client needs at least one key" }),
+    })).min(1, { error: "names at least one signing client" }),
+});
+
+/** JWT issuers: the stack makes the signing keys (keys) or delivers the issuer's JWKS (jwksFile). */
+const jwtIssuer = z.strictObject({
+    name: z.string().regex(NAME, { error: "must match [a-z][a-z0-9-]{0,31}" }),
+    /** The iss claim tokens must carry. */
+    issuer: z.string().regex(/^[\x21-\x7e]{1,256}$/, { error: "must be 1-256 printable characters without spaces (the iss claim)" }),
+    leewaySeconds: z.number().int().min(0).max(300, { error: "must not exceed 300 seconds" }).default(DEFAULTS.jwtLeewaySeconds),
+    /** Refuse tokens valid for longer than this (exp - iat). */
+    maxLifetimeSeconds: z.number().int().min(60).max(86400 * 7).optional(),
+    /** Keys the stack generates (@pulumi/tls); their private halves are the secret output jwtSigningKeys. */
+    keys: z.array(z.strictObject({
+        kid: z.string().regex(KEY_ID, { error: "must match [A-Za-z0-9._-]{1,64}" }),
+        algorithm: z.enum(["ES256", "RS256", "EdDSA"], { error: "must be ES256, RS256 or EdDSA" }),
+        ...keyWindow,
+    }).superRefine(checkWindow)).min(1, { error: "needs at least one key" }).optional(),
+    /** Or: the issuer's own JWKS (public keys), relative to the project root, delivered as is. */
+    jwksFile: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\.json$/, { error: "must be a relative path to a .json file" })
+        .refine((v) => !v.split("/").includes(".."), { error: "must not leave the project (no .. segments)" }).optional(),
+}).superRefine((issuer, ctx) => {
+    if ((issuer.keys === undefined) === (issuer.jwksFile === undefined)) {
+        ctx.addIssue({ code: "custom", path: ["keys"], message: "give exactly one of keys (the stack makes them) or jwksFile (the issuer's JWKS)" });
+    }
 });
 
 const keySpec = z.discriminatedUnion("algorithm", [
@@ -284,6 +357,8 @@ export const tierSchema = z.strictObject({
         clients: [],
     }),
     apiKeyService: z.string().refine((v) => parseHostPort(v) !== undefined, { error: "must be host:port of the API-key check service" }),
+    signatures: signatures.optional(),
+    jwt: z.strictObject({ issuers: z.array(jwtIssuer).min(1, { error: "names at least one issuer" }) }).optional(),
     upstreams: z.array(upstreamPool).min(1, { error: "at least one upstream pool is required" }),
     routes: z.array(route).min(1, { error: "at least one route is required (everything undeclared is denied)" }),
     aws: awsTarget.optional(),

@@ -36,6 +36,7 @@ export function buildRoutes(tier: TierConfig): RouteSpec[] {
         ...(route.public ? { publicReason: route.public.reason } : {}),
         ...(route.template ? { template: route.template } : {}),
         ...(route.validation ? { validation: route.validation } : {}),
+        ...(route.signature || route.jwt ? { requestAuth: { signature: route.signature !== undefined, jwt: route.jwt !== undefined } } : {}),
     }));
 }
 

@@ -27,6 +27,10 @@ import {
 import { HostDelivery, type DeliveryReport } from "../../components/targets/inventory/host-delivery";
 import { redisUnit, rolePackages, type InventoryRole } from "../../components/targets/inventory/roles";
 import type { ApiKeys } from "../config/api-keys";
+import type { SignatureSecrets } from "../config/signature-secrets";
+import { TokenSigningKeys } from "../../components/pki/token-signing-keys";
+import { policyDigest, renderAuthPolicy, type PublicJwk } from "../../components/services/render-auth-policy";
+import { buildAuthPolicy, needsAuthPolicy } from "../spec/auth-policy-spec";
 import type { InventoryTierConfig, TierConfig } from "../config/load";
 import { parseHostPort } from "../config/units";
 import { buildHostSpec } from "../spec/host-spec";
@@ -63,6 +67,8 @@ export interface InventoryContext {
     readonly privateKey: pulumi.Input<string>;
     /** Keys the keystore accepts (secret); required when a host has role keystore. */
     readonly apiKeys?: pulumi.Output<ApiKeys>;
+    /** HMAC secrets of the tier's signing keys (secret); required when a route is signed. */
+    readonly signatureSecrets?: pulumi.Output<SignatureSecrets>;
     /** Where upstreams named by DNS live (proxy egress). */
     readonly upstreamNetworkCidrs: readonly string[];
     /** DNS resolvers the proxies may query. Default: none (every upstream is an address). */
@@ -87,6 +93,8 @@ export interface InventoryDeployment {
     readonly facts: pulumi.Output<Record<string, HostFacts>>;
     /** Where clients enter: the load balancer's address, else the proxies'. */
     readonly entryAddresses: string[];
+    /** The JWT issuers' public keys (by issuer) and the stack-made private keys (secret). */
+    readonly tokenKeys?: { readonly jwks: pulumi.Output<Record<string, PublicJwk[]>>; readonly privateKeysPem: pulumi.Output<Record<string, Record<string, string>>> };
 }
 
 const binaryDigests = new Map<string, string>();
@@ -150,6 +158,22 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
     const hostFiles: Record<string, pulumi.Output<HostFile[]>> = {};
     const reports: Record<string, pulumi.Output<DeliveryReport>> = {};
 
+    // Signature and JWT routes: the key service's per-route policy, with the signing secrets and
+    // the issuers' public keys (the stack's own, made here, or the delivered JWKS files).
+    const ownIssuers = (tier.jwt?.issuers ?? []).filter((issuer) => issuer.keys !== undefined)
+        .map((issuer) => ({ name: issuer.name, keys: issuer.keys! }));
+    const tokenKeys = ownIssuers.length > 0 ? new TokenSigningKeys("jwt-keys", { issuers: ownIssuers }, { parent: ctx.parent }) : undefined;
+    const fileJwks = tier.jwksFiles ?? {};
+    const jwks = tokenKeys ? tokenKeys.jwks.apply((own) => ({ ...fileJwks, ...own })) : pulumi.output({ ...fileJwks });
+    let policyFile: pulumi.Output<HostFile> | undefined;
+    if (needsAuthPolicy(tier)) {
+        if (tier.signatures && !ctx.signatureSecrets) {
+            throw new pulumi.RunError("signed routes need their keys' secrets: bin/pulumi config set --secret api-proxy-security:signatureSecrets '{\"<key id>\": \"<secret>\"}'");
+        }
+        const secrets = ctx.signatureSecrets ?? pulumi.output({} as SignatureSecrets);
+        policyFile = pulumi.secret(pulumi.all([secrets, jwks]).apply(([s, k]) => renderAuthPolicy(buildAuthPolicy(tier, s, k))));
+    }
+
     // Key store: Redis, the key-check service, and the keys (as digests) from secret config.
     const keyDeliveries: HostDelivery[] = [];
     for (const host of byRole("keystore")) {
@@ -168,10 +192,15 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
             connection: connection(host), create: asRoot(provision), update: asRoot(provision),
             stdin: pulumi.secret(ctx.apiKeys.apply((k) => JSON.stringify(k))), logging: "stderr", addPreviousOutputInEnv: false,
         }, opts([binary]));
-        hostFiles[host.name] = pulumi.output(renderKeycheckUnit({
-            listen: `${host.address}:${keyService.port}`, redis: KEYSTORE_REDIS, redisUnit: redisUnit(host.os), binarySha256: sha,
-            rateLimitPerApiKey: tier.limits.rateLimitPerApiKey,
-        }));
+        const unitFiles = (policy: HostFile | undefined): HostFile[] => [
+            ...renderKeycheckUnit({
+                listen: `${host.address}:${keyService.port}`, redis: KEYSTORE_REDIS, redisUnit: redisUnit(host.os), binarySha256: sha,
+                rateLimitPerApiKey: tier.limits.rateLimitPerApiKey,
+                ...(policy ? { policySha256: policyDigest(policy) } : {}),
+            }),
+            ...(policy ? [policy] : []),
+        ];
+        hostFiles[host.name] = policyFile ? policyFile.apply((policy) => unitFiles(policy)) : pulumi.output(unitFiles(undefined));
         const delivery = deliver(host, hostFiles[host.name], [keys]);
         keyDeliveries.push(delivery);
         reports[host.name] = delivery.report;
@@ -255,11 +284,14 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
         reports: pulumi.all(reports) as pulumi.Output<Record<string, DeliveryReport>>,
         facts: pulumi.all(facts) as pulumi.Output<Record<string, HostFacts>>,
         entryAddresses: lb ? [lb.address] : proxies.map((p) => p.address),
+        ...(tier.jwt ? { tokenKeys: { jwks, privateKeysPem: tokenKeys?.privateKeysPem ?? pulumi.secret({} as Record<string, Record<string, string>>) } } : {}),
     };
 }
 
 /** `target: inventory`: the stack's hosts, reached with the SSH key from secret config. */
-export function deployInventoryTier(tier: InventoryTierConfig, secrets: { sshPrivateKey?: pulumi.Output<string>; apiKeys?: pulumi.Output<ApiKeys> }): TierDeployment {
+export function deployInventoryTier(tier: InventoryTierConfig, secrets: {
+    sshPrivateKey?: pulumi.Output<string>; apiKeys?: pulumi.Output<ApiKeys>; signatureSecrets?: pulumi.Output<SignatureSecrets>;
+}): TierDeployment {
     if (!secrets.sshPrivateKey) {
         throw new pulumi.RunError("target inventory needs the delivery account's SSH private key: bin/pulumi config set --secret api-proxy-security:sshPrivateKey -- \"$(cat KEYFILE)\"");
     }
@@ -268,7 +300,8 @@ export function deployInventoryTier(tier: InventoryTierConfig, secrets: { sshPri
         ssh: { address: h.ssh.address ?? h.address, port: h.ssh.port, user: h.ssh.user, hostKey: h.ssh.hostKey },
     }));
     const deployment = provisionInventory(tier, hosts, {
-        privateKey: secrets.sshPrivateKey, apiKeys: secrets.apiKeys, upstreamNetworkCidrs: tier.inventory.upstreamNetworkCidrs,
+        privateKey: secrets.sshPrivateKey, apiKeys: secrets.apiKeys, signatureSecrets: secrets.signatureSecrets,
+        upstreamNetworkCidrs: tier.inventory.upstreamNetworkCidrs,
         dnsResolvers: tier.inventory.dnsResolvers,
     });
     const [entry] = deployment.entryAddresses;
@@ -278,5 +311,5 @@ export function deployInventoryTier(tier: InventoryTierConfig, secrets: { sshPri
         mtls: `https://${tier.serverName}:${tier.ports.mtls}`,
         proxyAddresses: hosts.filter((h) => h.role === "proxy").map((h) => h.address),
     });
-    return { outputs, hostFiles: deployment.hostFiles, deliveries: deployment.reports };
+    return { outputs, hostFiles: deployment.hostFiles, deliveries: deployment.reports, ...(deployment.tokenKeys ? { tokenKeys: deployment.tokenKeys } : {}) };
 }

@@ -17,6 +17,7 @@ import {
 } from "../../components/targets/local/address-plan";
 import { LocalHosts, type LocalHostSpec } from "../../components/targets/local/local-hosts";
 import type { ApiKeys } from "../config/api-keys";
+import type { SignatureSecrets } from "../config/signature-secrets";
 import type { LocalTierConfig } from "../config/load";
 import { parseHostPort } from "../config/units";
 import { tierOutputs } from "../tier-outputs";
@@ -76,12 +77,21 @@ function firstPublicPath(tier: LocalTierConfig): string {
 /** The key id of the generated demo key (when the stack configures no apiKeys). */
 export const GENERATED_KEY_ID = "local-demo";
 
-export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.Output<ApiKeys>): TierDeployment {
+/** Stateful randomness: an ED25519 key is what @pulumi/tls offers; the digest of its PEM (secret). */
+function generatedSecret(name: string): pulumi.Output<string> {
+    return pulumi.secret(new tls.PrivateKey(name, { algorithm: "ED25519" }).privateKeyPem
+        .apply((pem) => createHash("sha256").update(pem).digest("base64url")));
+}
+
+export function deployLocalTier(tier: LocalTierConfig, secrets: { apiKeys?: pulumi.Output<ApiKeys>; signatureSecrets?: pulumi.Output<SignatureSecrets> } = {}): TierDeployment {
     const plan = localPlan(tier);
-    // Without configured keys, one random key is generated and kept (secret) in state: an
-    // ED25519 key is the stateful randomness @pulumi/tls offers; its digest is the API key.
-    const apiKeys = configuredKeys ?? pulumi.secret(new tls.PrivateKey("local-demo-api-key", { algorithm: "ED25519" }).privateKeyPem
-        .apply((pem): ApiKeys => ({ keys: [{ id: GENERATED_KEY_ID, key: createHash("sha256").update(pem).digest("base64url") }] })));
+    // Without configured keys, one random key is generated and kept (secret) in state.
+    const apiKeys = secrets.apiKeys ?? generatedSecret("local-demo-api-key").apply((key): ApiKeys => ({ keys: [{ id: GENERATED_KEY_ID, key }] }));
+    // Likewise a secret per declared signing key, when the stack configures none.
+    const signingKeyIds = (tier.signatures?.clients ?? []).flatMap((c) => c.keys.map((k) => k.id));
+    const signatureSecrets = secrets.signatureSecrets ?? (signingKeyIds.length > 0
+        ? pulumi.secret(pulumi.all(Object.fromEntries(signingKeyIds.map((id) => [id, generatedSecret(`local-signing-secret-${id}`)]))))
+        : undefined);
     const stackState = path.join(REPO_ROOT, ".tools", "local-stacks", tier.local.fabric);
     const local = new LocalHosts("local", {
         fabric: tier.local.fabric,
@@ -108,7 +118,7 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
         ssh: { address: local.hosts[h.name].sshAddress, port: 22, user: local.adminUser, hostKey: local.hosts[h.name].hostKey },
     }));
     const deployment = provisionInventory(tier, hosts, {
-        privateKey: local.managementPrivateKey, apiKeys, upstreamNetworkCidrs: [PRIVATE_CIDR],
+        privateKey: local.managementPrivateKey, apiKeys, signatureSecrets, upstreamNetworkCidrs: [PRIVATE_CIDR],
     });
 
     const outputs = tierOutputs(tier, deployment.pki, {
@@ -119,9 +129,11 @@ export function deployLocalTier(tier: LocalTierConfig, configuredKeys?: pulumi.O
     });
     return {
         outputs, hostFiles: deployment.hostFiles, deliveries: deployment.reports,
+        ...(deployment.tokenKeys ? { tokenKeys: deployment.tokenKeys } : {}),
         local: {
             clientNamespace: local.namespaces.client,
             testApiKey: pulumi.secret(apiKeys.apply((k) => k.keys[0]?.key ?? "")),
+            ...(signatureSecrets ? { signatureSecrets } : {}),
             curl: [
                 `sudo ip netns exec ${local.namespaces.client} curl --cacert ${path.relative(REPO_ROOT, caBundleFile(tier.local.fabric))}`,
                 `--resolve ${tier.serverName}:${tier.ports.https}:${LOAD_BALANCER_ADDRESS}`,

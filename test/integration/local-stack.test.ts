@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import * as YAML from "yaml";
+import { claimsNow, curlHeaders, mintJwt, signatureHeaders, type JwtAlg } from "./request-auth-client";
 import {
     deploymentGate, makeTempDir, removeDir, repoRoot, requireEngine, runPulumi, runPulumiOk, runUpdate,
 } from "./engine-helpers";
@@ -77,6 +78,8 @@ describe("the local stack: the whole tier on this machine, from the client segme
 
             const out = JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as {
                 caBundlePem: string; testApiKey: string; clientCertificates: Record<string, { certificatePem: string }>;
+                testSignatureSecrets?: Record<string, string>; jwtSigningKeys?: Record<string, Record<string, string>>;
+                jwks?: Record<string, Record<string, string>[]>;
                 clientPrivateKeys: Record<string, string>; deliveries: Record<string, { notApplied: string[] }>;
             };
             const file = (name: string, text: string): string => {
@@ -189,6 +192,58 @@ describe("the local stack: the whole tier on this machine, from the client segme
                 }
                 assert.equal(reply.status, "400", `fuzz case ${i}: ${reply.body}`);
             }
+            // Signed requests (partner-orders: partner-a) and JWTs (token-orders: issuer local), checked by the
+            // key service before any upstream; refused ones carry a marker path the upstream's log must never show.
+            const refusedMarkers: string[] = [];
+            const mark = (what: string) => { const m = `/refused-${what}-${Date.now()}`; refusedMarkers.push(m); return m; };
+            const secrets = out.testSignatureSecrets!;
+            const signedCurl = (uri: string, keyId: string, body?: string, extra: Partial<Parameters<typeof signatureHeaders>[0]> = {}) =>
+                curl(443, uri, [...curlHeaders(signatureHeaders({ method: body ? "POST" : "GET", uri, body, keyId, secret: secrets[keyId] ?? "x".repeat(40), ...extra })),
+                    ...(body ? ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", body] : [])]);
+            const why = (reply: Curl) => (JSON.parse(reply.body) as { reason?: string; error: string });
+            const signedOk = signedCurl("/api/partner/orders/7?view=full", "partner-a-2026-11", JSON.stringify({ sku: "ABC-1234" }));
+            assert.equal(signedOk.status, "200", signedOk.body);
+            assert.equal((JSON.parse(signedOk.body) as { headers: Record<string, string> }).headers["X-Apiproxy-Client"], "partner-a");
+            const retiredKey = signedCurl(`/api/partner/orders${mark("retired-key")}`, "partner-a-2026-10");
+            assert.deepEqual([retiredKey.status, why(retiredKey).reason], ["401", "key-not-valid-now"], "the rotated-out key after its notAfter");
+            const notAdmitted = signedCurl(`/api/partner/orders${mark("partner-b")}`, "partner-b-1");
+            assert.equal(notAdmitted.status, "403", "partner-b signs validly but the route admits partner-a only");
+            const replayUri = "/api/partner/orders/replay";
+            const once = signatureHeaders({ method: "GET", uri: replayUri, keyId: "partner-a-2026-11", secret: secrets["partner-a-2026-11"] });
+            assert.equal(curl(443, replayUri, curlHeaders(once)).status, "200");
+            const replayed = curl(443, replayUri, curlHeaders(once));
+            assert.deepEqual([replayed.status, why(replayed).reason], ["401", "replayed"], "the same nonce again is refused (the nonces live in the tier's one Redis, whichever proxy is hit)");
+            const staleUri = `/api/partner/orders${mark("stale")}`;
+            assert.equal(why(signedCurl(staleUri, "partner-a-2026-11", undefined, { timestamp: Math.floor(Date.now() / 1000) - 600 })).reason, "stale-timestamp");
+            const tamperUri = `/api/partner/orders${mark("tampered")}`;
+            const tampered = curl(443, tamperUri, [...curlHeaders(signatureHeaders({ method: "POST", uri: tamperUri, body: "{\"amount\":1}", keyId: "partner-a-2026-11", secret: secrets["partner-a-2026-11"] })),
+                "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "{\"amount\":1000}"]);
+            assert.deepEqual([tampered.status, why(tampered).error], ["400", "digest_mismatch"]);
+            assert.equal(why(curl(443, `/api/partner/orders${mark("unsigned")}`)).reason, "signature-missing");
+
+            const signingKeys = out.jwtSigningKeys!.local;
+            const jwt = (kid: string, alg: JwtAlg, claims: Record<string, unknown>) => mintJwt({ alg, kid, privateKeyPem: signingKeys[kid], claims });
+            const tokenCurl = (uri: string, token: string) => curl(443, uri, ["-H", `Authorization: Bearer ${token}`, "-H", "X-Apiproxy-Subject: forged"]);
+            const issuer = "https://issuer.api.tier.test";
+            for (const [kid, alg] of [["local-es256", "ES256"], ["local-eddsa", "EdDSA"], ["local-rs256", "RS256"]] as const) {
+                const reply = tokenCurl("/api/token/orders/1", jwt(kid, alg, claimsNow(issuer, "orders-api", `svc-${kid}`)));
+                assert.equal(reply.status, "200", `${kid}: ${reply.body}`);
+                assert.equal((JSON.parse(reply.body) as { headers: Record<string, string> }).headers["X-Apiproxy-Subject"], `svc-${kid}`);
+            }
+            assert.deepEqual(Object.keys(out.jwks!.local[0]).sort(), ["alg", "crv", "kid", "kty", "use", "x", "y"], "the JWKS output holds public members only");
+            const now = Math.floor(Date.now() / 1000);
+            const badTokens: [string, string, string][] = [
+                ["expired", jwt("local-es256", "ES256", { ...claimsNow(issuer, "orders-api", "s"), iat: now - 900, nbf: now - 900, exp: now - 300 }), "expired"],
+                ["audience", jwt("local-es256", "ES256", claimsNow(issuer, "billing", "s")), "wrong-audience"],
+                ["issuer", jwt("local-es256", "ES256", claimsNow("https://evil.test", "orders-api", "s")), "wrong-issuer"],
+                ["retired", jwt("local-retired", "ES256", claimsNow(issuer, "orders-api", "s")), "key-retired"],
+                ["lifetime", jwt("local-es256", "ES256", claimsNow(issuer, "orders-api", "s", 7200)), "lifetime-too-long"],
+            ];
+            for (const [what, token, reason] of badTokens) {
+                const reply = tokenCurl(`/api/token/orders${mark(`jwt-${what}`)}`, token);
+                assert.deepEqual([reply.status, why(reply).reason], ["401", reason], what);
+            }
+
             // Segments filter like security groups: the client reaches the load balancer only,
             // never a proxy or an upstream directly.
             const direct = (address: string, port: number): number => spawnSync("ip", ["netns", "exec", client, "curl", "-sS", "-o", "/dev/null",
@@ -207,6 +262,8 @@ describe("the local stack: the whole tier on this machine, from the client segme
                 assert.ok(!journal.includes(digest(rejected.body)), `a body refused with ${rejected.status} reached the upstream`);
             }
             assert.ok(!journal.includes("/api/v2/orders/42/extra"));
+            for (const refused of refusedMarkers) assert.ok(!journal.includes(refused), `${refused} reached the upstream`);
+            assert.match(journal, /\/api\/partner\/orders\/7/, "the signed request reached the upstream");
             assert.ok(!journal.includes("/api/v2/orders/abc") && !journal.includes("limit=abc") && !journal.includes("limit=101"), "an invalid parameter reached the upstream");
 
             // What a container could not apply is reported, never skipped in silence.
@@ -234,16 +291,17 @@ describe("the local stack: the whole tier on this machine, from the client segme
             // A config change the host's nginx refuses (here its log directory is gone, so `nginx -t`
             // fails on proxy-a) is never activated: up fails with nginx's message, proxy-a keeps the
             // old files and keeps serving, and once the host is fixed the next up delivers it.
-            const stackDoc = YAML.parse(fs.readFileSync(configFile, "utf8")) as { config: Record<string, Record<string, unknown>> };
-            stackDoc.config["api-proxy-security:tier"].limits = { rateLimitPerIp: { ratePerSecond: 40, burst: 80 }, rateLimitPerApiKey: { ratePerSecond: 1, burst: 3 } };
-            fs.writeFileSync(configFile, YAML.stringify(stackDoc));
+            // Edited as a document, so every other value keeps its quoting (an unquoted time would become a YAML timestamp).
+            const stackDoc = YAML.parseDocument(fs.readFileSync(configFile, "utf8"));
+            stackDoc.setIn(["config", "api-proxy-security:tier", "limits"], { rateLimitPerIp: { ratePerSecond: 40, burst: 80 }, rateLimitPerApiKey: { ratePerSecond: 1, burst: 3 } });
+            fs.writeFileSync(configFile, String(stackDoc));
             const rateLimits = "/etc/nginx/apiproxy/rate-limits.conf";
             const before = sha("proxy-a", rateLimits);
             inHost("proxy-a", ["mv", "/var/log/nginx", "/var/log/nginx.moved-by-test"]);
             const refused = await runPulumi(["up", "--yes", "--skip-preview", "--stack", stack], opts);
             assert.notEqual(refused.code, 0, "up must fail when nginx -t refuses");
             const nginxSays = `${refused.stdout}\n${refused.stderr}`.split("\n").filter((l) => /nginx/.test(l) && /error\.log|emerg/.test(l));
-            assert.ok(nginxSays.length > 0, "up failed with nginx's own message");
+            assert.ok(nginxSays.length > 0, `up failed with nginx's own message; it said:\n${`${refused.stdout}\n${refused.stderr}`.split("\n").filter((l) => /error|fail/i.test(l)).slice(-15).join("\n")}`);
             assert.equal(sha("proxy-a", rateLimits), before, "the refused config was rolled back");
             assert.equal(nginxPid(), master, "the old nginx keeps running");
             assert.equal(inHost("proxy-a", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://198.18.3.10:8081/healthz`], true), "200");

@@ -153,7 +153,7 @@ describe("per-API-key rate limit, live: nginx + the real key service + Redis", {
             for (let j = 0; j < 10; j++) {
                 const unknown = await get(randomKey());
                 assert.equal(unknown.status, 401, unknown.body);
-                assert.equal(JSON.parse(unknown.body).error, "api_key_required");
+                assert.deepEqual([JSON.parse(unknown.body).error, JSON.parse(unknown.body).reason], ["unauthorized", "credentials-missing-or-invalid"]);
                 assert.equal(unknown.headers["retry-after"], undefined);
             }
         }
