@@ -13,6 +13,10 @@ export interface RouteOutput {
     readonly protocol: string;
     readonly listeners: readonly string[];
     readonly apiKeyRequired: boolean;
+    /** The signing clients a signed route admits (docs/request-auth.md). */
+    readonly signatureClients?: readonly string[];
+    /** The issuer (its iss claim) and audiences a JWT route requires. */
+    readonly jwt?: { readonly issuer: string; readonly audiences: readonly string[] };
     readonly maxBodyBytes: number;
     readonly rateLimitPerIp: { readonly ratePerSecond: number; readonly burst: number };
     readonly timeoutsSeconds: { readonly connect: number; readonly send: number; readonly read: number };

@@ -66,6 +66,8 @@ export function tierOutputs(tier: TierConfig, pki: Pki, target: TargetEndpoints)
             protocol: r.protocol,
             listeners: r.listeners,
             apiKeyRequired: r.apiKey,
+            ...(r.signature ? { signatureClients: r.signature.clients } : {}),
+            ...(r.jwt ? { jwt: { issuer: tier.jwt!.issuers.find((i) => i.name === r.jwt!.issuer)!.issuer, audiences: r.jwt.audiences } } : {}),
             maxBodyBytes: r.maxBodySize ?? tier.limits.maxBodySize,
             rateLimitPerIp: r.rateLimitPerIp ?? tier.limits.rateLimitPerIp,
             timeoutsSeconds: r.timeouts,
