@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: the real tools renderers are checked with, and the daemons/clients of the local stack.
 APT_PACKAGES=(nginx nftables openssh-server openssh-client apparmor haproxy redis-server curl openssl
               iproute2 nghttp2-client wrk testssl.sh jq logrotate firewalld cloud-init
-              systemd-container debootstrap iputils-ping sudo libnginx-mod-http-js njs)
+              systemd-container debootstrap iputils-ping sudo libnginx-mod-http-js njs
+              chromium-headless-shell)  # the evidence report's HTML is checked in a real browser
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,6 +7,7 @@ import type { HostFile } from "../../components/core/host-file";
 import type { TierConfig } from "../config/load";
 import { installMocks, unwrap, type RecordedResource } from "./mocks";
 import { planEntry, redact, type PlanEntry, type ReviewVerdict } from "./report";
+import { packConfigFor } from "./pack-config";
 
 export interface ReviewedHostFile extends HostFile {
     readonly sha256: string;
@@ -53,7 +54,7 @@ export async function runReview(stack: string, tier: TierConfig): Promise<Review
 
     const policyStarted = Date.now();
     const { evaluateForReview } = await import("./policy");
-    const verdicts = await evaluateForReview(mocks.resources);
+    const verdicts = await evaluateForReview(mocks.resources, packConfigFor(tier));
     const policyMs = Date.now() - policyStarted;
 
     return {

@@ -137,6 +137,51 @@ net.ipv4.tcp_fin_timeout = 30
 net.core.somaxconn = 4096
 `;
 
+export const NFTABLES_CONF = `#!/usr/sbin/nft -f
+flush ruleset
+table inet filter {
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iif "lo" accept
+    tcp dport { 443, 8443 } accept
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+  }
+  chain output {
+    type filter hook output priority filter; policy drop;
+    ct state established,related accept
+  }
+}
+`;
+
+export const NGINX_UNIT = `[Unit]
+Description=nginx (hand-written test fixture)
+
+[Service]
+User=www-data
+ExecStart=/usr/sbin/nginx -g 'daemon off;'
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+NoNewPrivileges=yes
+ProtectSystem=strict
+LimitNOFILE=65536
+`;
+
+export const SSHD_CONFIG = `# sshd_config (hand-written test fixture)
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowUsers apiproxy-admin
+`;
+
+export const APPARMOR_PROFILE = `abi <abi/3.0>,
+profile nginx /usr/sbin/nginx {
+  /etc/nginx/** r,
+}
+`;
+
 export type HostFiles = Record<string, string>;
 
 export const HOST_FILES: HostFiles = {
@@ -145,6 +190,10 @@ export const HOST_FILES: HostFiles = {
     "/etc/nginx/apiproxy/10-servers.conf": SERVERS_CONF,
     "/etc/nginx/apiproxy/snippets/security-headers.inc": HEADERS_INC,
     "/etc/sysctl.d/60-apiproxy.conf": SYSCTL_CONF,
+    "/etc/nftables.conf": NFTABLES_CONF,
+    "/etc/systemd/system/nginx.service": NGINX_UNIT,
+    "/etc/ssh/sshd_config": SSHD_CONFIG,
+    "/etc/apparmor.d/usr.sbin.nginx": APPARMOR_PROFILE,
 };
 
 /** HOST_FILES with one file's text replaced (the replacement must apply). */

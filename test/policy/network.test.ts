@@ -179,3 +179,12 @@ describe("vpc-flow-logs", () => {
         assertCompliant(await runStack(policy, stack));
     });
 });
+
+describe("sg-ssh-only-from-management: the stack's management networks, inside private IPv4 space", () => {
+    it("refuses a public IPv4 network even when the stack names it its management network", async () => {
+        const rule = { ...validIngressRule(), fromPort: 22, toPort: 22, cidrIpv4: "203.0.113.0/24" };
+        assertViolation(await runResource(sgSshOnlyFromManagement, T.ingressRule, rule, { managementCidrs: ["203.0.113.0/24"] }),
+            "sg-ssh-only-from-management", /203\.0\.113\.0\/24 is public address space/);
+        assertCompliant(await runResource(sgSshOnlyFromManagement, T.ingressRule, { ...rule, cidrIpv4: "10.20.1.0/24" }, { managementCidrs: ["10.20.0.0/16"] }));
+    });
+});

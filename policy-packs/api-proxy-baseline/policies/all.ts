@@ -5,6 +5,7 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { computePolicies } from "./compute";
 import { hostConfigPolicies } from "./host-config";
+import { hostHardeningPolicies } from "./host-hardening";
 import { loadBalancingPolicies } from "./load-balancing";
 import { networkPolicies } from "./network";
 import { pkiPolicies } from "./pki";
@@ -19,6 +20,7 @@ export const allPolicies: readonly BaselinePolicy[] = [
     ...loadBalancingPolicies,
     ...pkiPolicies,
     ...hostConfigPolicies,
+    ...hostHardeningPolicies,
     ...stackPolicies,
     ...taggingPolicies,
 ];

@@ -33,8 +33,11 @@ export const INSTANCE_CATALOGUE: Readonly<Record<string, InstanceSize>> = Object
     CATALOGUED_INSTANCE_TYPES.map((t) => [t.instanceType, { vcpus: t.vcpus, memoryGib: t.memoryGib, nvmeGb: t.instanceStoreGb }]));
 
 export interface BaselineConfig {
-    /** CIDRs SSH (22) may come from. */
+    /** CIDRs SSH (22) may come from: the stack's management networks. */
     managementCidrs: string[];
+    /** Address space any SSH source must also lie in, whatever a stack names as management:
+     *  private networks only, so a stack cannot declare the internet its management network. */
+    managementAddressSpace: string[];
     /** The only ports open to 0.0.0.0/0 or ::/0. */
     publicIngressPorts: number[];
     /** Instance families (the part before the dot) allowed for the tier. */
@@ -72,6 +75,10 @@ export interface BaselineConfig {
 export const DEFAULT_CONFIG: Readonly<BaselineConfig> = Object.freeze({
     /** RFC 1918 space only: SSH never comes from the internet unless a stack names its networks. */
     managementCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+    /** IPv4: RFC 1918, RFC 6598 shared space, RFC 2544 benchmarking space (the local target).
+     *  IPv6 management networks are global unicast as often as not (no NAT), so IPv6 sources are
+     *  judged by managementCidrs alone (::/0 here); the stack schema takes IPv4 management CIDRs only. */
+    managementAddressSpace: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "198.18.0.0/15", "::/0"],
     /** Seed: 443 (HTTPS) and 8443 (mTLS) are the tier's only public ports. */
     publicIngressPorts: [443, 8443],
     allowedInstanceFamilies: [...INSTANCE_FAMILIES],
@@ -125,6 +132,7 @@ const integer = (description: string, value: number, minimum = 0): SchemaPropert
 
 export const CONFIG_PROPERTIES: { readonly [K in keyof BaselineConfig]: SchemaProperty } = {
     managementCidrs: stringList("CIDRs (IPv4 or IPv6) allowed to reach port 22", DEFAULT_CONFIG.managementCidrs),
+    managementAddressSpace: stringList("Private address space every SSH source must also lie in", DEFAULT_CONFIG.managementAddressSpace),
     publicIngressPorts: {
         type: "array", items: { type: "integer", minimum: 1, maximum: 65535 },
         default: [...DEFAULT_CONFIG.publicIngressPorts], description: "Ports that may be open to 0.0.0.0/0 or ::/0",

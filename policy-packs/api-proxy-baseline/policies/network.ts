@@ -36,11 +36,11 @@ export const sgNoPublicIngressExceptTls: ResourceValidationPolicy = {
 
 export const sgSshOnlyFromManagement: ResourceValidationPolicy = {
     name: "sg-ssh-only-from-management",
-    description: "Checks that ingress reaching port 22 comes only from CIDRs inside the configured management networks (a subnet containment check).",
+    description: "Checks that ingress reaching port 22 comes only from CIDRs inside the stack's management networks, and inside private address space whatever the stack names (a subnet containment check).",
     enforcementLevel: "mandatory",
-    configSchema: configSchemaFor("managementCidrs"),
+    configSchema: configSchemaFor("managementCidrs", "managementAddressSpace"),
     validateResource: forTypes(INGRESS_CARRIER_TYPES, (props, args, reportViolation) => {
-        const { managementCidrs } = readConfig(args);
+        const { managementCidrs, managementAddressSpace } = readConfig(args);
         for (const rule of ingressRulesOf(args.type, props)) {
             if (!coversPort(rule, 22)) {
                 continue;
@@ -49,6 +49,10 @@ export const sgSshOnlyFromManagement: ResourceValidationPolicy = {
                 if (!containedInAny(cidr, managementCidrs)) {
                     reportViolation(
                         `Ingress ${rule.where} lets ${cidr} reach SSH (${portText(rule)}); ${cidr} is not inside the management CIDRs ${managementCidrs.join(", ")}.`,
+                    );
+                } else if (!containedInAny(cidr, managementAddressSpace)) {
+                    reportViolation(
+                        `Ingress ${rule.where} lets ${cidr} reach SSH (${portText(rule)}); ${cidr} is public address space (SSH management only from private networks: ${managementAddressSpace.join(", ")}).`,
                     );
                 }
             }

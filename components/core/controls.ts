@@ -1,0 +1,255 @@
+/**
+ * The controls catalogue: one entry per security control the tier promises, with where it
+ * comes from, how strict it is, and its three proofs:
+ *   provisioned  the rendered host file line (or the AWS resource property) that sets it,
+ *   enforced     the policy-pack policies that fail when it is broken,
+ *   verified     the live check (`npm run verify`) that proves it on a running host, or why it
+ *                cannot be checked live.
+ * test/unit/controls/catalogue.test.ts ties every entry to a rendered line, to policies that
+ * exist, and (one mutation per control) to exactly its policies firing; `npm run evidence`
+ * reports it per stack. Pure data, no imports.
+ *
+ * Sources: a reference marked `checked: false` could not be compared with its source text
+ * here (NIST SP 800-52r2's section text and the CIS OS benchmarks were not available): treat
+ * its number as unverified.
+ */
+
+export type ControlLevel = "mandatory" | "advisory";
+
+export interface ControlSource {
+    /** e.g. "NIST SP 800-52r2 3.1", "dev-sec nginx-baseline nginx-05", "seed". */
+    readonly ref: string;
+    /** True when the number/id was read against the source text. */
+    readonly checked: boolean;
+}
+
+/** A rendered host file whose text sets the control: `pattern` (a regular expression source) matches its line. */
+export interface FileProvision {
+    readonly file: string;
+    readonly pattern: string;
+}
+
+/** An AWS resource property that sets the control (the value the pack reads). */
+export interface ResourceProvision {
+    readonly resource: string;
+    readonly property: string;
+}
+
+export type Provision = FileProvision | ResourceProvision;
+
+export type Verification =
+    | { readonly check: string }
+    | { readonly notLive: string };
+
+export interface Control {
+    readonly id: string;
+    readonly title: string;
+    readonly statement: string;
+    readonly level: ControlLevel;
+    readonly sources: readonly ControlSource[];
+    readonly provisioned: readonly Provision[];
+    readonly enforcedBy: readonly string[];
+    readonly verifiedBy: Verification;
+}
+
+const seed: ControlSource = { ref: "seed (docs/seed-api-proxy-security.txt)", checked: true };
+const unverified = (ref: string): ControlSource => ({ ref, checked: false });
+const checked = (ref: string): ControlSource => ({ ref, checked: true });
+/** CIS NGINX Benchmark v2.1.0 numbering (the renderers' citations), titles read in a public
+ *  script quoting it (d3c0d3rpr44h/CIS_Nginx); the benchmark itself is licensed. */
+const cis = (item: string): ControlSource => checked(`CIS NGINX Benchmark v2.1.0 ${item}`);
+/** dev-sec nginx-baseline controls/nginx_spec.rb (inspec.yml 2.5.1). */
+const devsec = (id: string): ControlSource => checked(`dev-sec nginx-baseline ${id}`);
+/** dev-sec linux-baseline controls/sysctl_spec.rb (inspec.yml 2.10.0). */
+const linux = (id: string): ControlSource => checked(`dev-sec linux-baseline ${id}`);
+/** AWS Security Hub control ids (awsdocs/aws-security-hub-user-guide ec2-controls.md). */
+const aws = (id: string): ControlSource => checked(`AWS Security Hub ${id}`);
+
+const NGINX = "/etc/nginx/apiproxy";
+
+export const CONTROLS: readonly Control[] = [
+    // ---- TLS (NIST SP 800-52r2) ----------------------------------------------------------
+    {
+        id: "tls-versions", title: "TLS 1.2 and 1.3 only",
+        statement: "The listeners negotiate TLS 1.2 or 1.3 and nothing older.",
+        level: "mandatory", sources: [seed, unverified("NIST SP 800-52r2 3.1"), cis("4.1.4"), devsec("nginx-12")],
+        provisioned: [{ file: `${NGINX}/tls.conf`, pattern: "^ssl_protocols TLSv1\\.2 TLSv1\\.3;" }],
+        enforcedBy: ["nginx-tls-protocols"], verifiedBy: { check: "tls-handshake" },
+    },
+    {
+        id: "tls-suites", title: "NIST-approved cipher suites only",
+        statement: "TLS 1.2 offers ECDHE with AES-GCM only; TLS 1.3 offers the AES-GCM suites only (no CHACHA20, no CCM).",
+        level: "mandatory", sources: [seed, unverified("NIST SP 800-52r2 3.3.1"), cis("4.1.14")],
+        provisioned: [{ file: `${NGINX}/tls.conf`, pattern: "^ssl_ciphers ECDHE-" }],
+        enforcedBy: ["nginx-tls-ciphers"], verifiedBy: { check: "tls-handshake" },
+    },
+    {
+        id: "tls-groups", title: "NIST curves for key exchange",
+        statement: "Key exchange uses P-256/P-384 (no x25519).",
+        level: "mandatory", sources: [unverified("NIST SP 800-52r2 3.3.2")],
+        provisioned: [{ file: `${NGINX}/tls.conf`, pattern: "^ssl_ecdh_curve " }],
+        enforcedBy: ["nginx-tls-groups"], verifiedBy: { check: "tls-handshake" },
+    },
+    {
+        id: "tls-certificate-validity", title: "Short-lived certificates from the tier's PKI",
+        statement: "Leaf certificates live at most the ceiling (CA/Browser Forum SC-081) and renew early.",
+        level: "mandatory", sources: [seed, checked("CA/Browser Forum ballot SC-081")],
+        provisioned: [{ resource: "tls:index/locallySignedCert:LocallySignedCert", property: "validityPeriodHours" }],
+        enforcedBy: ["certificate-validity"], verifiedBy: { check: "certificate-expiry" },
+    },
+    {
+        id: "tls-key-strength", title: "Strong keys",
+        statement: "Every key of the PKI is ECDSA P-256/P-384 or RSA of at least 3072 bits.",
+        level: "mandatory", sources: [unverified("NIST SP 800-57 Part 1 r5 5.6.1")],
+        provisioned: [{ resource: "tls:index/privateKey:PrivateKey", property: "algorithm" }],
+        enforcedBy: ["tls-key-strength"], verifiedBy: { check: "tls-handshake" },
+    },
+    {
+        id: "mtls-client-auth", title: "Client certificates required on 8443",
+        statement: "The mTLS listener requires a certificate chaining to the client CA.",
+        level: "mandatory", sources: [seed, unverified("NIST SP 800-52r2 3.5")],
+        provisioned: [{ file: `${NGINX}/servers.conf`, pattern: "^\\s*ssl_verify_client on;" }],
+        enforcedBy: ["nginx-mtls-verify-client"], verifiedBy: { check: "tls-handshake" },
+    },
+    // ---- Disclosure and headers -----------------------------------------------------------
+    {
+        id: "no-version-disclosure", title: "No server version disclosed",
+        statement: "nginx sends no version (server_tokens off) and upstream fingerprint headers are hidden.",
+        level: "mandatory", sources: [cis("2.5.1"), devsec("nginx-05"), unverified("OWASP ASVS 14.3.3")],
+        provisioned: [{ file: "/etc/nginx/nginx.conf", pattern: "server_tokens off;" }],
+        enforcedBy: ["nginx-server-tokens-off"], verifiedBy: { check: "response-headers" },
+    },
+    {
+        id: "upstream-headers-hidden", title: "Upstream fingerprint headers hidden",
+        statement: "Server, X-Powered-By and similar upstream headers never reach clients.",
+        level: "mandatory", sources: [cis("2.5.4"), unverified("OWASP ASVS 14.3.3")],
+        provisioned: [{ file: `${NGINX}/proxy-headers.conf`, pattern: "^proxy_hide_header X-Powered-By;" }],
+        enforcedBy: ["nginx-hide-upstream-headers"], verifiedBy: { check: "response-headers" },
+    },
+    {
+        id: "security-headers", title: "Security headers on every answer",
+        statement: "HSTS (>= 1 year), X-Frame-Options, X-Content-Type-Options, CSP and Referrer-Policy are sent on every response, errors included.",
+        level: "mandatory", sources: [unverified("OWASP ASVS 14.4"), cis("4.1.8"), cis("5.3.1"), cis("5.3.2"), cis("5.3.3"), devsec("nginx-08"), devsec("nginx-10"), devsec("nginx-13"), devsec("nginx-15")],
+        provisioned: [{ file: `${NGINX}/security-headers.conf`, pattern: "^add_header Strict-Transport-Security \"max-age=\\d+; includeSubDomains\" always;" }],
+        enforcedBy: ["nginx-security-headers"], verifiedBy: { check: "response-headers" },
+    },
+    // ---- Request handling -----------------------------------------------------------------
+    {
+        id: "default-deny", title: "Default deny",
+        statement: "Only declared routes proxy; everything else is answered 404 locally.",
+        level: "mandatory", sources: [seed],
+        provisioned: [{ file: `${NGINX}/servers.conf`, pattern: "location / \\{" }],
+        enforcedBy: ["nginx-default-deny"], verifiedBy: { notLive: "proved by the local-stack test (undeclared and encoded paths never reach the upstream's log), not a verify row" },
+    },
+    {
+        id: "requests-checked", title: "No request reaches an upstream unchecked",
+        statement: "Every client-reachable proxying location checks an API key, signature, JWT or client certificate, validates against a schema, or is declared public with a reason.",
+        level: "mandatory", sources: [seed, unverified("OWASP ASVS 13.1.4")],
+        provisioned: [{ file: `${NGINX}/routes-public.conf`, pattern: "auth_request /_apiproxy/" }],
+        enforcedBy: ["nginx-requests-checked"], verifiedBy: { notLive: "proved by the local-stack test (each refusal absent from the upstream's log)" },
+    },
+    {
+        id: "public-routes-reviewed", title: "Public routes are declared and reviewed",
+        statement: "A route deliberately without request checks states its reason, which the review reports.",
+        level: "advisory", sources: [seed],
+        provisioned: [{ file: `${NGINX}/routes-public.conf`, pattern: "set \\$apiproxy_public_route" }],
+        enforcedBy: ["nginx-public-routes-declared"], verifiedBy: { notLive: "a design decision, reported at review time" },
+    },
+    {
+        id: "rate-limit-per-ip", title: "Per-IP rate limits",
+        statement: "Every proxied location is rate limited per client address, within the ceiling.",
+        level: "mandatory", sources: [seed, cis("5.2.5")],
+        provisioned: [{ file: `${NGINX}/rate-limits.conf`, pattern: "^limit_req_zone \\$binary_remote_addr zone=per_ip:" }],
+        enforcedBy: ["nginx-rate-limit-per-ip"], verifiedBy: { check: "rate-limit-events" },
+    },
+    {
+        id: "body-limit", title: "Request body limit",
+        statement: "Bodies above the configured size are refused with 413 before any upstream sees them.",
+        level: "mandatory", sources: [seed, cis("5.2.2")],
+        provisioned: [{ file: `${NGINX}/request-limits.conf`, pattern: "^client_max_body_size " }],
+        enforcedBy: ["nginx-client-max-body-size"], verifiedBy: { notLive: "proved by the local-stack test (413, upstream never saw it)" },
+    },
+    // ---- Host ---------------------------------------------------------------------------
+    {
+        id: "syn-flood", title: "SYN-flood and connection-queue hardening",
+        statement: "SYN cookies on, SYN backlog and somaxconn sized, FIN timeout short.",
+        level: "mandatory", sources: [seed, linux("sysctl-11"), unverified("CIS Ubuntu 22.04 3.3.8")],
+        provisioned: [{ file: "/etc/sysctl.d/60-apiproxy.conf", pattern: "^net\\.ipv4\\.tcp_syncookies = 1" }],
+        enforcedBy: ["sysctl-network-hardening"], verifiedBy: { notLive: "per-namespace values are applied in containers; the verify matrix does not read sysctls yet" },
+    },
+    {
+        id: "host-firewall-default-deny", title: "Host firewall denies by default",
+        statement: "nftables drops input, forward and output by default and admits only the tier's flows.",
+        level: "mandatory", sources: [seed, unverified("NIST SP 800-53 SC-7(5)")],
+        provisioned: [{ file: "/etc/nftables.conf", pattern: "type filter hook input priority filter; policy drop;" }],
+        enforcedBy: ["host-firewall-default-deny"], verifiedBy: { check: "firewall" },
+    },
+    {
+        id: "proxy-sandbox", title: "nginx runs sandboxed",
+        statement: "The nginx unit runs unprivileged with CAP_NET_BIND_SERVICE only, NoNewPrivileges, a read-only system and its configuration read-only.",
+        level: "mandatory", sources: [seed, cis("2.2.1"), devsec("nginx-01"), unverified("NIST SP 800-53 AC-6")],
+        provisioned: [{ file: "/etc/systemd/system/nginx.service", pattern: "^CapabilityBoundingSet=CAP_NET_BIND_SERVICE" }],
+        enforcedBy: ["nginx-unit-sandboxed"], verifiedBy: { check: "systemd-units" },
+    },
+    {
+        id: "nofile", title: "Open files sized for the concurrency target",
+        statement: "nginx's open-file limit covers two descriptors per session of the concurrency target.",
+        level: "mandatory", sources: [seed],
+        provisioned: [{ file: "/etc/systemd/system/nginx.service", pattern: "^LimitNOFILE=\\d+" }],
+        enforcedBy: ["nginx-unit-sandboxed"], verifiedBy: { check: "nofile" },
+    },
+    {
+        id: "sshd-hardened", title: "SSH for named admins with keys only",
+        statement: "sshd refuses root and passwords and admits only the named accounts.",
+        level: "mandatory", sources: [unverified("CIS Ubuntu 22.04 5.2"), unverified("NIST SP 800-53 IA-5")],
+        provisioned: [{ file: "/etc/ssh/sshd_config", pattern: "^PermitRootLogin no" }],
+        enforcedBy: ["sshd-hardened"], verifiedBy: { notLive: "proved by the inventory-stack test (sshd admits the inventory's account only)" },
+    },
+    {
+        id: "mac-profile", title: "Mandatory access control for nginx",
+        statement: "An AppArmor profile (Ubuntu/Debian) or SELinux booleans (RHEL) confine nginx.",
+        level: "mandatory", sources: [seed],
+        provisioned: [{ file: "/etc/apparmor.d/usr.sbin.nginx", pattern: "^profile \\S+ /usr/sbin/nginx \\{" }],
+        enforcedBy: ["mac-profile-present"], verifiedBy: { notLive: "this machine has no AppArmor; deliveries report it as not applied" },
+    },
+    // ---- AWS -----------------------------------------------------------------------------
+    {
+        id: "imdsv2", title: "IMDSv2 only",
+        statement: "Instances require session tokens for the metadata service.",
+        level: "mandatory", sources: [aws("EC2.8")],
+        provisioned: [{ resource: "aws:ec2/instance:Instance", property: "metadataOptions.httpTokens" }],
+        enforcedBy: ["imdsv2-required"], verifiedBy: { notLive: "AWS only; the local target has no metadata service" },
+    },
+    {
+        id: "ebs-encrypted", title: "Encrypted volumes",
+        statement: "Root and data volumes are encrypted with the tier's KMS key.",
+        level: "mandatory", sources: [aws("EC2.3")],
+        provisioned: [{ resource: "aws:ec2/instance:Instance", property: "rootBlockDevice.encrypted" }],
+        enforcedBy: ["ebs-encrypted"], verifiedBy: { notLive: "AWS only" },
+    },
+    {
+        id: "flow-logs", title: "VPC flow logs",
+        statement: "The VPC's traffic is logged.",
+        level: "mandatory", sources: [seed, aws("EC2.6")],
+        provisioned: [{ resource: "aws:ec2/flowLog:FlowLog", property: "trafficType" }],
+        enforcedBy: ["vpc-flow-logs"], verifiedBy: { notLive: "AWS only" },
+    },
+    {
+        id: "ssh-management-only", title: "SSH only from the management networks",
+        statement: "No security group admits port 22 from anywhere but the management CIDRs.",
+        level: "mandatory", sources: [seed, aws("EC2.13")],
+        provisioned: [{ resource: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", property: "fromPort" }],
+        enforcedBy: ["sg-ssh-only-from-management"], verifiedBy: { notLive: "AWS only; the local segments filter SSH the same way (local-stack test)" },
+    },
+    {
+        id: "public-ingress-tls-only", title: "Only 443 and 8443 from the internet",
+        statement: "Security groups admit the public only on the TLS ports.",
+        level: "mandatory", sources: [seed],
+        provisioned: [{ resource: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", property: "cidrIpv4" }],
+        enforcedBy: ["sg-no-public-ingress-except-tls"], verifiedBy: { notLive: "AWS only; the local segments filter the same way (local-stack test)" },
+    },
+];
+
+export function controlById(id: string): Control | undefined {
+    return CONTROLS.find((c) => c.id === id);
+}
