@@ -138,7 +138,7 @@ export const CONTROLS: readonly Control[] = [
         id: "default-deny", title: "Default deny",
         statement: "Only declared routes proxy; everything else is answered 404 locally.",
         level: "mandatory", sources: [seed],
-        provisioned: [{ file: `${NGINX}/servers.conf`, pattern: "location / \\{" }],
+        provisioned: [{ file: `${NGINX}/servers.conf`, pattern: "^\\s*return 404;.*undeclared paths" }],
         enforcedBy: ["nginx-default-deny"], verifiedBy: { notLive: "proved by the local-stack test (undeclared and encoded paths never reach the upstream's log), not a verify row" },
     },
     {
@@ -252,4 +252,16 @@ export const CONTROLS: readonly Control[] = [
 
 export function controlById(id: string): Control | undefined {
     return CONTROLS.find((c) => c.id === id);
+}
+
+/** A rendered line's control citation: "[id] detail". The id must be the catalogue's, so a
+ *  renderer cannot cite a control that does not exist (it throws at render time). */
+export function citeControl(id: string, detail: string): string {
+    if (controlById(id) === undefined) throw new Error(`citeControl: "${id}" is not in the controls catalogue (components/core/controls.ts)`);
+    return `[${id}] ${detail}`;
+}
+
+/** The catalogue ids a rendered text cites ("[id]" in its comments). */
+export function citedControlIds(text: string): string[] {
+    return [...text.matchAll(/#[^\n]*?\[([a-z0-9]+(?:-[a-z0-9]+)*)\]/g)].map((m) => m[1]);
 }

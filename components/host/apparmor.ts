@@ -5,6 +5,7 @@
  * (the master never starts as root, so setuid/setgid/dac_override are not granted).
  * Check with `apparmor_parser --skip-kernel-load --skip-cache -Q -K`.
  */
+import { citeControl } from "../core/controls";
 import { file, lines } from "./common";
 import { NGINX_BINARY, NGINX_CONFIG_DIR, NGINX_LOG_DIR, NGINX_RUNTIME_DIR, NGINX_STATE_DIR } from "./paths";
 import type { HostFile } from "../core/host-file";
@@ -32,7 +33,7 @@ export function renderAppArmorProfileText(spec: HostSpec): string {
         "abi <abi/3.0>,",
         "include <tunables/global>",
         "",
-        "# seed: AppArmor in enforcing mode (no complain flag)",
+        `# ${citeControl("mac-profile", "seed: AppArmor in enforcing mode (no complain flag)")}`,
         `profile ${APPARMOR_PROFILE_NAME} ${NGINX_BINARY} {`,
         r("vendor: AppArmor base abstraction (libc, locale, /dev/null)", "include <abstractions/base>"),
         r("vendor: DNS resolution of upstream names (nsswitch, resolv.conf)", "include <abstractions/nameservice>"),

@@ -11,7 +11,11 @@
  *   - the document may be delivered gzip-compressed (gzipUserData): cloud-init detects the
  *     gzip magic; a reader must gunzip before parsing;
  *   - a HostFile marked `secret` is refused (throws): private keys never enter user data,
- *     they come from Secrets Manager (components/host/cert-fetch.ts).
+ *     they come from Secrets Manager (components/host/cert-fetch.ts);
+ *   - nginx configuration files (/etc/nginx/**.conf) travel without their comments (the control
+ *     citations): AWS caps user data at 16 KiB even gzipped, and the comments are half of it.
+ *     Every directive is kept byte for byte; the golden image and SSH deliveries carry the
+ *     files verbatim (compactForUserData).
  * `defer: true` writes the files after packages are installed (cloud-init >= 22.1), so the
  * proxy user exists for `owner` and the package's conffiles do not overwrite ours.
  */
@@ -40,6 +44,17 @@ export interface CloudInitOptions {
     /** The admin account sshd's AllowUsers names, created at first boot with these public keys
      *  (key-only, passwordless sudo). Without it nobody can log in over SSH (SSM still works). */
     readonly admin?: { readonly name: string; readonly authorizedKeys: readonly string[] };
+}
+
+/** nginx's own comment forms as the nginx renderer writes them: a whole comment line, or
+ *  "<directive>;  # control" / "<block> {  # control" (components/nginx/lines.ts). */
+const NGINX_COMMENT_LINE = /^\s*#.*$\n?/gm;
+const NGINX_TRAILING_COMMENT = /([;{])  # .*$/gm;
+
+/** A file as user data carries it: nginx configuration without comments, anything else verbatim. */
+export function compactForUserData(file: HostFile): HostFile {
+    if (!/^\/etc\/nginx\/.*\.conf$/.test(file.path)) return file;
+    return { ...file, content: file.content.replace(NGINX_TRAILING_COMMENT, "$1").replace(NGINX_COMMENT_LINE, "") };
 }
 
 /** Stock hosts: every file travels in user data. */
@@ -154,7 +169,7 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
         } : {}),
         package_update: true,
         packages,
-        write_files: files.map((f) => ({
+        write_files: files.map(compactForUserData).map((f) => ({
             path: f.path,
             content: f.content,
             permissions: f.mode,

@@ -4,6 +4,7 @@
  * transaction); other tables are left alone, and since a drop in any base chain is final,
  * their accept rules cannot re-open what this table drops.
  */
+import { citeControl } from "../core/controls";
 import { splitCidrs, file, lines } from "./common";
 import { egressRules, type EgressRule } from "./egress";
 import type { HostFile } from "../core/host-file";
@@ -49,7 +50,7 @@ export function renderNftables(spec: HostSpec): HostFile[] {
     const { https, mtls, health: healthPort, ssh } = spec.ports;
 
     const input = [
-        rule("NIST SP 800-53 SC-7(5): deny by default, allow by exception", "type filter hook input priority filter; policy drop;"),
+        rule(citeControl("host-firewall-default-deny", "NIST SP 800-53 SC-7(5): deny by default, allow by exception"), "type filter hook input priority filter; policy drop;"),
         rule("CIS Ubuntu 22.04 3.5.2.8: replies to connections this host accepted or opened", "ct state established,related accept"),
         rule("CIS Ubuntu 22.04 3.5.2.8: drop packets conntrack cannot place", 'ct state invalid counter name "invalid_dropped" drop'),
         rule("CIS Ubuntu 22.04 3.5.2.7: loopback traffic", 'iif "lo" accept'),

@@ -4,6 +4,7 @@
  * plus baseline hardening that does not break a reverse proxy. sysctl.d allows comments
  * only on their own line, so each key is preceded by the control it satisfies.
  */
+import { citeControl } from "../core/controls";
 import { cite, file, lines } from "./common";
 import type { HostFile } from "../core/host-file";
 import type { HostSpec } from "./types";
@@ -49,7 +50,7 @@ export function sysctlSettings(spec: HostSpec): SysctlSetting[] {
         .sort((a, b) => a - b);
     const settings: SysctlSetting[] = [
         // --- seed: SYN flood mitigation and ephemeral ports
-        { key: "net.ipv4.tcp_syncookies", value: "1", control: "seed: SYN flood mitigation; CIS Ubuntu 22.04 3.3.8" },
+        { key: "net.ipv4.tcp_syncookies", value: "1", control: citeControl("syn-flood", "seed: SYN flood mitigation; dev-sec linux-baseline sysctl-11; CIS Ubuntu 22.04 3.3.8") },
         { key: "net.ipv4.tcp_max_syn_backlog", value: backlog, control: `seed: SYN flood mitigation (seed 4096, scaled to concurrency ${spec.concurrencyTarget})` },
         { key: "net.core.somaxconn", value: backlog, control: `seed: listen queue for traffic bursts (seed 4096, scaled to concurrency ${spec.concurrencyTarget})` },
         { key: "net.ipv4.tcp_fin_timeout", value: String(SEED_TCP_FIN_TIMEOUT_SECONDS), control: "seed: release FIN-WAIT-2 sockets sooner under high concurrency" },

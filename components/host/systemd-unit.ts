@@ -6,6 +6,7 @@
  * Target: `systemd-analyze security --offline=true` exposure <= MAX_EXPOSURE.
  * systemd allows comments only on their own line; each directive follows its control.
  */
+import { citeControl } from "../core/controls";
 import { cite, file, lines } from "./common";
 import { nofileFor } from "./limits";
 import { osProfile } from "./os";
@@ -56,7 +57,7 @@ export function renderNginxUnitText(spec: HostSpec, deps: NginxUnitDependencies 
         ["seed: graceful shutdown - SIGQUIT to the master, which drains its workers", "KillMode=mixed"],
         ["NIST SP 800-53 SC-5: the proxy is a critical point of failure - restart it if it crashes", "Restart=on-failure"],
         ["NIST SP 800-53 SC-5: restart back-off", "RestartSec=2s"],
-        ["seed: 'Too many open files' - nofile sized from the concurrency target", `LimitNOFILE=${nofile}`],
+        [citeControl("nofile", "seed: 'Too many open files' - nofile sized from the concurrency target"), `LimitNOFILE=${nofile}`],
         ["CIS Ubuntu 22.04 1.5.4: no core dumps of a process holding TLS keys", "LimitCORE=0"],
         ["least privilege: pid file in a private runtime dir owned by the service user", "RuntimeDirectory=nginx"],
         ["least privilege: runtime dir not world-readable", "RuntimeDirectoryMode=0750"],
@@ -66,7 +67,7 @@ export function renderNginxUnitText(spec: HostSpec, deps: NginxUnitDependencies 
         ["NIST SP 800-53 AU-9: log dir not world-readable", "LogsDirectoryMode=0750"],
         ["seed: mount configuration read-only; only logs, state and runtime dir are writable", `ReadWritePaths=${NGINX_LOG_DIR} ${NGINX_STATE_DIR}`],
         ["seed: CAP_NET_BIND_SERVICE only - bind 443 without root", "AmbientCapabilities=CAP_NET_BIND_SERVICE"],
-        ["seed: no capability beyond binding low ports", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE"],
+        [citeControl("proxy-sandbox", "seed: no capability beyond binding low ports"), "CapabilityBoundingSet=CAP_NET_BIND_SERVICE"],
         ["NIST SP 800-53 AC-6: no setuid escalation from the proxy", "NoNewPrivileges=yes"],
         ["seed: configuration directories read-only once the service has started", "ProtectSystem=strict"],
         ["NIST SP 800-53 AC-6: no access to home directories", "ProtectHome=yes"],

@@ -12,6 +12,7 @@
  * non-secret key id in X-Api-Key-Id instead, so credentials never reach upstream logs), and
  * client-supplied identity headers (X-Api-Key-Id, X-Client-Cert-*) are overwritten.
  */
+import { citeControl } from "../core/controls";
 import { API_KEY_HEADER, API_KEY_ID_HEADER, JWT_SUBJECT_HEADER, SIGNATURE_CLIENT_HEADER } from "./constants";
 import { API_KEY_RATE_LIMITED_RETRY_AFTER_VARIABLE, JWT_SUBJECT_VARIABLE, SIGNATURE_CLIENT_VARIABLE } from "./render-api-key";
 import { directive, fileContent } from "./lines";
@@ -33,7 +34,7 @@ export const HIDDEN_UPSTREAM_HEADERS = [
 
 export function renderSecurityHeaders(spec: NginxSpec): string {
     const lines = [
-        directive(`add_header Strict-Transport-Security "max-age=${spec.tls.hstsMaxAgeSeconds}; includeSubDomains" always`, "OWASP ASVS 14.4.5 / CIS NGINX Benchmark 4.1.8: HSTS"),
+        directive(`add_header Strict-Transport-Security "max-age=${spec.tls.hstsMaxAgeSeconds}; includeSubDomains" always`, citeControl("security-headers", "OWASP ASVS 14.4.5 / CIS NGINX Benchmark 4.1.8: HSTS")),
         directive(`add_header X-Frame-Options "DENY" always`, "OWASP ASVS 14.4.7 / CIS NGINX Benchmark 5.3.1"),
         directive(`add_header X-Content-Type-Options "nosniff" always`, "OWASP ASVS 14.4.4 / CIS NGINX Benchmark 5.3.2"),
         directive(`add_header Content-Security-Policy "${spec.contentSecurityPolicy}" always`, "OWASP ASVS 14.4.3 / CIS NGINX Benchmark 5.3.3"),
@@ -73,7 +74,7 @@ export function renderProxyHeaders(spec: NginxSpec): string {
         directive(`proxy_set_header TE ""`, "hop-by-hop header stripped"),
         directive("proxy_http_version 1.1", "upstream keepalive needs HTTP/1.1"),
         ...HIDDEN_UPSTREAM_HEADERS.map((header) =>
-            directive(`proxy_hide_header ${header}`, "OWASP ASVS 14.3.3 / CIS NGINX Benchmark 2.5.4: upstream fingerprint hidden"),
+            directive(`proxy_hide_header ${header}`, citeControl("upstream-headers-hidden", "OWASP ASVS 14.3.3 / CIS NGINX Benchmark 2.5.4: upstream fingerprint hidden")),
         ),
         directive("proxy_next_upstream error timeout", "seed: circuit breaker - retry only failed connects/timeouts, never non-idempotent requests"),
         directive("proxy_request_buffering on", "whole body read before an upstream is contacted (slow-body clients never hold upstreams)"),

@@ -4,6 +4,7 @@
  * key id it recognises (render-api-key.ts explains why), and rate-limits.conf only maps its
  * verdict to the client's answer.
  */
+import { citeControl } from "../core/controls";
 import {
     API_KEY_DENIED_RATE_LIMITED,
     CLIENT_BODY_TIMEOUT_SECONDS,
@@ -36,7 +37,7 @@ export function routeZone(route: RouteSpec): string {
 export function renderRequestLimits(spec: NginxSpec): string {
     const h = spec.headerLimits;
     const lines = [
-        directive(`client_max_body_size ${sizeLiteral(spec.maxBodyBytes)}`, "seed: payload limit / CIS NGINX Benchmark 5.2.2 (routes may only lower it)"),
+        directive(`client_max_body_size ${sizeLiteral(spec.maxBodyBytes)}`, citeControl("body-limit", "seed: payload limit / CIS NGINX Benchmark 5.2.2 (routes may only lower it)")),
         directive(`client_header_buffer_size ${h.clientHeaderBufferKb}k`, "CIS NGINX Benchmark 5.2.3: bounded header buffers"),
         directive(`large_client_header_buffers ${h.largeHeaderBuffers} ${h.largeHeaderBufferKb}k`, "CIS NGINX Benchmark 5.2.3: oversized request line/headers -> 400/414"),
         directive(`client_header_timeout ${CLIENT_HEADER_TIMEOUT_SECONDS}s`, "CIS NGINX Benchmark 5.2.1: slowloris"),
@@ -64,7 +65,7 @@ export function renderRateLimits(spec: NginxSpec): string {
     const lines = [
         directive(
             `limit_req_zone $binary_remote_addr zone=${PER_IP_ZONE}:${perIp.zoneMegabytes}m rate=${perIp.ratePerSecond}r/s`,
-            "seed: rate limiting per source IP / CIS NGINX Benchmark 5.2.5",
+            citeControl("rate-limit-per-ip", "seed: rate limiting per source IP / CIS NGINX Benchmark 5.2.5"),
         ),
         ...routeZones,
         directive("limit_req_status 429", "RFC 6585: 429 Too Many Requests, not 503"),

@@ -1,4 +1,5 @@
 /** nginx.conf: process model, sizing, and the http{} skeleton that includes one file per concern. */
+import { citeControl } from "../core/controls";
 import { DEFAULT_MASTER_UNPRIVILEGED, DEFAULT_NJS_MODULE_PATH, MIN_WORKER_PROCESSES } from "./constants";
 import { VALIDATION_MODULE_NAME, validatedRoutes } from "./render-validation";
 import { block, directive, fileContent } from "./lines";
@@ -68,7 +69,7 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
         ]),
         "",
         ...block("http", [
-            directive("server_tokens off", "CIS NGINX Benchmark 2.5.1 / OWASP ASVS 14.3.3: no version disclosure"),
+            directive("server_tokens off", citeControl("no-version-disclosure", "CIS NGINX Benchmark 2.5.1 / OWASP ASVS 14.3.3: no version disclosure")),
             directive("default_type application/json"),
             directive("charset utf-8"),
             ...tempPaths,

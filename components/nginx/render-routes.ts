@@ -30,6 +30,7 @@ import { hasSslConfCommand } from "./render-tls";
 import { VALIDATED_ROUTE_VARIABLE, VALIDATION_MODULE_NAME, checkedInNjs, validatedUpstreamLocation } from "./render-validation";
 import { poolUpstreamName } from "./render-upstreams";
 import { block, comment, directive, fileContent, identifier, sizeLiteral } from "./lines";
+import { citeControl } from "../core/controls";
 import type { NginxLayout } from "./layout";
 import type { NginxSpec, RouteSpec, UpstreamPoolSpec } from "./types";
 
@@ -148,13 +149,13 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
         ? [
               directive(
                   `auth_request ${requestAuthLocation(route)}`,
-                  `seed: validated against a signature / OWASP ASVS 13.1.4: ${[route.requireApiKey ? "API key" : "", auth.signature ? "HMAC signature" : "", auth.jwt ? "JWT" : ""].filter(Boolean).join(" + ")} checked by the key service`,
+                  citeControl("requests-checked", `seed: validated against a signature / OWASP ASVS 13.1.4: ${[route.requireApiKey ? "API key" : "", auth.signature ? "HMAC signature" : "", auth.jwt ? "JWT" : ""].filter(Boolean).join(" + ")} checked by the key service`),
               ),
               ...(auth.signature ? [directive(`auth_request_set ${SIGNATURE_CLIENT_VARIABLE} ${upstreamHeader(SIGNATURE_CLIENT_HEADER)}`, "the verified signing client, forwarded upstream")] : []),
               ...(auth.jwt ? [directive(`auth_request_set ${JWT_SUBJECT_VARIABLE} ${upstreamHeader(JWT_SUBJECT_HEADER)}`, "the verified token subject, forwarded upstream")] : []),
           ]
         : route.requireApiKey
-            ? [directive(`auth_request ${API_KEY_AUTH_LOCATION}`, "seed: API keys via auth_request / OWASP ASVS 13.1.4")]
+            ? [directive(`auth_request ${API_KEY_AUTH_LOCATION}`, citeControl("requests-checked", "seed: API keys via auth_request / OWASP ASVS 13.1.4"))]
             : [];
     // The key service's answer: the key id, and why it refused (rate-limited -> 429; the reason of a 401).
     const apiKey = authRequest.length > 0
@@ -198,7 +199,7 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
             ])
             : []),
         ...(route.publicReason !== undefined
-            ? [directive(`set $apiproxy_public_route "${route.publicReason}"`, "declared public: no request check by design (reviewed reason; the policy pack reports it)")]
+            ? [directive(`set $apiproxy_public_route "${route.publicReason}"`, citeControl("public-routes-reviewed", "declared public: no request check by design (reviewed reason; the policy pack reports it)"))]
             : []),
         directive(
             `limit_req zone=${PER_IP_ZONE} burst=${perIp.burst} nodelay`,

@@ -2,6 +2,7 @@
  * servers.conf: the public TLS server, the mTLS server and the plain-HTTP health server.
  * Each TLS server denies by default (`location /` -> 404) and proxies only declared routes.
  */
+import { citeControl } from "../core/controls";
 import { API_KEY_DENIED_VARIABLE, API_KEY_RETRY_AFTER_VARIABLE, JWT_SUBJECT_VARIABLE, SIGNATURE_CLIENT_VARIABLE } from "./render-api-key";
 import { connectionsPerIp, CONN_PER_IP_ZONE } from "./render-limits";
 import { block, directive, fileContent } from "./lines";
@@ -23,7 +24,7 @@ function tlsServer(spec: NginxSpec, layout: NginxLayout, listener: "public" | "m
     const mtls =
         listener === "mtls"
             ? [
-                  directive("ssl_verify_client on", "NIST SP 800-52r2 3.5: client certificate required"),
+                  directive("ssl_verify_client on", citeControl("mtls-client-auth", "NIST SP 800-52r2 3.5: client certificate required")),
                   directive(`ssl_client_certificate ${spec.certificates.clientCa}`, "NIST SP 800-52r2 3.5: only the client CA is trusted"),
                   directive(`ssl_verify_depth ${spec.mtlsVerifyDepth}`, "NIST SP 800-52r2 3.5: bounded chain"),
               ]
@@ -53,7 +54,7 @@ function tlsServer(spec: NginxSpec, layout: NginxLayout, listener: "public" | "m
         directive(`include ${layout.errors}`),
         directive(`include ${layout.apiKeyAuth}`),
         "",
-        ...block("location /", [directive("return 404", "seed: default deny - undeclared paths never reach an upstream")]),
+        ...block("location /", [directive("return 404", citeControl("default-deny", "seed: undeclared paths never reach an upstream"))]),
         "",
         directive(`include ${layout.routes(listener)}`),
     ], `${listener} listener`);

@@ -1,4 +1,5 @@
 /** tls.conf: http-level TLS policy shared by the public and mTLS listeners (NIST SP 800-52r2). */
+import { citeControl } from "../core/controls";
 import { DEFAULT_NGINX_VERSION, SSL_CONF_COMMAND_SINCE } from "./constants";
 import { directive, fileContent } from "./lines";
 import type { NginxSpec } from "./types";
@@ -50,15 +51,15 @@ export function renderTls(spec: NginxSpec): string {
     const lines = [
         directive(`ssl_certificate ${spec.certificates.serverCertificate}`, "NIST SP 800-52r2 3.2: server certificate from the project PKI"),
         directive(`ssl_certificate_key ${spec.certificates.serverKey}`),
-        directive(`ssl_protocols ${tls.protocols.join(" ")}`, "NIST SP 800-52r2 3.1 / CIS NGINX Benchmark 4.1.4: TLS 1.2 and 1.3 only"),
-        directive(`ssl_ciphers ${tls.tls12Ciphers.join(":")}`, "NIST SP 800-52r2 3.3.1 / CIS NGINX Benchmark 4.1.5: ECDHE + AES-GCM only"),
+        directive(`ssl_protocols ${tls.protocols.join(" ")}`, citeControl("tls-versions", "NIST SP 800-52r2 3.1 / CIS NGINX Benchmark 4.1.4: TLS 1.2 and 1.3 only")),
+        directive(`ssl_ciphers ${tls.tls12Ciphers.join(":")}`, citeControl("tls-suites", "NIST SP 800-52r2 3.3.1 / CIS NGINX Benchmark 4.1.14: ECDHE + AES-GCM only")),
         hasSslConfCommand(spec)
             ? directive(
                 `ssl_conf_command Ciphersuites ${tls.tls13Ciphersuites.join(":")}`,
                 "NIST SP 800-52r2 3.3.1: TLS 1.3 AES-GCM only (CHACHA20 is not FIPS-approved)",
             )
             : `# TLS 1.3 suites: ${nginxLayoutNote} (nginx ${spec.nginxVersion} has no ssl_conf_command)  # NIST SP 800-52r2 3.3.1`,
-        directive(`ssl_ecdh_curve ${tls.groups.join(":")}`, "NIST SP 800-52r2 3.3.1 supported groups: NIST curves only, no x25519"),
+        directive(`ssl_ecdh_curve ${tls.groups.join(":")}`, citeControl("tls-groups", "NIST SP 800-52r2 3.3.2: NIST curves only, no x25519")),
         directive("ssl_prefer_server_ciphers on", "NIST SP 800-52r2 3.3.1: server picks the strongest suite"),
         directive(`ssl_session_cache shared:apiproxy_tls:${tls.sessionCacheMegabytes}m`, "seed: shared session cache"),
         directive(`ssl_session_timeout ${tls.sessionTimeoutMinutes}m`, "seed: bounded session lifetime"),

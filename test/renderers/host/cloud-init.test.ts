@@ -2,7 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { ACTION_ORDER, type HostFile } from "../../../components/core/host-file";
-import { gzipUserData, renderCloudInit, USER_DATA_LIMIT_BYTES } from "../../../components/host/cloud-init";
+import { compactForUserData, gzipUserData, renderCloudInit, USER_DATA_LIMIT_BYTES } from "../../../components/host/cloud-init";
+import { renderNginx } from "../../../components/nginx";
+import { parseNginx } from "../../../policy-packs/api-proxy-baseline/lib/nginx-parse";
+import { validSpec } from "../nginx/fixtures";
 import { renderHost } from "../../../components/host/index";
 import { gunzipSync } from "node:zlib";
 import { randomBytes } from "node:crypto";
@@ -115,4 +118,16 @@ test("cloud-init: the admin account sshd admits exists, key-only with sudo; a no
         [["apiproxy-admin", true, "ALL=(ALL) NOPASSWD:ALL", [ADMIN_KEY]]]);
     assert.equal((doc as unknown as { users?: unknown }).users, undefined, "no account without keys");
     assert.throws(() => renderCloudInit(files, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, admin: { name: "apiproxy-admin", authorizedKeys: ["hunter2"] } }), /authorized_keys form/);
+});
+
+test("cloud-init: nginx files travel without comments, every directive kept exactly (the 16 KiB cap); other files verbatim", () => {
+    const strip = (ds: readonly { name: string; args: readonly string[]; block?: readonly unknown[] }[]): unknown =>
+        ds.map((d) => ({ name: d.name, args: d.args, ...(d.block ? { block: strip(d.block as never) } : {}) }));
+    for (const file of renderNginx(validSpec).filter((f) => f.path.endsWith(".conf"))) {
+        const compact = compactForUserData(file);
+        assert.doesNotMatch(compact.content, /#/, `${file.path}: no comment left`);
+        assert.deepEqual(strip(parseNginx(compact.content, file.path)), strip(parseNginx(file.content, file.path)), `${file.path}: the same directives`);
+    }
+    const sshd = files.find((f) => f.path === "/etc/ssh/sshd_config")!;
+    assert.equal(compactForUserData(sshd), sshd, "non-nginx files are not touched");
 });

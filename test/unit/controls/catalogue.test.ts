@@ -10,7 +10,7 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { CONTROLS, type Control, type FileProvision, type ResourceProvision } from "../../../components/core/controls";
+import { CONTROLS, citeControl, citedControlIds, type Control, type FileProvision, type ResourceProvision } from "../../../components/core/controls";
 import type { HostFile } from "../../../components/core/host-file";
 import { encodeBundle } from "../../../components/targets/inventory/bundle";
 import { loadStackFile } from "../../../infra/config/load";
@@ -136,6 +136,26 @@ describe("the controls catalogue", () => {
                 }
             }
         }
+    });
+
+    test("citations: the line that provisions a control cites its id; every id a rendered line cites is in the catalogue", () => {
+        for (const c of CONTROLS) {
+            for (const p of c.provisioned.filter(isFile)) {
+                const lines = proxyFiles.find((f) => f.path === p.file)!.content.split("\n");
+                const at = lines.findIndex((line) => new RegExp(p.pattern).test(line));
+                assert.ok(at >= 0, `${c.id}: no line of ${p.file} matches ${p.pattern}`);
+                // nginx cites on the line itself, the host renderers on the comment line above.
+                const cited = [lines[at], lines[at - 1] ?? ""].some((line) => line.includes(`[${c.id}]`));
+                assert.ok(cited, `${c.id}: ${p.file}:${at + 1} does not cite [${c.id}]:\n${lines[at - 1]}\n${lines[at]}`);
+            }
+        }
+        const known = new Set(CONTROLS.map((c) => c.id));
+        for (const [host, files] of Object.entries(review.hostFiles)) {
+            for (const file of files) {
+                for (const id of citedControlIds(file.content)) assert.ok(known.has(id), `${host}:${file.path} cites [${id}], which is not in the catalogue`);
+            }
+        }
+        assert.throws(() => citeControl("no-such-control", "x"), /not in the controls catalogue/);
     });
 
     test("every control has exactly one mutation in this test", () => {

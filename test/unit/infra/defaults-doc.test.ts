@@ -20,6 +20,8 @@ const MINIMAL = {
     apiKeyService: "10.0.128.10:9000",
     upstreams: [{ name: "svc", servers: [{ address: "10.0.128.20:8080" }] }],
     routes: [{ name: "r", path: "/api/", methods: ["GET"], upstream: "svc" }],
+    // Optional sections, present so their own defaults apply.
+    signatures: { clients: [{ name: "partner", keys: [{ id: "partner-1" }] }] },
     aws: { region: "eu-west-1", vpcCidr: "10.0.0.0/16", availabilityZones: ["eu-west-1a", "eu-west-1b"], instanceType: "c6id.xlarge", adminSshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBaIpZ7haxM3KYQ/bDvctQ0+l5H/iJEteA6sxKznWNk8 admin@example.com"] },
 };
 
