@@ -12,6 +12,9 @@ export const LIMITS = {
     maxBodyCeilingBytes: 100 * 1024 * 1024,
     largeHeaderBufferCeilingKb: 64,
     timeoutCeilingSeconds: 3600,
+    /** Client-side timeouts (header, body, send, keepalive): CIS NGINX Benchmark 2.4.3/2.4.4 and
+     *  dev-sec nginx-17 ask for 10 seconds or less (a slow client must not hold a connection). */
+    clientTimeoutCeilingSeconds: 10,
     /** SSH from anything broader than a /16 is not a management network. */
     managementCidrMinPrefix: 16,
     /** CA/Browser Forum ballot SC-081: 200-day maximum for leaves issued from 2026-03-15. */

@@ -50,6 +50,9 @@ export interface Control {
     readonly provisioned: readonly Provision[];
     readonly enforcedBy: readonly string[];
     readonly verifiedBy: Verification;
+    /** The control applies only to stacks that use the feature: when no line provisions it,
+     *  the stack has nothing to provision (e.g. no route is declared public). */
+    readonly onlyWhen?: string;
 }
 
 const seed: ControlSource = { ref: "seed (docs/seed-api-proxy-security.txt)", checked: true };
@@ -153,6 +156,7 @@ export const CONTROLS: readonly Control[] = [
         statement: "A route deliberately without request checks states its reason, which the review reports.",
         level: "advisory", sources: [seed],
         provisioned: [{ file: `${NGINX}/routes-public.conf`, pattern: "set \\$apiproxy_public_route" }],
+        onlyWhen: "a route is declared public",
         enforcedBy: ["nginx-public-routes-declared"], verifiedBy: { notLive: "a design decision, reported at review time" },
     },
     {
@@ -168,6 +172,41 @@ export const CONTROLS: readonly Control[] = [
         level: "mandatory", sources: [seed, cis("5.2.2")],
         provisioned: [{ file: `${NGINX}/request-limits.conf`, pattern: "^client_max_body_size " }],
         enforcedBy: ["nginx-client-max-body-size"], verifiedBy: { notLive: "proved by the local-stack test (413, upstream never saw it)" },
+    },
+    {
+        id: "client-timeouts", title: "Slow clients are cut",
+        statement: "Header, body, send and keepalive timeouts are set and at most 10 s (no slowloris).",
+        level: "mandatory", sources: [seed, cis("5.2.1"), cis("2.4.3"), cis("2.4.4"), devsec("nginx-17")],
+        provisioned: [{ file: `${NGINX}/request-limits.conf`, pattern: "^client_header_timeout \\d+s;" }],
+        enforcedBy: ["nginx-client-timeouts"], verifiedBy: { notLive: "a slow-loris drill belongs to the fault drills (not built yet)" },
+    },
+    {
+        id: "header-buffers", title: "Bounded request headers",
+        statement: "The request line and headers are bounded by large_client_header_buffers within the ceiling.",
+        level: "mandatory", sources: [cis("5.2.3"), devsec("nginx-06")],
+        provisioned: [{ file: `${NGINX}/request-limits.conf`, pattern: "^large_client_header_buffers \\d+ \\d+k;" }],
+        enforcedBy: ["nginx-header-buffers-bounded"], verifiedBy: { notLive: "proved by the local-stack test (oversized headers and URIs get the JSON error, never reach the upstream)" },
+    },
+    {
+        id: "upstream-circuit-breaker", title: "Circuit breaker towards upstreams",
+        statement: "A failing upstream server is taken out (max_fails, fail_timeout) and retries are bounded, so clients get a fast 503, never a hang.",
+        level: "mandatory", sources: [seed],
+        provisioned: [{ file: `${NGINX}/upstreams.conf`, pattern: "^\\s*server \\S+ weight=\\d+ max_fails=[1-9]\\d* fail_timeout=\\d+s;" }],
+        enforcedBy: ["nginx-upstream-circuit-breaker"], verifiedBy: { notLive: "the upstream-down drill belongs to the fault drills (not built yet)" },
+    },
+    {
+        id: "logging", title: "Structured access and error logs",
+        statement: "Every TLS request is logged as JSON (no secrets) and errors go to the error log.",
+        level: "mandatory", sources: [cis("3.1"), cis("3.2"), cis("3.3"), unverified("OWASP ASVS 7.1.3")],
+        provisioned: [{ file: `${NGINX}/logging.conf`, pattern: "^access_log \\S+ apiproxy_json;" }],
+        enforcedBy: ["nginx-logging"], verifiedBy: { check: "rate-limit-events" },
+    },
+    {
+        id: "session-tickets-off", title: "No TLS session tickets without key rotation",
+        statement: "Session tickets stay off unless their keys are rotated (forward secrecy for resumed sessions).",
+        level: "advisory", sources: [cis("4.1.12"), devsec("nginx-12")],
+        provisioned: [{ file: `${NGINX}/tls.conf`, pattern: "^ssl_session_tickets off;" }],
+        enforcedBy: ["nginx-session-tickets-off"], verifiedBy: { notLive: "resumption is measured by the benchmark (issue 13), not the verify matrix" },
     },
     // ---- Host ---------------------------------------------------------------------------
     {

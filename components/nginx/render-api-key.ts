@@ -19,7 +19,9 @@ import {
     DEFAULT_API_KEY_CHECK_PATH,
     REQUEST_AUTH_CHECK_PATH_PREFIX,
     SIGNATURE_HEADERS,
+    UPSTREAM_NEXT_TRIES,
 } from "./constants";
+import { citeControl } from "../core/controls";
 import { API_KEY_SERVICE_UPSTREAM } from "./render-upstreams";
 import { block, directive, fileContent, identifier } from "./lines";
 import type { NginxSpec, RouteSpec } from "./types";
@@ -82,6 +84,7 @@ function renderRequestAuthLocation(route: RouteSpec): string[] {
         directive("proxy_http_version 1.1"),
         directive(`proxy_connect_timeout ${API_KEY_SERVICE_CONNECT_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is down"),
         directive(`proxy_read_timeout ${API_KEY_SERVICE_READ_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is slow"),
+        directive(`proxy_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, citeControl("upstream-circuit-breaker", "seed: circuit breaker - bounded retries to the key service")),
         directive(`proxy_pass http://${API_KEY_SERVICE_UPSTREAM}${REQUEST_AUTH_CHECK_PATH_PREFIX}${route.name}`),
     ], `OWASP ASVS 13.1.4 / seed: route ${route.name} - ${what} checked before any upstream is contacted`);
 }
@@ -100,6 +103,7 @@ export function renderApiKeyAuth(spec: NginxSpec): string {
         directive("proxy_http_version 1.1"),
         directive(`proxy_connect_timeout ${API_KEY_SERVICE_CONNECT_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is down"),
         directive(`proxy_read_timeout ${API_KEY_SERVICE_READ_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is slow"),
+        directive(`proxy_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, citeControl("upstream-circuit-breaker", "seed: circuit breaker - bounded retries to the key service")),
         directive(`proxy_pass http://${API_KEY_SERVICE_UPSTREAM}${checkPath}`),
     ], "OWASP ASVS 13.1.4: API key checked before any upstream is contacted");
     for (const route of requestAuthRoutes(spec)) lines.push("", ...renderRequestAuthLocation(route));

@@ -39,8 +39,8 @@ export function renderRequestLimits(spec: NginxSpec): string {
     const lines = [
         directive(`client_max_body_size ${sizeLiteral(spec.maxBodyBytes)}`, citeControl("body-limit", "seed: payload limit / CIS NGINX Benchmark 5.2.2 (routes may only lower it)")),
         directive(`client_header_buffer_size ${h.clientHeaderBufferKb}k`, "CIS NGINX Benchmark 5.2.3: bounded header buffers"),
-        directive(`large_client_header_buffers ${h.largeHeaderBuffers} ${h.largeHeaderBufferKb}k`, "CIS NGINX Benchmark 5.2.3: oversized request line/headers -> 400/414"),
-        directive(`client_header_timeout ${CLIENT_HEADER_TIMEOUT_SECONDS}s`, "CIS NGINX Benchmark 5.2.1: slowloris"),
+        directive(`large_client_header_buffers ${h.largeHeaderBuffers} ${h.largeHeaderBufferKb}k`, citeControl("header-buffers", "CIS NGINX Benchmark 5.2.3: oversized request line/headers -> 400/414")),
+        directive(`client_header_timeout ${CLIENT_HEADER_TIMEOUT_SECONDS}s`, citeControl("client-timeouts", "CIS NGINX Benchmark 5.2.1: slowloris")),
         directive(`client_body_timeout ${CLIENT_BODY_TIMEOUT_SECONDS}s`, "CIS NGINX Benchmark 5.2.1: slow body"),
         directive(`keepalive_timeout ${KEEPALIVE_TIMEOUT_SECONDS}s`, "CIS NGINX Benchmark 2.4.3: idle connections released"),
         directive(`keepalive_requests ${KEEPALIVE_REQUESTS}`, "CVE-2023-44487 (HTTP/2 rapid reset) mitigation"),

@@ -1,4 +1,5 @@
 /** logging.conf: structured JSON access logs. The API key itself is never logged. */
+import { citeControl } from "../core/controls";
 import { block, directive, fileContent } from "./lines";
 import type { NginxSpec } from "./types";
 
@@ -39,7 +40,7 @@ export function renderLogging(spec: NginxSpec): string {
         ], "OWASP ASVS 7.1.1: log key presence only, never the key"),
         "",
         directive(`log_format apiproxy_json escape=json '${json}'`, "CIS NGINX Benchmark 3.1 / OWASP ASVS 7.1.3: structured access log"),
-        directive(`access_log ${spec.logDirectory}/access.log apiproxy_json`, "CIS NGINX Benchmark 3.2: access logging on"),
+        directive(`access_log ${spec.logDirectory}/access.log apiproxy_json`, citeControl("logging", "CIS NGINX Benchmark 3.2: access logging on")),
     ];
     return fileContent("logging.conf: JSON access log (no secrets)", lines);
 }

@@ -55,7 +55,7 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
             `2 x worker_connections (concurrencyTarget ${spec.concurrencyTarget})`,
         ),
         directive(`pid ${spec.pidFile}`),
-        directive(`error_log ${spec.logDirectory}/error.log warn`, "OWASP ASVS 7.1.3 / CIS NGINX Benchmark 3.3: error logging"),
+        directive(`error_log ${spec.logDirectory}/error.log warn`, citeControl("logging", "OWASP ASVS 7.1.3 / CIS NGINX Benchmark 3.3: error logging")),
         // No pcre_jit: JIT needs writable+executable memory, which the hardened unit forbids
         // (MemoryDenyWriteExecute=yes, NIST SP 800-53 SI-16); routes are literal prefixes anyway.
         "",

@@ -104,7 +104,7 @@ function protocolBody(spec: NginxSpec, layout: NginxLayout, route: RouteSpec, po
         directive(`${prefix}_connect_timeout ${seconds(t.connectSeconds)}`, "seed: short connect timeout -> fast 503 when peers are down"),
         directive(`${prefix}_send_timeout ${seconds(t.sendSeconds)}`, "seed: per-route timeout -> 504"),
         directive(`${prefix}_read_timeout ${seconds(t.readSeconds)}`, "seed: per-route timeout -> 504"),
-        directive(`${prefix}_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, "seed: circuit breaker - bounded retries"),
+        directive(`${prefix}_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, citeControl("upstream-circuit-breaker", "seed: circuit breaker - bounded retries")),
         directive(`${prefix}_next_upstream_timeout ${seconds(nextUpstreamTimeout(route))}`, "seed: circuit breaker - bounded retry time"),
     ];
     switch (route.protocol) {

@@ -66,8 +66,8 @@ export function renderTls(spec: NginxSpec): string {
         directive(
             `ssl_session_tickets ${tls.sessionTickets ? "on" : "off"}`,
             tls.sessionTickets
-                ? "tickets enabled by spec: ticket keys must be rotated"
-                : "CIS NGINX Benchmark 4.1.12: no tickets without key rotation (forward secrecy)",
+                ? citeControl("session-tickets-off", "tickets enabled by spec: ticket keys must be rotated")
+                : citeControl("session-tickets-off", "CIS NGINX Benchmark 4.1.12: no tickets without key rotation (forward secrecy)"),
         ),
         directive("ssl_early_data off", "no TLS 1.3 0-RTT: early data is replayable"),
     ];

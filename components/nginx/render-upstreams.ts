@@ -1,4 +1,5 @@
 /** upstreams.conf: upstream pools with keepalive and passive health checks (circuit breaking). */
+import { citeControl } from "../core/controls";
 import { UPSTREAM_ZONE_KILOBYTES } from "./constants";
 import { block, directive, fileContent, identifier } from "./lines";
 import type { NginxSpec, UpstreamPoolSpec } from "./types";
@@ -30,7 +31,7 @@ function renderPool(pool: UpstreamPoolSpec): string[] {
         ...pool.servers.map((server) =>
             directive(
                 `server ${server.address} weight=${server.weight} max_fails=${pool.maxFails} fail_timeout=${pool.failTimeoutSeconds}s`,
-                "seed: circuit breaker (passive health check)",
+                citeControl("upstream-circuit-breaker", "seed: circuit breaker (passive health check)"),
             ),
         ),
         directive(`keepalive ${pool.keepalive}`, "seed: upstream connection reuse"),

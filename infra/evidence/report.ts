@@ -28,6 +28,8 @@ export interface EvidenceInput {
 export interface ProvisionEvidence {
     readonly where: string;
     readonly found: boolean;
+    /** Nothing to provision: the stack does not use the feature the control guards (Control.onlyWhen). */
+    readonly notApplicable?: string;
 }
 
 export interface EvidenceRow {
@@ -77,7 +79,10 @@ function provisionEvidence(p: Provision, input: EvidenceInput): ProvisionEvidenc
 
 export function buildEvidence(input: EvidenceInput): Evidence {
     const rows = CONTROLS.map((control): EvidenceRow => {
-        const provisioned = control.provisioned.map((p) => provisionEvidence(p, input));
+        const found = control.provisioned.map((p) => provisionEvidence(p, input));
+        const provisioned = control.onlyWhen !== undefined && found.every((p) => !p.found)
+            ? found.map((p) => ({ ...p, notApplicable: `only when ${control.onlyWhen}; this stack does not` }))
+            : found;
         const enforced = control.enforcedBy.map((policy) => ({ policy, verdict: input.verdicts[policy] ?? ("not evaluated" as const) }));
         const verified: EvidenceRow["verified"] = "check" in control.verifiedBy
             ? (() => {
@@ -93,7 +98,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
             sources: control.sources.map((s) => (s.checked ? s.ref : `${s.ref} (unverified)`)),
             provisioned, enforced, verified,
             columns: {
-                provisioned: provisioned.every((p) => p.found),
+                provisioned: provisioned.every((p) => p.found || p.notApplicable !== undefined),
                 // An advisory policy reports by design (e.g. each declared public route): its control is enforced when the policy ran.
                 enforced: enforced.every((e) => e.verdict === "pass" || (control.level === "advisory" && e.verdict === "fail")),
                 verified: verified.kind === "check" && verified.status === "pass",
@@ -131,7 +136,7 @@ export function renderMarkdown(evidence: Evidence): string {
         "",
         "| control | level | sources | provisioned | enforced by (verdict) | verified |",
         "| --- | --- | --- | --- | --- | --- |",
-        ...evidence.rows.map((r) => `| ${mdCell(`${r.id}: ${r.title}`)} | ${r.level} | ${mdCell(r.sources.join("; "))} | ${mdCell(r.provisioned.map((p) => `${p.found ? "yes" : "MISSING"} ${p.where}`).join("; "))} | ${mdCell(r.enforced.map((e) => `${e.policy} (${e.verdict})`).join("; "))} | ${mdCell(verifiedText(r))} |`),
+        ...evidence.rows.map((r) => `| ${mdCell(`${r.id}: ${r.title}`)} | ${r.level} | ${mdCell(r.sources.join("; "))} | ${mdCell(r.provisioned.map((p) => (p.notApplicable ? `n/a (${p.notApplicable})` : `${p.found ? "yes" : "MISSING"} ${p.where}`)).join("; "))} | ${mdCell(r.enforced.map((e) => `${e.policy} (${e.verdict})`).join("; "))} | ${mdCell(verifiedText(r))} |`),
         "",
     ];
     return lines.join("\n");
@@ -144,7 +149,7 @@ export function renderHtml(evidence: Evidence): string {
     const mark = (ok: boolean) => (ok ? `<span class="ok">&#10003;</span>` : `<span class="no">&#10007;</span>`);
     const rows = evidence.rows.map((r) => `<tr data-control="${html(r.id)}" data-provisioned="${r.columns.provisioned}" data-enforced="${r.columns.enforced}" data-verified="${r.columns.verified}">
 <td><b>${html(r.id)}</b><br>${html(r.title)}</td><td>${r.level}</td><td>${r.sources.map(html).join("<br>")}</td>
-<td>${mark(r.columns.provisioned)} ${r.provisioned.map((p) => html(p.where)).join("<br>")}</td>
+<td>${mark(r.columns.provisioned)} ${r.provisioned.map((p) => html(p.notApplicable ? `n/a (${p.notApplicable})` : p.where)).join("<br>")}</td>
 <td>${mark(r.columns.enforced)} ${r.enforced.map((e) => `${html(e.policy)} (${e.verdict})`).join("<br>")}</td>
 <td>${r.verified.kind === "not live" ? `<span class="na">&#8211;</span>` : mark(r.columns.verified)} ${html(verifiedText(r))}</td></tr>`).join("\n");
     return `<!doctype html>

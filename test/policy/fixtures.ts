@@ -34,11 +34,21 @@ export const NGINX_CONF = `# nginx.conf (hand-written test fixture)
 user nginx;
 worker_processes auto;
 pid /run/nginx/nginx.pid;
+error_log /var/log/nginx/error.log warn;
 events { worker_connections 8192; }
 
 http {
     server_tokens off;                       # no version disclosure
     client_max_body_size 2m;                 # seed: 2M
+    client_header_timeout 10s;
+    client_body_timeout 10s;
+    send_timeout 10s;
+    keepalive_timeout 10s;
+    large_client_header_buffers 4 8k;
+    proxy_next_upstream_tries 2;
+    grpc_next_upstream_tries 2;
+    log_format apiproxy_json escape=json '{"status":"$status"}';
+    access_log /var/log/nginx/access.log apiproxy_json;
     limit_req_zone $binary_remote_addr zone=per_ip:10m rate=50r/s;
     limit_req_zone $http_x_api_key zone=per_key:10m rate=200r/s;
     limit_req zone=per_ip burst=20 nodelay;

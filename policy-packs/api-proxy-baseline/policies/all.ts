@@ -6,6 +6,7 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { computePolicies } from "./compute";
 import { hostConfigPolicies } from "./host-config";
 import { hostHardeningPolicies } from "./host-hardening";
+import { requestHardeningPolicies } from "./request-hardening";
 import { loadBalancingPolicies } from "./load-balancing";
 import { networkPolicies } from "./network";
 import { pkiPolicies } from "./pki";
@@ -21,6 +22,7 @@ export const allPolicies: readonly BaselinePolicy[] = [
     ...pkiPolicies,
     ...hostConfigPolicies,
     ...hostHardeningPolicies,
+    ...requestHardeningPolicies,
     ...stackPolicies,
     ...taggingPolicies,
 ];

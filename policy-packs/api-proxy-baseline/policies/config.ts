@@ -54,6 +54,10 @@ export interface BaselineConfig {
     allowedEcdsaCurves: string[];
     /** Highest per-IP limit_req rate (requests/second) any zone may declare. */
     rateLimitCeilingPerSecond: number;
+    /** Longest client_header/client_body/send/keepalive timeout (seconds). */
+    maxClientTimeoutSeconds: number;
+    /** Largest large_client_header_buffers buffer (KiB). */
+    maxLargeHeaderBufferKb: number;
     /** Highest client_max_body_size anywhere in nginx. */
     maxBodyBytesCeiling: number;
     /** Environment tag values that count as production. */
@@ -96,6 +100,8 @@ export const DEFAULT_CONFIG: Readonly<BaselineConfig> = Object.freeze({
     allowedEcdsaCurves: ["P256", "P384"],
     /** The ceilings the stack config schema enforces (components/core/ceilings.ts). */
     rateLimitCeilingPerSecond: LIMITS.rateLimitCeilingPerSecond,
+    maxClientTimeoutSeconds: LIMITS.clientTimeoutCeilingSeconds,
+    maxLargeHeaderBufferKb: LIMITS.largeHeaderBufferCeilingKb,
     maxBodyBytesCeiling: LIMITS.maxBodyCeilingBytes,
     prodEnvironments: ["prod"],
     healthCheckPath: "/healthz",
@@ -146,6 +152,8 @@ export const CONFIG_PROPERTIES: { readonly [K in keyof BaselineConfig]: SchemaPr
     minRsaBits: integer("Smallest RSA modulus (bits)", DEFAULT_CONFIG.minRsaBits, 2048),
     allowedEcdsaCurves: stringList("ECDSA curves allowed for private keys (tls provider names)", DEFAULT_CONFIG.allowedEcdsaCurves),
     rateLimitCeilingPerSecond: integer("Highest per-IP limit_req rate (requests/second)", DEFAULT_CONFIG.rateLimitCeilingPerSecond, 1),
+    maxClientTimeoutSeconds: integer("Longest client_header/client_body/send/keepalive timeout (seconds)", DEFAULT_CONFIG.maxClientTimeoutSeconds, 1),
+    maxLargeHeaderBufferKb: integer("Largest large_client_header_buffers buffer (KiB)", DEFAULT_CONFIG.maxLargeHeaderBufferKb, 1),
     maxBodyBytesCeiling: integer("Highest client_max_body_size (bytes)", DEFAULT_CONFIG.maxBodyBytesCeiling, 1),
     prodEnvironments: stringList("apiproxy:environment values that are production", DEFAULT_CONFIG.prodEnvironments),
     healthCheckPath: { type: "string", default: DEFAULT_CONFIG.healthCheckPath, description: "Path target groups must health-check" },

@@ -9,6 +9,7 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { CONTROLS, citeControl, citedControlIds, type Control, type FileProvision, type ResourceProvision } from "../../../components/core/controls";
 import type { HostFile } from "../../../components/core/host-file";
@@ -74,6 +75,11 @@ const FILE_MUTATIONS: Readonly<Record<string, (files: readonly HostFile[]) => Ho
     "public-routes-reviewed": (f) => editFile(f, `${NGINX}/routes-public.conf`, replace(/^(\s*)auth_request \/_apiproxy\/api-key-check;.*\n/m, "$1set $apiproxy_public_route \"Open to everyone for the test of this control\";\n")),
     "rate-limit-per-ip": (f) => editFile(f, `${NGINX}/rate-limits.conf`, replace(/rate=\d+r\/s/, "rate=50000r/s")),
     "body-limit": (f) => editFile(f, `${NGINX}/request-limits.conf`, replace(/^client_max_body_size [^;]+;/m, "client_max_body_size 0;")),
+    "client-timeouts": (f) => editFile(f, `${NGINX}/request-limits.conf`, replace(/^client_header_timeout \d+s;/m, "client_header_timeout 60s;")),
+    "header-buffers": (f) => editFile(f, `${NGINX}/request-limits.conf`, replace(/^large_client_header_buffers (\d+) \d+k;/m, "large_client_header_buffers $1 256k;")),
+    "upstream-circuit-breaker": (f) => editFile(f, `${NGINX}/upstreams.conf`, replace(/max_fails=\d+/, "max_fails=0")),
+    "logging": (f) => editFile(f, `${NGINX}/logging.conf`, replace(/^access_log [^;]+;/m, "access_log off;")),
+    "session-tickets-off": (f) => editFile(f, `${NGINX}/tls.conf`, replace("ssl_session_tickets off;", "ssl_session_tickets on;")),
     "syn-flood": (f) => editFile(f, "/etc/sysctl.d/60-apiproxy.conf", replace("net.ipv4.tcp_syncookies = 1", "net.ipv4.tcp_syncookies = 0")),
     "host-firewall-default-deny": (f) => editFile(f, "/etc/nftables.conf", replace("type filter hook input priority filter; policy drop;", "type filter hook input priority filter; policy accept;")),
     "proxy-sandbox": (f) => editFile(f, "/etc/systemd/system/nginx.service", replace(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE/m, "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SYS_ADMIN")),
@@ -156,6 +162,15 @@ describe("the controls catalogue", () => {
             }
         }
         assert.throws(() => citeControl("no-such-control", "x"), /not in the controls catalogue/);
+    });
+
+    test("the README's numbers are the catalogue's and the pack's", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const advisory = allPolicies.filter((p) => p.enforcementLevel === "advisory").length;
+        assert.match(readme, new RegExp(`Each of the\\s+${CONTROLS.length} controls of its catalogue`));
+        assert.match(readme, new RegExp(`\\(\`components/core/controls\\.ts\`, ${CONTROLS.length} controls\\)`));
+        assert.match(readme, new RegExp(`holds ${allPolicies.length} policies, ${allPolicies.length - advisory} mandatory and ${advisory} advisory`));
+        assert.match(readme, new RegExp(`${CONTROLS.length} of ${CONTROLS.length} controls provisioned \\(100%\\), ${CONTROLS.length} of ${CONTROLS.length}\\s+enforced \\(100%\\)`));
     });
 
     test("every control has exactly one mutation in this test", () => {

@@ -1,0 +1,171 @@
+/**
+ * nginx request handling beyond TLS and headers: slow-client timeouts, bounded header buffers,
+ * the upstream circuit breaker, logging, and (advisory) TLS session tickets. Each reads the
+ * parsed configuration of every proxy host (nginx-parse + nginx-query, nginx's own inheritance).
+ */
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { NGINX_CONF, nginxFiles } from "../lib/carriers";
+import { blame, hostFileSets } from "../lib/file-sets";
+import { NginxParseError, parseWithIncludes, type Directive } from "../lib/nginx-parse";
+import { effective, everywhere, viewOf, type NginxView } from "../lib/nginx-query";
+import { configSchemaFor, readConfig, type BaselineConfig } from "./config";
+
+type Check = (view: NginxView, cfg: BaselineConfig, report: (message: string) => void) => void;
+
+/** Runs `check` on every host file set whose nginx configuration parses (nginx-config-parses reports the others). */
+function onParsedNginx(check: Check): StackValidationPolicy["validateStack"] {
+    return async (args, reportViolation) => {
+        const cfg = readConfig(args);
+        const seen = new Set<string>();
+        for (const set of await hostFileSets(args.resources)) {
+            const files = nginxFiles(set);
+            if (!files) continue;
+            let view: NginxView;
+            try {
+                view = viewOf(parseWithIncludes(files, NGINX_CONF));
+            } catch (err) {
+                if (err instanceof NginxParseError) continue;
+                throw err;
+            }
+            check(view, cfg, (message) => {
+                const urn = blame(set, message, NGINX_CONF)?.urn;
+                const key = `${urn ?? ""}\u0000${message}`;
+                if (seen.has(key)) return;
+                seen.add(key);
+                reportViolation(message, urn);
+            });
+        }
+    };
+}
+
+/** nginx time values: "10", "10s", "1m", "500ms" -> seconds; undefined when malformed. */
+export function parseSeconds(text: string | undefined): number | undefined {
+    const m = /^(\d+)(ms|s|m|h)?$/.exec(text ?? "");
+    if (!m) return undefined;
+    const n = Number(m[1]);
+    return m[2] === "ms" ? n / 1000 : m[2] === "m" ? n * 60 : m[2] === "h" ? n * 3600 : n;
+}
+
+const CLIENT_TIMEOUTS = ["client_header_timeout", "client_body_timeout", "send_timeout", "keepalive_timeout"] as const;
+
+export const nginxClientTimeouts: StackValidationPolicy = {
+    name: "nginx-client-timeouts",
+    description: "Checks that slow clients are cut: client_header_timeout, client_body_timeout, send_timeout and keepalive_timeout are set (nginx's defaults are 60-75 s) and at most the ceiling in every server.",
+    enforcementLevel: "mandatory",
+    configSchema: configSchemaFor("maxClientTimeoutSeconds"),
+    validateStack: onParsedNginx((view, cfg, report) => {
+        for (const server of view.servers.filter((s) => s.tls)) {
+            for (const name of CLIENT_TIMEOUTS) {
+                const d = effective(server.chain, name);
+                const seconds = parseSeconds(d?.args[0]);
+                if (d === undefined) {
+                    report(`${server.label} has no ${name} (nginx's default is 60 s or more; a slow client holds the connection): set it to at most ${cfg.maxClientTimeoutSeconds} s.`);
+                } else if (seconds === undefined || seconds <= 0 || seconds > cfg.maxClientTimeoutSeconds) {
+                    report(`${name} at ${d.source} is "${d.args.join(" ")}"; it must be 1-${cfg.maxClientTimeoutSeconds} s.`);
+                }
+            }
+        }
+    }),
+};
+
+export const nginxHeaderBuffersBounded: StackValidationPolicy = {
+    name: "nginx-header-buffers-bounded",
+    description: "Checks that request headers are bounded: large_client_header_buffers is set with buffers of at most the ceiling (oversized request lines and headers are refused, not buffered).",
+    enforcementLevel: "mandatory",
+    configSchema: configSchemaFor("maxLargeHeaderBufferKb"),
+    validateStack: onParsedNginx((view, cfg, report) => {
+        for (const server of view.servers.filter((s) => s.tls)) {
+            const d = effective(server.chain, "large_client_header_buffers");
+            if (d === undefined) {
+                report(`${server.label} has no large_client_header_buffers: bound the request line and headers explicitly.`);
+                continue;
+            }
+            const size = /^(\d+)k$/i.exec(d.args[1] ?? "");
+            const count = Number(d.args[0]);
+            if (!size || !Number.isInteger(count) || count < 1 || Number(size[1]) > cfg.maxLargeHeaderBufferKb) {
+                report(`large_client_header_buffers at ${d.source} is "${d.args.join(" ")}"; each buffer must be at most ${cfg.maxLargeHeaderBufferKb}k.`);
+            }
+        }
+    }),
+};
+
+/** `server` lines of the upstream blocks that proxied locations name (pool -> servers). */
+function upstreamServers(view: NginxView): Map<string, Directive[]> {
+    const pools = new Map<string, Directive[]>();
+    for (const d of everywhere(view.http?.directives ?? [], "upstream")) {
+        pools.set(d.args[0], (d.block ?? []).filter((s) => s.name === "server"));
+    }
+    return pools;
+}
+
+export const nginxUpstreamCircuitBreaker: StackValidationPolicy = {
+    name: "nginx-upstream-circuit-breaker",
+    description: "Checks that the seed's circuit breaker is in place: every server of a proxied upstream pool is taken out after failures (max_fails >= 1 with a fail_timeout), and every proxied location bounds its retries (proxy/grpc_next_upstream_tries set and not 0, which is unbounded).",
+    enforcementLevel: "mandatory",
+    validateStack: onParsedNginx((view, _cfg, report) => {
+        const pools = upstreamServers(view);
+        const used = new Set<string>();
+        for (const server of view.servers) {
+            for (const location of server.locations) {
+                for (const pass of location.passes) {
+                    const pool = /^(?:https?|grpcs?):\/\/([^/:$]+)/.exec(pass.args[0] ?? "")?.[1];
+                    if (pool !== undefined && pools.has(pool)) used.add(pool);
+                    const prefix = pass.name === "grpc_pass" ? "grpc" : "proxy";
+                    const tries = effective(location.chain, `${prefix}_next_upstream_tries`);
+                    if (tries === undefined || tries.args[0] === "0") {
+                        report(`location ${location.path} (${location.source}) of ${server.label} has ${tries ? `${prefix}_next_upstream_tries 0 (unbounded)` : `no ${prefix}_next_upstream_tries (unbounded retries)`}: bound it.`);
+                    }
+                }
+            }
+        }
+        for (const pool of used) {
+            for (const s of pools.get(pool) ?? []) {
+                const maxFails = s.args.find((a) => a.startsWith("max_fails="))?.slice("max_fails=".length);
+                const failTimeout = s.args.find((a) => a.startsWith("fail_timeout="));
+                if (maxFails === "0" || (maxFails !== undefined && !/^[1-9]\d*$/.test(maxFails)) || failTimeout === undefined) {
+                    report(`upstream ${pool} server ${s.args[0]} (${s.source}) ${maxFails === "0" ? "disables the breaker (max_fails=0)" : "needs max_fails >= 1 and a fail_timeout"}: a dead peer must be taken out (fast 503), not retried.`);
+                }
+            }
+        }
+    }),
+};
+
+export const nginxLogging: StackValidationPolicy = {
+    name: "nginx-logging",
+    description: "Checks that requests and errors are logged: an error_log at main level, and an access_log in effect (not off) in every TLS server, in a format with escape=json.",
+    enforcementLevel: "mandatory",
+    validateStack: onParsedNginx((view, _cfg, report) => {
+        const errorLog = view.main.directives.find((d) => d.name === "error_log");
+        if (errorLog === undefined || errorLog.args[0] === "/dev/null") {
+            report(`nginx.conf has ${errorLog ? "error_log /dev/null" : "no error_log at main level"}: errors must be logged.`);
+        }
+        const formats = new Map(everywhere(view.http?.directives ?? [], "log_format").map((d) => [d.args[0], d]));
+        for (const server of view.servers.filter((s) => s.tls)) {
+            const access = effective(server.chain, "access_log");
+            if (access === undefined || access.args[0] === "off") {
+                report(`${server.label} ${access ? `switches access_log off (${access.source})` : "has no access_log"}: requests must be logged.`);
+                continue;
+            }
+            const format = formats.get(access.args[1] ?? "combined");
+            if (!format?.args.includes("escape=json")) {
+                report(`access_log at ${access.source} uses format "${access.args[1] ?? "combined"}", which is not a JSON format (log_format ... escape=json).`);
+            }
+        }
+    }),
+};
+
+export const nginxSessionTicketsOff: StackValidationPolicy = {
+    name: "nginx-session-tickets-off",
+    description: "Checks that ssl_session_tickets is off in every TLS server (nginx's default is on, with a key that is never rotated: forward secrecy is lost for resumed sessions). Advisory: tickets with rotated keys are acceptable.",
+    enforcementLevel: "advisory",
+    validateStack: onParsedNginx((view, _cfg, report) => {
+        for (const server of view.servers.filter((s) => s.tls)) {
+            const d = effective(server.chain, "ssl_session_tickets");
+            if (d?.args[0] !== "off") {
+                report(`${server.label} leaves ssl_session_tickets ${d ? d.args[0] : "on (nginx's default)"}: turn it off unless ticket keys are rotated.`);
+            }
+        }
+    }),
+};
+
+export const requestHardeningPolicies = [nginxClientTimeouts, nginxHeaderBuffersBounded, nginxUpstreamCircuitBreaker, nginxLogging, nginxSessionTicketsOff];
