@@ -47,8 +47,28 @@ function commonNamePattern(cn: string): string {
     return `"~(^|,)CN=${cn.replace(/[.]/g, "\\.")}(,|$)"`;
 }
 
+/** 1 when the raw request path (before "?") carries what a normalising upstream would read
+ *  differently from nginx: path parameters (";", the servlet "..;/" escape), encoded dots,
+ *  slashes, backslashes and percents (double encoding), overlong UTF-8, raw backslashes, empty
+ *  segments. nginx matches routes on its normalised $uri but proxies the raw URI, so such a
+ *  request could reach a path its route never declared. */
+export const SUSPICIOUS_URI_VARIABLE = "$apiproxy_suspicious_uri";
+export const SUSPICIOUS_URI_PATTERNS: readonly string[] = [
+    "~^[^?]*;",
+    "~*^[^?]*%(2e|2f|5c|25|00)",
+    "~*^[^?]*%(c0|c1|e0%80|f0%80)",
+    // A raw backslash: the regex is \\\\ (an escaped backslash), and nginx unescapes a quoted string once.
+    "~^[^?]*\\\\\\\\",
+    "~^[^?]*//",
+];
+
 export function renderRouteMaps(spec: NginxSpec): string {
     const lines = [
+        ...block(`map $request_uri ${SUSPICIOUS_URI_VARIABLE}`, [
+            ...SUSPICIOUS_URI_PATTERNS.map((pattern) => `"${pattern}" 1;`),
+            "default 0;",
+        ], citeControl("encoded-paths-refused", "seed: default deny - a path the upstream would normalise differently is refused (400)")),
+        "",
         ...block("map $http_upgrade $connection_upgrade", [
             `default "upgrade";`,
             `"" "";`,
@@ -192,6 +212,10 @@ export function renderRouteLocation(spec: NginxSpec, layout: NginxLayout, route:
         comment(`route ${route.name}: ${route.protocol} -> ${pool.name}; ${route.methods.join(",")}${route.requireApiKey ? "; API key" : ""}${route.requestAuth?.signature ? "; signature" : ""}${route.requestAuth?.jwt ? "; JWT" : ""}`),
         ...block(`if (${methodVariable(route)} = 0)`, [
             directive("return 405", "OWASP ASVS 14.5.1: undeclared method -> 405 locally"),
+        ]),
+        // In the route, not the server: a server-level check would refuse the error page's own internal redirect too.
+        ...block(`if (${SUSPICIOUS_URI_VARIABLE})`, [
+            directive("return 400", citeControl("encoded-paths-refused", "seed: default deny - a raw path the upstream could read differently never reaches it")),
         ]),
         ...(route.allowedClientCommonNames
             ? block(`if (${clientVariable(route)} = 0)`, [

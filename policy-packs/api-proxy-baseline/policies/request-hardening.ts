@@ -168,4 +168,59 @@ export const nginxSessionTicketsOff: StackValidationPolicy = {
     }),
 };
 
-export const requestHardeningPolicies = [nginxClientTimeouts, nginxHeaderBuffersBounded, nginxUpstreamCircuitBreaker, nginxLogging, nginxSessionTicketsOff];
+/** Raw request paths a normalising upstream (a servlet container, a proxy chain) could read
+ *  differently from nginx's routing: each must be caught before it is proxied. */
+export const AMBIGUOUS_PATHS: readonly string[] = [
+    "/a/..;/b", "/a/x;jsessionid=1/b", "/a/%2e%2e/b", "/a/%2E%2E/b", "/a/%c0%ae%c0%ae/b", "/a//b", "/a/%2fb", "/a/%5cb", "/a/%252e/b", "/a\\b",
+];
+
+/** The map variables set from $request_uri, as JavaScript regexes per value ("0"/"" = not flagged). */
+function requestUriMaps(view: NginxView): Map<string, { regex: RegExp; value: string }[]> {
+    const maps = new Map<string, { regex: RegExp; value: string }[]>();
+    for (const d of everywhere(view.http?.directives ?? [], "map")) {
+        if (d.args[0] !== "$request_uri" || d.args[1] === undefined) continue;
+        const entries: { regex: RegExp; value: string }[] = [];
+        for (const entry of d.block ?? []) {
+            const m = /^~(\*?)(.*)$/.exec(entry.name);
+            if (!m) continue;
+            try {
+                entries.push({ regex: new RegExp(m[2], m[1] ? "i" : ""), value: entry.args[0] ?? "" });
+            } catch {
+                // A PCRE-only construct: that entry catches nothing the pack can prove.
+            }
+        }
+        maps.set(d.args[1], entries);
+    }
+    return maps;
+}
+
+function flagged(entries: readonly { regex: RegExp; value: string }[], uri: string): boolean {
+    const hit = entries.find((e) => e.regex.test(uri));
+    return hit !== undefined && hit.value !== "0" && hit.value !== "";
+}
+
+export const nginxEncodedPathsRefused: StackValidationPolicy = {
+    name: "nginx-encoded-paths-refused",
+    description: "Checks that every client-reachable location that proxies or validates refuses ambiguous raw paths (path parameters, encoded dots/slashes/backslashes/percents, overlong UTF-8, backslashes, empty segments) with `if ($var) { return 400; }` on a map of $request_uri that catches each of them: nginx routes on the normalised path but proxies the raw one.",
+    enforcementLevel: "mandatory",
+    validateStack: onParsedNginx((view, _cfg, report) => {
+        const maps = requestUriMaps(view);
+        for (const server of view.servers.filter((s) => s.tls)) {
+            for (const location of server.locations) {
+                const own = location.chain[location.chain.length - 1].directives;
+                const handles = location.passes.length > 0 || own.some((d) => d.name === "js_content");
+                if (location.internal || !handles) continue;
+                const guards = own.filter((d) => d.name === "if" && /^\(?\$[A-Za-z0-9_]+\)?$/.test(d.args.join(""))
+                    && (d.block ?? []).some((b) => b.name === "return" && b.args[0] === "400"));
+                const variables = guards.map((d) => d.args.join("").replace(/[()]/g, ""));
+                const caught = (uri: string) => variables.some((v) => flagged(maps.get(v) ?? [], uri));
+                const missed = AMBIGUOUS_PATHS.filter((uri) => !caught(uri));
+                if (missed.length > 0) {
+                    report(`location ${location.path} (${location.source}) of ${server.label} proxies raw paths such as ${missed.slice(0, 3).join(", ")} without refusing them (if ($var) { return 400; } on a map of $request_uri).`);
+                }
+            }
+        }
+    }),
+};
+
+export const requestHardeningPolicies = [nginxEncodedPathsRefused, nginxClientTimeouts, nginxHeaderBuffersBounded, nginxUpstreamCircuitBreaker, nginxLogging, nginxSessionTicketsOff];

@@ -273,10 +273,13 @@ describe("default deny", () => {
         for (const loc of allProxied) {
             const route = routeOf(loc);
             const variable = `$route_${route.name.replace(/-/g, "_")}_method_allowed`;
-            const guard = only(loc, "if");
+            const ifs = children(loc, "if");
+            const guard = ifs[0];
             assert.equal(argsOf(guard), `(${variable} = 0)`);
             assert.deepEqual(values(guard, "return"), ["405"]);
             assert.equal(loc.block?.findIndex((d) => d.name === "if"), 1 - 1, "method check comes first");
+            // then the raw-path check (encoded-paths-refused), and nothing else
+            assert.deepEqual(ifs.slice(1).map((d) => [argsOf(d), values(d, "return")]), [["($apiproxy_suspicious_uri)", ["400"]]]);
             const map = children(r.http, "map").find((m) => argsOf(m) === `$request_method ${variable}`);
             assert.ok(map?.block);
             assert.deepEqual(
