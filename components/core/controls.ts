@@ -145,6 +145,13 @@ export const CONTROLS: readonly Control[] = [
         enforcedBy: ["nginx-default-deny"], verifiedBy: { notLive: "proved by the local-stack test (undeclared and encoded paths never reach the upstream's log), not a verify row" },
     },
     {
+        id: "encoded-paths-refused", title: "Ambiguous paths refused",
+        statement: "A raw path with path parameters (;), encoded dots, slashes, backslashes or percents, overlong UTF-8, backslashes or empty segments is refused with 400 before any route: nginx routes on the normalised path but proxies the raw one.",
+        level: "mandatory", sources: [seed, unverified("OWASP ASVS 5.1.4")],
+        provisioned: [{ file: `${NGINX}/route-maps.conf`, pattern: "^map \\$request_uri \\$apiproxy_suspicious_uri" }],
+        enforcedBy: ["nginx-encoded-paths-refused"], verifiedBy: { notLive: "proved by the local-stack test (..;, %2e%2e, //, overlong UTF-8 never reach the upstream's log)" },
+    },
+    {
         id: "requests-checked", title: "No request reaches an upstream unchecked",
         statement: "Every client-reachable proxying location checks an API key, signature, JWT or client certificate, validates against a schema, or is declared public with a reason.",
         level: "mandatory", sources: [seed, unverified("OWASP ASVS 13.1.4")],
@@ -264,14 +271,14 @@ export const CONTROLS: readonly Control[] = [
         statement: "Root and data volumes are encrypted with the tier's KMS key.",
         level: "mandatory", sources: [aws("EC2.3")],
         provisioned: [{ resource: "aws:ec2/instance:Instance", property: "rootBlockDevice.encrypted" }],
-        enforcedBy: ["ebs-encrypted"], verifiedBy: { notLive: "AWS only" },
+        enforcedBy: ["ebs-encrypted"], verifiedBy: { notLive: "AWS only: there is no EC2 API to ask here" },
     },
     {
         id: "flow-logs", title: "VPC flow logs",
         statement: "The VPC's traffic is logged.",
         level: "mandatory", sources: [seed, aws("EC2.6")],
         provisioned: [{ resource: "aws:ec2/flowLog:FlowLog", property: "trafficType" }],
-        enforcedBy: ["vpc-flow-logs"], verifiedBy: { notLive: "AWS only" },
+        enforcedBy: ["vpc-flow-logs"], verifiedBy: { notLive: "AWS only: there is no EC2 API to ask here" },
     },
     {
         id: "ssh-management-only", title: "SSH only from the management networks",
@@ -286,6 +293,20 @@ export const CONTROLS: readonly Control[] = [
         level: "mandatory", sources: [seed],
         provisioned: [{ resource: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", property: "cidrIpv4" }],
         enforcedBy: ["sg-no-public-ingress-except-tls"], verifiedBy: { notLive: "AWS only; the local segments filter the same way (local-stack test)" },
+    },
+    {
+        id: "egress-least-privilege", title: "Tier instances send only to named destinations",
+        statement: "The security groups proxies and upstreams run in allow egress by protocol and port to named destinations only (no 0.0.0.0/0, no all-protocol rules).",
+        level: "mandatory", sources: [seed, unverified("NIST SP 800-53 SC-7(5)")],
+        provisioned: [{ resource: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", property: "ipProtocol" }],
+        enforcedBy: ["sg-egress-least-privilege"], verifiedBy: { notLive: "AWS only; the local hosts' nftables output chain is the same rule (host-firewall-default-deny)" },
+    },
+    {
+        id: "subnet-nacls", title: "Subnet ACLs back the security groups up",
+        statement: "The DMZ and private subnets' network ACLs allow named protocols and ports only, never SSH from anywhere.",
+        level: "mandatory", sources: [unverified("CIS AWS Foundations Benchmark 5.1")],
+        provisioned: [{ resource: "aws:ec2/networkAclRule:NetworkAclRule", property: "protocol" }],
+        enforcedBy: ["nacl-least-privilege"], verifiedBy: { notLive: "AWS only; the local segments filter in the routing namespace (local-stack test)" },
     },
 ];
 

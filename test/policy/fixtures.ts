@@ -48,6 +48,13 @@ http {
     proxy_next_upstream_tries 2;
     grpc_next_upstream_tries 2;
     log_format apiproxy_json escape=json '{"status":"$status"}';
+    map $request_uri $suspicious_path {
+        "~^[^?]*;" 1;
+        "~*^[^?]*%(2e|2f|5c|25|c0|c1)" 1;
+        "~^[^?]*\\\\\\\\" 1;
+        "~^[^?]*//" 1;
+        default 0;
+    }
     access_log /var/log/nginx/access.log apiproxy_json;
     limit_req_zone $binary_remote_addr zone=per_ip:10m rate=50r/s;
     limit_req_zone $http_x_api_key zone=per_key:10m rate=200r/s;
@@ -94,6 +101,7 @@ server {
     include /etc/nginx/apiproxy/snippets/security-headers.inc;
 
     location /api/v1/orders/ {
+        if ($suspicious_path) { return 400; }
         limit_req zone=per_ip burst=20 nodelay;
         limit_req zone=per_key burst=50;
         auth_request /_apiproxy/api-key-check;
@@ -105,6 +113,7 @@ server {
         proxy_pass http://orders/check;
     }
     location /orders.v1.Orders/ {
+        if ($suspicious_path) { return 400; }
         auth_request /_apiproxy/api-key-check;
         grpc_pass grpc://orders;
     }
@@ -122,6 +131,7 @@ server {
 
     location /api/v1/orders/ {
         proxy_pass http://orders;
+        if ($suspicious_path) { return 400; }
     }
     location / {
         return 404;
@@ -290,7 +300,7 @@ export const validSecurityGroup = (): Record<string, unknown> => ({
         { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.20.30.0/24"] },
         { protocol: "tcp", fromPort: 8081, toPort: 8081, cidrBlocks: ["10.0.0.0/16"] },
     ],
-    egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+    egress: [{ protocol: "tcp", fromPort: 8080, toPort: 8080, securityGroups: ["sg-upstream"] }],
     tags: tags("proxy"),
 });
 

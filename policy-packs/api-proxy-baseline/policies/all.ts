@@ -5,6 +5,7 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { computePolicies } from "./compute";
 import { hostConfigPolicies } from "./host-config";
+import { egressPolicies } from "./egress";
 import { hostHardeningPolicies } from "./host-hardening";
 import { requestHardeningPolicies } from "./request-hardening";
 import { loadBalancingPolicies } from "./load-balancing";
@@ -17,6 +18,7 @@ export type BaselinePolicy = ResourceValidationPolicy | StackValidationPolicy;
 
 export const allPolicies: readonly BaselinePolicy[] = [
     ...networkPolicies,
+    ...egressPolicies,
     ...computePolicies,
     ...loadBalancingPolicies,
     ...pkiPolicies,

@@ -17,6 +17,7 @@ import { encodeBundle } from "../../../components/targets/inventory/bundle";
 import { loadStackFile } from "../../../infra/config/load";
 import { runReview, type ReviewResult } from "../../../infra/review/run";
 import { packConfigFor } from "../../../infra/review/pack-config";
+import { CHECK_NAMES } from "../../../infra/verify/run";
 import type { RecordedResource } from "../../../infra/review/mocks";
 import { allPolicies, evaluatePolicies } from "../../../policy-packs/api-proxy-baseline/evaluate";
 
@@ -71,6 +72,7 @@ const FILE_MUTATIONS: Readonly<Record<string, (files: readonly HostFile[]) => Ho
     "upstream-headers-hidden": (f) => editFile(f, `${NGINX}/proxy-headers.conf`, replace(/^proxy_hide_header X-Powered-By;.*\n/m, "")),
     "security-headers": (f) => editFile(f, `${NGINX}/security-headers.conf`, replace(/^add_header X-Content-Type-Options .*\n/m, "")),
     "default-deny": (f) => editFile(f, `${NGINX}/servers.conf`, replace(/\n\s*location \/ \{\n\s*return 404;[^\n]*undeclared paths[^\n]*\n\s*\}/g, "")),
+    "encoded-paths-refused": (f) => editFile(f, `${NGINX}/route-maps.conf`, replace(/^\s*"~\^\[\^\?\]\*;" 1;\n/m, "")),
     "requests-checked": (f) => editFile(f, `${NGINX}/routes-public.conf`, replace(/^\s*auth_request \/_apiproxy\/api-key-check;.*\n/m, "")),
     "public-routes-reviewed": (f) => editFile(f, `${NGINX}/routes-public.conf`, replace(/^(\s*)auth_request \/_apiproxy\/api-key-check;.*\n/m, "$1set $apiproxy_public_route \"Open to everyone for the test of this control\";\n")),
     "rate-limit-per-ip": (f) => editFile(f, `${NGINX}/rate-limits.conf`, replace(/rate=\d+r\/s/, "rate=50000r/s")),
@@ -98,6 +100,10 @@ const RESOURCE_MUTATIONS: Readonly<Record<string, (r: RecordedResource) => Recor
     // A private network, but not the stack's management network: only the stack's own pack config can tell.
     "ssh-management-only": (r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.props.fromPort === 22
         ? { ...r, props: { ...r.props, cidrIpv4: "10.99.0.0/16" } } : r,
+    "egress-least-privilege": (r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.name === "proxy-proxy-out-dns-udp"
+        ? { ...r, props: { ...r.props, cidrIpv4: "0.0.0.0/0" } } : r,
+    "subnet-nacls": (r) => r.type === "aws:ec2/networkAclRule:NetworkAclRule" && r.props.fromPort === 443 && r.props.egress === false
+        ? { ...r, props: { ...r.props, fromPort: 1, toPort: 65535 } } : r,
     "tls-key-strength": (r) => r.type === "tls:index/privateKey:PrivateKey" ? { ...r, props: { ...r.props, algorithm: "RSA", rsaBits: 2048, ecdsaCurve: undefined } } : r,
     "public-ingress-tls-only": (r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.props.fromPort === 443 && r.props.cidrIpv4 === "0.0.0.0/0"
         ? { ...r, props: { ...r.props, fromPort: 80, toPort: 80 } } : r,
@@ -162,6 +168,13 @@ describe("the controls catalogue", () => {
             }
         }
         assert.throws(() => citeControl("no-such-control", "x"), /not in the controls catalogue/);
+    });
+
+    test("verified: each live check a control names is a row of npm run verify; the others say why", () => {
+        for (const c of CONTROLS) {
+            if ("check" in c.verifiedBy) assert.ok(CHECK_NAMES.includes(c.verifiedBy.check), `${c.id}: npm run verify has no row ${c.verifiedBy.check} (rows: ${CHECK_NAMES.join(", ")})`);
+            else assert.ok(c.verifiedBy.notLive.length > 10, c.id);
+        }
     });
 
     test("the README's numbers are the catalogue's and the pack's", () => {
