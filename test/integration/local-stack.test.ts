@@ -7,17 +7,26 @@
 // a config nginx -t refuses never activated while the old one keeps serving; the per-key limit
 // keyed on the key service's id (random keys neither dodge nor drain it); a no-op second up;
 // destroy leaves nothing.
+// On the same deployment: `npm run verify` (infra/verify) passes every row, and names proxy-a's
+// rows when its nginx is stopped by hand; the live security checks (mTLS with a foreign and an
+// expired certificate, encoded path variants, body/header/URI limits answered with the JSON
+// error body, security headers on every kind of answer, no secret in plaintext at rest), each
+// refusal proved absent from the upstream's own journal.
 // State goes to a temp backend and the config to stacks/Pulumi.local-it.yaml, a copy of the
 // local stack file removed afterwards (git-ignored), so a user's own `npm run up` state and
 // stack file are untouched; its network plan is the local stack's, so no other local stack may
-// be running (the test says so instead of colliding).
+// be running (the test says so instead of colliding). The tests below share one deployment: the
+// first deploys it, the last destroys it (and `after` does, whatever failed).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import * as YAML from "yaml";
+import { KEYCHECK_POLICY_FILE } from "../../components/services/render-auth-policy";
+import { CERTIFICATE_PATHS } from "../../infra/spec/host-paths";
 import { claimsNow, curlHeaders, mintJwt, signatureHeaders, type JwtAlg } from "./request-auth-client";
 import {
     deploymentGate, makeTempDir, removeDir, repoRoot, requireEngine, runPulumi, runPulumiOk, runUpdate,
@@ -29,14 +38,84 @@ const fabric = "apx-local";
 const client = `${fabric}-client`;
 const serverName = "api.tier.test";
 const lb = "198.18.2.10";
+/** The proxies' group (Debian's nginx user): the server key is 0640 root:<this>. */
+const PROXY_GROUP = "www-data";
+const CSP = "default-src 'none'; frame-ancestors 'none'";
 
 interface Curl { code: number; status: string; body: string; httpVersion: string }
 
+interface Outputs {
+    caBundlePem: string; testApiKey: string; clientCertificates: Record<string, { certificatePem: string }>;
+    testSignatureSecrets?: Record<string, string>; jwtSigningKeys?: Record<string, Record<string, string>>;
+    jwks?: Record<string, Record<string, string>[]>;
+    clientPrivateKeys: Record<string, string>; deliveries: Record<string, { notApplied: string[] }>;
+    limits: { maxBodyBytes: number; largeHeaderBufferKb: number };
+}
+
+interface VerifyRow { id: string; check: string; host: string; status: string; detail: string }
+interface VerifyReport { ok: boolean; rows: VerifyRow[] }
+
+/** The init process of a container (systemd-nspawn's child). */
+function containerInit(host: string): string {
+    const pid = fs.readFileSync(path.join(repoRoot, ".tools", "local-stacks", fabric, host, "nspawn.pid"), "utf8").trim();
+    return execFileSync("pgrep", ["-P", pid], { encoding: "utf8" }).trim().split("\n")[0];
+}
+
 /** Runs a command inside a container (all its namespaces), or with `networkOnly` this machine's binary in its network. */
 function inHost(host: string, args: string[], networkOnly = false): string {
-    const pid = fs.readFileSync(path.join(repoRoot, ".tools", "local-stacks", fabric, host, "nspawn.pid"), "utf8").trim();
-    const init = execFileSync("pgrep", ["-P", pid], { encoding: "utf8" }).trim().split("\n")[0];
-    return execFileSync("nsenter", ["-t", init, networkOnly ? "-n" : "-a", ...args], { encoding: "utf8" });
+    return execFileSync("nsenter", ["-t", containerInit(host), networkOnly ? "-n" : "-a", ...args], { encoding: "utf8" });
+}
+
+/** HAProxy's own view of the pair (its admin socket, reached through the container's root): "backend/server" -> op state (2 = up, 0 = down). */
+function haproxyServers(): Promise<Record<string, number>> {
+    return new Promise((resolve, reject) => {
+        const socket = net.connect(`/proc/${containerInit("lb")}/root/run/haproxy/admin.sock`, () => socket.end("show servers state\n"));
+        let text = "";
+        socket.setTimeout(5000, () => socket.destroy(new Error("haproxy admin socket: timeout")));
+        socket.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        socket.on("error", reject);
+        socket.on("end", () => {
+            const states: Record<string, number> = {};
+            for (const line of text.split("\n").filter((l) => /^\d+ /.test(l))) {
+                const [, backend, , server, , opState] = line.split(" ");
+                states[`${backend}/${server}`] = Number(opState);
+            }
+            resolve(states);
+        });
+    });
+}
+
+/** Polls until `condition` holds (every 500 ms, at most `ms`). */
+async function waitFor(what: string, ms: number, condition: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+        if (await condition().catch(() => false)) return;
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** Header blocks curl printed with -D - / -i (the last one), names lower-cased. */
+function parseHead(text: string): { status: string; headers: Map<string, string> } {
+    const blocks = text.split(/\r?\n\r?\n/).filter((b) => /^HTTP\//.test(b));
+    const [statusLine, ...lines] = (blocks.at(-1) ?? "").split(/\r?\n/);
+    const headers = new Map<string, string>();
+    for (const line of lines) {
+        const at = line.indexOf(":");
+        if (at > 0) headers.set(line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim());
+    }
+    return { status: /^HTTP\/[\d.]+ (\d{3})/.exec(statusLine ?? "")?.[1] ?? "000", headers };
+}
+
+function assertSecurityHeaders(head: { status: string; headers: Map<string, string> }, what: string): void {
+    const h = head.headers;
+    assert.ok(!/\d/.test(h.get("server") ?? ""), `${what}: Server discloses a version: ${h.get("server")}`);
+    assert.equal(h.get("x-powered-by"), undefined, `${what}: X-Powered-By`);
+    const hsts = /^max-age=(\d+); includeSubDomains$/.exec(h.get("strict-transport-security") ?? "");
+    assert.ok(hsts && Number(hsts[1]) >= 31_536_000, `${what}: HSTS of at least a year: ${h.get("strict-transport-security")}`);
+    assert.equal(h.get("x-content-type-options"), "nosniff", `${what}: X-Content-Type-Options`);
+    assert.equal(h.get("x-frame-options"), "DENY", `${what}: X-Frame-Options`);
+    assert.equal(h.get("content-security-policy"), CSP, `${what}: Content-Security-Policy`);
 }
 
 describe("the local stack: the whole tier on this machine, from the client segment", { timeout: 900_000 }, () => {
@@ -44,6 +123,10 @@ describe("the local stack: the whole tier on this machine, from the client segme
     let opts = { cwd: repoRoot, env: {} as NodeJS.ProcessEnv, timeoutMs: 600_000 };
     let configFile = "";
     let created = false;
+    let deployed = false;
+    let out = {} as Outputs;
+    let ca = "";
+    let key: string[] = [];
 
     after(async () => {
         try {
@@ -53,51 +136,125 @@ describe("the local stack: the whole tier on this machine, from the client segme
         } finally {
             removeDir(work);
             if (configFile) fs.rmSync(configFile, { force: true });
+            // verify's last report of this stack (.tools/verify/<stack>.json): the stack is gone.
+            fs.rmSync(path.join(repoRoot, ".tools", "verify", `${stack}.json`), { force: true });
         }
     });
 
-    it("serves every protocol through the LB and the pair, refuses what it must, no-op second up, destroy leaves nothing",
+    const pulumi = (args: string[]) => runPulumiOk([...args, "--stack", stack], opts);
+    const file = (name: string, text: string | Buffer): string => {
+        const p = path.join(work!, name);
+        fs.writeFileSync(p, text, { mode: 0o600 });
+        return p;
+    };
+    const curl = (port: number, urlPath: string, extra: string[] = []): Curl => {
+        const r = spawnSync("ip", ["netns", "exec", client, "curl", "-sS", "--max-time", "10", "--cacert", ca,
+            "--resolve", `${serverName}:${port}:${lb}`, "-w", "\n%{http_code} %{http_version}", ...extra,
+            `https://${serverName}:${port}${urlPath}`], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+        const lines = r.stdout.trimEnd().split("\n");
+        const [statusCode, httpVersion] = (lines.pop() ?? "").split(" ");
+        return { code: r.status ?? -1, status: statusCode, body: lines.join("\n"), httpVersion };
+    };
+    /** The answer's status, headers and JSON error (curl -D -). */
+    const curlHead = (port: number, urlPath: string, extra: string[] = []) => {
+        const bodyFile = path.join(work!, "body");
+        fs.rmSync(bodyFile, { force: true });
+        const r = curl(port, urlPath, ["-D", "-", "-o", bodyFile, ...extra]);
+        const body = fs.existsSync(bodyFile) ? fs.readFileSync(bodyFile, "utf8") : "";
+        let error: string | undefined;
+        try {
+            error = (JSON.parse(body) as { error?: string }).error;
+        } catch {
+            error = undefined;
+        }
+        return { ...parseHead(r.body), code: r.code, body, error };
+    };
+    /** The upstream's own request log. */
+    const journal = (): string => inHost("upstream-1", ["journalctl", "-o", "cat", "--no-pager", "-u", "apiproxy-upstream-orders-8080"]);
+    const deployment = () => {
+        if (!deployed) throw new Error("the deployment (first test) did not succeed");
+    };
+    /** `npm run verify -- local-it --json` with this test's backend; the report from its stdout (after npm's banner). */
+    const verify = (): { code: number; report: VerifyReport; stderr: string } => {
+        const r = spawnSync("npm", ["run", "verify", "--", stack, "--json"], {
+            cwd: repoRoot, encoding: "utf8", env: { ...process.env, ...opts.env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024,
+        });
+        const start = r.stdout.search(/^\{/m);
+        assert.ok(start >= 0, `verify printed no JSON report (exit ${r.status}):\n${r.stderr.split("\n").slice(-15).join("\n")}`);
+        return { code: r.status ?? -1, report: JSON.parse(r.stdout.slice(start)) as VerifyReport, stderr: r.stderr };
+    };
+
+    it("deploys the local stack (once, for every test below)", { skip: skipReason || false }, async () => {
+        if (statusProblem) throw new Error(statusProblem);
+        requireEngine(path.join(repoRoot, ".pulumi"));
+        assert.ok(!execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).includes(`${fabric}-`),
+            `a local stack is already running on this machine (namespaces ${fabric}-*): npm run down first`);
+        work = makeTempDir("local-stack");
+        configFile = path.join(repoRoot, "stacks", `Pulumi.${stack}.yaml`);
+        // The committed stack file without any machine's encryptionsalt (stack init adds this test's).
+        fs.writeFileSync(configFile, fs.readFileSync(path.join(repoRoot, "stacks", "Pulumi.local.yaml"), "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
+        opts = {
+            cwd: repoRoot, timeoutMs: 600_000,
+            env: { PULUMI_BACKEND_URL: `file://${work}`, PULUMI_CONFIG_PASSPHRASE: "local-stack-test-only", PULUMI_CONFIG_PASSPHRASE_FILE: undefined },
+        };
+        await runPulumiOk(["stack", "init", stack], opts);
+        created = true;
+        const first = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
+        assert.equal(first.result, "succeeded");
+
+        out = JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as Outputs;
+        ca = file("ca.pem", out.caBundlePem);
+        key = ["-H", `X-API-Key: ${out.testApiKey}`];
+        deployed = true;
+    });
+
+    it("npm run verify: every row PASS on the fresh deployment; with nginx stopped on proxy-a it exits 1 naming proxy-a's rows",
         { skip: skipReason || false }, async () => {
-            if (statusProblem) throw new Error(statusProblem);
-            requireEngine(path.join(repoRoot, ".pulumi"));
-            assert.ok(!execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).includes(`${fabric}-`),
-                `a local stack is already running on this machine (namespaces ${fabric}-*): npm run down first`);
-            work = makeTempDir("local-stack");
-            configFile = path.join(repoRoot, "stacks", `Pulumi.${stack}.yaml`);
-            // The committed stack file without any machine's encryptionsalt (stack init adds this test's).
-            fs.writeFileSync(configFile, fs.readFileSync(path.join(repoRoot, "stacks", "Pulumi.local.yaml"), "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
-            opts = {
-                cwd: repoRoot, timeoutMs: 600_000,
-                env: { PULUMI_BACKEND_URL: `file://${work}`, PULUMI_CONFIG_PASSPHRASE: "local-stack-test-only", PULUMI_CONFIG_PASSPHRASE_FILE: undefined },
-            };
-            const pulumi = (args: string[]) => runPulumiOk([...args, "--stack", stack], opts);
-            await runPulumiOk(["stack", "init", stack], opts);
-            created = true;
-            const first = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
-            assert.equal(first.result, "succeeded");
+            deployment();
+            const fresh = verify();
+            const failing = fresh.report.rows.filter((r) => r.status !== "pass");
+            assert.deepEqual(failing.map((r) => `${r.id}: ${r.status} ${r.detail}`), [], "every row passes");
+            assert.equal(fresh.code, 0, fresh.stderr);
+            assert.equal(fresh.report.ok, true);
+            // The whole matrix, one row per check and host: nothing left out, nothing skipped.
+            const hosts = ["lb", "proxy-a", "proxy-b", "upstream-1", "keystore"];
+            const proxies = ["proxy-a", "proxy-b"];
+            const expected = [
+                "tls-handshake:client:443", "tls-handshake:client:8443", "response-headers:client", "certificate-expiry:client", "path-mtu:client",
+                ...hosts.flatMap((h) => [`sockets:${h}`, `systemd-units:${h}`, `drift:${h}`]),
+                ...proxies.flatMap((p) => [`health:${p}`, `firewall:${p}`, `rate-limit-events:${p}`, `certificate-expiry:${p}`, `nofile:${p}`]),
+            ];
+            assert.deepEqual(fresh.report.rows.map((r) => r.id).sort(), expected.sort());
 
-            const out = JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as {
-                caBundlePem: string; testApiKey: string; clientCertificates: Record<string, { certificatePem: string }>;
-                testSignatureSecrets?: Record<string, string>; jwtSigningKeys?: Record<string, Record<string, string>>;
-                jwks?: Record<string, Record<string, string>[]>;
-                clientPrivateKeys: Record<string, string>; deliveries: Record<string, { notApplied: string[] }>;
-            };
-            const file = (name: string, text: string): string => {
-                const p = path.join(work!, name);
-                fs.writeFileSync(p, text, { mode: 0o600 });
-                return p;
-            };
-            const ca = file("ca.pem", out.caBundlePem);
-            const curl = (port: number, urlPath: string, extra: string[] = []): Curl => {
-                const r = spawnSync("ip", ["netns", "exec", client, "curl", "-sS", "--max-time", "10", "--cacert", ca,
-                    "--resolve", `${serverName}:${port}:${lb}`, "-w", "\n%{http_code} %{http_version}", ...extra,
-                    `https://${serverName}:${port}${urlPath}`], { encoding: "utf8" });
-                const lines = r.stdout.trimEnd().split("\n");
-                const [statusCode, httpVersion] = (lines.pop() ?? "").split(" ");
-                return { code: r.status ?? -1, status: statusCode, body: lines.join("\n"), httpVersion };
-            };
-            const key = ["-H", `X-API-Key: ${out.testApiKey}`];
+            // nginx stopped by hand on proxy-a: once the load balancer has taken it out, exactly its rows fail.
+            inHost("proxy-a", ["systemctl", "stop", "nginx"]);
+            try {
+                await waitFor("HAProxy to mark proxy-a down", 20_000, async () => {
+                    const s = await haproxyServers();
+                    return s["proxies-https/proxy-a"] === 0 && s["proxies-mtls/proxy-a"] === 0;
+                });
+                const stopped = verify();
+                assert.equal(stopped.code, 1, "verify exits non-zero on a failing row");
+                assert.equal(stopped.report.ok, false);
+                const failed = stopped.report.rows.filter((r) => r.status === "fail");
+                assert.deepEqual(failed.map((r) => r.id).sort(), ["health:proxy-a", "nofile:proxy-a", "sockets:proxy-a", "systemd-units:proxy-a"],
+                    failed.map((r) => `${r.id}: ${r.detail}`).join("\n"));
+                assert.match(failed.find((r) => r.check === "systemd-units")!.detail, /nginx inactive/);
+                assert.match(failed.find((r) => r.check === "sockets")!.detail, /nginx not listening on 443/);
+                // The rest of the tier kept serving through proxy-b (the client rows pass).
+                assert.ok(stopped.report.rows.filter((r) => r.host === "client").every((r) => r.status === "pass"));
+            } finally {
+                inHost("proxy-a", ["systemctl", "start", "nginx"]);
+                await waitFor("HAProxy to mark proxy-a up again", 20_000, async () => {
+                    const s = await haproxyServers();
+                    return s["proxies-https/proxy-a"] === 2 && s["proxies-mtls/proxy-a"] === 2;
+                });
+            }
+        });
 
+    it("serves every protocol through the LB and the pair, refuses what it must (API keys, OpenAPI, signatures, JWT, segments), the upstream's log as proof",
+        { skip: skipReason || false }, async () => {
+            deployment();
             // HTTPS over HTTP/2 to the upstream, which sees the real client address (PROXY v2) and the key's id, never the key.
             const ok = curl(443, "/api/v1/orders/42", [...key, "--http2"]);
             assert.equal(ok.status, "200", ok.body);
@@ -269,7 +426,196 @@ describe("the local stack: the whole tier on this machine, from the client segme
             // What a container could not apply is reported, never skipped in silence.
             assert.ok(out.deliveries["proxy-a"].notApplied.some((n) => n.startsWith("sysctl kernel.")));
             assert.ok(!out.deliveries["proxy-a"].notApplied.some((n) => n.includes("ip_local_port_range")), "per-namespace net.* keys apply");
+        });
 
+    it("mTLS on 8443: no certificate, a foreign CA's and an expired one are refused (400), another issued client 403, the issued one 200; no refusal reaches the upstream",
+        { skip: skipReason || false }, () => {
+            deployment();
+            // The stack's client CA key is not an output (mtlsClientCaPem is its certificate only), so
+            // the expired certificate comes from a CA of this test: nginx must refuse it as it refuses
+            // the foreign one. Both name the payments client's CN, so only the chain can refuse them.
+            const dir = path.join(work!, "foreign");
+            fs.mkdirSync(dir, { mode: 0o700 });
+            const openssl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+            const cn = "/O=api-proxy-security/CN=payments-team";
+            openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ca.key"]);
+            openssl(["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=foreign client CA", "-days", "2", "-out", "ca.pem",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+            for (const name of ["foreign", "expired"]) {
+                openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`]);
+                openssl(["req", "-new", "-key", `${name}.key`, "-subj", cn, "-out", `${name}.csr`]);
+            }
+            fs.writeFileSync(path.join(dir, "client.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+            openssl(["x509", "-req", "-in", "foreign.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "client.ext", "-out", "foreign.pem"]);
+            // `openssl ca` is the one that can set a validity in the past.
+            fs.writeFileSync(path.join(dir, "index.txt"), "");
+            fs.writeFileSync(path.join(dir, "serial"), "1000\n");
+            fs.writeFileSync(path.join(dir, "ca.cnf"), [
+                "[ca]", "default_ca = test_ca", "[test_ca]", `dir = ${dir}`, "database = $dir/index.txt", "new_certs_dir = $dir", "serial = $dir/serial",
+                "default_md = sha256", "policy = any", "unique_subject = no", "x509_extensions = client",
+                "[any]", "commonName = supplied", "organizationName = optional",
+                "[client]", "basicConstraints = critical,CA:FALSE", "keyUsage = critical,digitalSignature", "extendedKeyUsage = clientAuth", "",
+            ].join("\n"));
+            openssl(["ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "expired.csr", "-out", "expired.pem",
+                "-startdate", "20250101000000Z", "-enddate", "20250201000000Z", "-notext"]);
+            assert.notEqual(spawnSync("openssl", ["x509", "-checkend", "0", "-noout", "-in", path.join(dir, "expired.pem")]).status, 0, "the certificate is expired");
+
+            const stamp = Date.now();
+            const admin = (what: string) => `/api/v1/admin/orders/mtls-${what}-${stamp}`;
+            const cert = (pem: string, keyFile: string) => ["--cert", pem, "--key", keyFile];
+            const refusals: [string, string[], string, string | undefined][] = [
+                ["none", [], "400", "client_certificate_required"],
+                ["foreign-ca", cert(path.join(dir, "foreign.pem"), path.join(dir, "foreign.key")), "400", "client_certificate_required"],
+                ["expired", cert(path.join(dir, "expired.pem"), path.join(dir, "expired.key")), "400", "client_certificate_required"],
+                ["ops-not-allowed", cert(file("ops-mtls.pem", out.clientCertificates.ops.certificatePem), file("ops-mtls.key", out.clientPrivateKeys.ops)), "403", "forbidden"],
+            ];
+            for (const [what, extra, status, error] of refusals) {
+                const reply = curlHead(8443, admin(what), extra);
+                assert.equal(reply.status, status, `${what}: ${reply.body}`);
+                assert.equal(reply.error, error, what);
+            }
+            const issued = curlHead(8443, admin("issued"), cert(file("payments-mtls.pem", out.clientCertificates.payments.certificatePem), file("payments-mtls.key", out.clientPrivateKeys.payments)));
+            assert.equal(issued.status, "200", issued.body);
+            const log = journal();
+            assert.ok(log.includes(admin("issued")), "the issued certificate's request reached the upstream");
+            for (const [what] of refusals) assert.ok(!log.includes(admin(what)), `${what}: a refused certificate's request reached the upstream`);
+        });
+
+    it("default deny holds for encoded variants (%2e%2e, ..;, //, ;-parameters, mixed case, overlong UTF-8): 400/404, never the upstream",
+        { skip: skipReason || false }, () => {
+            deployment();
+            // Each aims at a route the public listener does not serve (the mTLS-only admin route) or at
+            // an undeclared path, with a valid API key, sent exactly as written (--path-as-is).
+            const stamp = Date.now();
+            const variants: [string, string][] = [
+                ["dot-dot encoded", `/api/v1/orders/%2e%2e/admin/orders/dd1-${stamp}`],
+                ["dot-dot upper-case encoded", `/api/v1/orders/%2E%2E/%2e%2e/v1/admin/orders/dd2-${stamp}`],
+                ["dot-dot and encoded slash", `/api/v1/orders/..%2fadmin/orders/dd3-${stamp}`],
+                ["half-encoded dot-dot", `/api/v1/orders/.%2e/admin/orders/dd4-${stamp}`],
+                ["..; (Tomcat path parameter)", `/api/v1/..;/admin/orders/dd5-${stamp}`],
+                ["leading //", `//api/v1/admin/orders/dd6-${stamp}`],
+                ["inner //", `/api/v1//admin/orders/dd7-${stamp}`],
+                [";-parameter in a segment", `/api/v1/admin;jsessionid=1/orders/dd8-${stamp}`],
+                [";-parameter on a route's prefix", `/api/v1/orders;x=1/dd9-${stamp}`],
+                ["mixed case", `/API/v1/orders/dd10-${stamp}`],
+                ["mixed case inside", `/api/v1/ORDERS/dd11-${stamp}`],
+                ["overlong UTF-8 dots", `/api/v1/%c0%ae%c0%ae/admin/orders/dd12-${stamp}`],
+            ];
+            for (const [what, uri] of variants) {
+                const reply = curlHead(443, uri, [...key, "--path-as-is"]);
+                assert.ok(["400", "404"].includes(reply.status), `${what} (${uri}): ${reply.status} ${reply.body}`);
+                assertSecurityHeaders(reply, what);
+            }
+            const log = journal();
+            for (const [what, uri] of variants) {
+                const marker = /(dd\d+-\d+)$/.exec(uri)![1];
+                assert.ok(!log.includes(marker), `${what} (${uri}) reached the upstream`);
+            }
+        });
+
+    it("inside a declared prefix route, ..; and overlong UTF-8 segments are refused before the upstream",
+        { skip: skipReason || false }, () => {
+            deployment();
+            const stamp = Date.now();
+            for (const uri of [`/api/v1/orders/..;/admin/orders/pp1-${stamp}`, `/api/v1/orders/%c0%ae%c0%ae/admin/orders/pp2-${stamp}`]) {
+                const reply = curlHead(443, uri, [...key, "--path-as-is"]);
+                assert.ok(["400", "404"].includes(reply.status), `${uri}: ${reply.status}`);
+            }
+            const log = journal();
+            assert.ok(!log.includes(`pp1-${stamp}`) && !log.includes(`pp2-${stamp}`), "reached the upstream");
+        });
+
+    it("limits: an over-limit body 413, a 20 KB header 431 and a 70 KB URI 414, each the JSON error body with the security headers, none reaching the upstream",
+        { skip: skipReason || false }, () => {
+            deployment();
+            const stamp = Date.now();
+            // The tier's maxBodySize (2m by default) plus 1 MiB.
+            const body = file("oversized.bin", Buffer.alloc(out.limits.maxBodyBytes + 1024 * 1024, 0x61));
+            const tooLarge = curlHead(443, `/api/v1/orders/lim-body-${stamp}`, [...key, "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", `@${body}`]);
+            assert.equal(tooLarge.status, "413", tooLarge.body);
+            assert.equal(tooLarge.error, "payload_too_large");
+            assertSecurityHeaders(tooLarge, "413");
+            // HTTP/1.1: an HTTP/2 connection with an oversized header block is refused whole (below).
+            const header = curlHead(443, `/api/v1/orders/lim-header-${stamp}`, [...key, "--http1.1", "-H", `X-Oversized: ${"h".repeat(20 * 1024)}`]);
+            assert.equal(header.status, "431", header.body);
+            assert.equal(header.error, "request_header_fields_too_large");
+            assert.match(header.headers.get("content-type") ?? "", /^application\/json/);
+            assertSecurityHeaders(header, "431");
+            const h2 = curlHead(443, `/api/v1/orders/lim-header-h2-${stamp}`, [...key, "--http2", "-H", `X-Oversized: ${"h".repeat(20 * 1024)}`]);
+            assert.notEqual(h2.status, "200", "an oversized HTTP/2 header block is refused (nginx 1.22: GOAWAY ENHANCE_YOUR_CALM)");
+            const uri = curlHead(443, `/api/v1/orders/lim-uri-${stamp}-${"u".repeat(70 * 1024)}`, [...key, "--http1.1"]);
+            assert.equal(uri.status, "414", uri.body);
+            assert.equal(uri.error, "uri_too_long");
+            assert.match(uri.headers.get("content-type") ?? "", /^application\/json/);
+            assertSecurityHeaders(uri, "414");
+            const log = journal();
+            for (const marker of ["lim-body", "lim-header", "lim-header-h2", "lim-uri"]) {
+                assert.ok(!log.includes(`${marker}-${stamp}`), `${marker}: reached the upstream`);
+            }
+        });
+
+    it("security headers and no version on 200, 404, 401, 413 and 429 answers", { skip: skipReason || false }, async () => {
+        deployment();
+        const ok = curlHead(443, "/api/v1/orders/hdr-200", key);
+        assert.equal(ok.status, "200", ok.body);
+        assertSecurityHeaders(ok, "200");
+        const missing = curlHead(443, `/api/v1/undeclared-hdr-${Date.now()}`, key);
+        assert.equal(missing.status, "404");
+        assertSecurityHeaders(missing, "404");
+        const unauthorized = curlHead(443, "/api/v1/orders/hdr-401");
+        assert.equal(unauthorized.status, "401");
+        assertSecurityHeaders(unauthorized, "401");
+        const tooLarge = curlHead(443, "/api/v1/orders/hdr-413", [...key, "-X", "POST", "--data-binary", `@${file("hdr-413.bin", Buffer.alloc(out.limits.maxBodyBytes + 1, 0x61))}`]);
+        assert.equal(tooLarge.status, "413");
+        assertSecurityHeaders(tooLarge, "413");
+        // The per-IP limit (50 r/s, burst 20): 80 requests on one connection, no key (401 until the bucket is empty, then 429).
+        const burst = spawnSync("ip", ["netns", "exec", client, "curl", "-sS", "--max-time", "15", "--cacert", ca, "--resolve", `${serverName}:443:${lb}`, "-D", "-",
+            ...Array.from({ length: 80 }, (_, i) => ["-o", "/dev/null", `https://${serverName}/api/v1/orders/hdr-burst-${i}`]).flat()], { encoding: "utf8" });
+        const blocks = burst.stdout.split(/\r?\n\r?\n/).filter((b) => /^HTTP\//.test(b)).map((b) => parseHead(b));
+        const limited = blocks.find((b) => b.status === "429");
+        assert.ok(limited, `no 429 in ${blocks.map((b) => b.status).join(",")}`);
+        assertSecurityHeaders(limited, "429 (per IP)");
+        // Let the per-IP bucket refill before anything else talks to the tier.
+        await new Promise((r) => setTimeout(r, 1500));
+    });
+
+    it("secrets at rest: no private key, API key or signing secret in the state; secret outputs print as [secret]; key files 0640/0600 root-owned",
+        { skip: skipReason || false }, async () => {
+            deployment();
+            const exported = (await pulumi(["stack", "export"])).stdout;
+            // Everything the backend keeps for this stack (state, backups, history), besides the export.
+            const backend = path.join(work!, ".pulumi");
+            const stored = fs.readdirSync(backend, { recursive: true, encoding: "utf8" })
+                .map((p) => path.join(backend, p)).filter((p) => fs.statSync(p).isFile()).map((p) => fs.readFileSync(p, "utf8"));
+            assert.ok(stored.length >= 3, "the backend holds the stack's state");
+            const pemBody = (pem: string) => pem.split("\n").find((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l))!.slice(0, 40);
+            const secrets: [string, string][] = [
+                ["the test API key", out.testApiKey],
+                ...Object.entries(out.testSignatureSecrets ?? {}).map(([id, s]): [string, string] => [`signature secret ${id}`, s]),
+                ...Object.entries(out.clientPrivateKeys).map(([n, pem]): [string, string] => [`client key ${n}`, pemBody(pem)]),
+                ...Object.entries(out.jwtSigningKeys?.local ?? {}).map(([kid, pem]): [string, string] => [`JWT key ${kid}`, pemBody(pem)]),
+            ];
+            assert.ok(secrets.length >= 8);
+            for (const [label, text] of [["stack export", exported], ...stored.map((t, i): [string, string] => [`backend file ${i}`, t])]) {
+                assert.ok(!text.includes("PRIVATE KEY"), `${label} holds a private key PEM`);
+                // Messages name the secret, never print it.
+                for (const [what, secret] of secrets) assert.ok(!text.includes(secret), `${label} holds ${what} in plaintext`);
+            }
+            const plain = JSON.parse((await pulumi(["stack", "output", "--json"])).stdout) as Record<string, unknown>;
+            for (const name of ["clientPrivateKeys", "testApiKey", "jwtSigningKeys", "testSignatureSecrets", "upstreamPrivateKeys"]) {
+                assert.equal(plain[name], "[secret]", `output ${name} is marked secret`);
+            }
+            const facts = (host: string, p: string) => inHost(host, ["stat", "-c", "%a %U:%G", p]).trim();
+            for (const proxy of ["proxy-a", "proxy-b"]) {
+                assert.equal(facts(proxy, CERTIFICATE_PATHS.serverKey), `640 root:${PROXY_GROUP}`, `${proxy}: ${CERTIFICATE_PATHS.serverKey}`);
+            }
+            assert.equal(facts("keystore", KEYCHECK_POLICY_FILE), "600 root:root");
+            assert.equal(facts("keystore", "/etc/apiproxy-keycheck/pepper"), "600 root:root");
+        });
+
+    it("drift is seen by refresh and repaired by up (a reload), a refused config never goes live, the per-key limit holds, a second up changes nothing",
+        { skip: skipReason || false }, async () => {
+            deployment();
             // Drift: a hand edit of nginx.conf on proxy-a is seen by refresh and repaired by the next up (a reload).
             const sha = (host: string, file: string): string => inHost(host, ["sha256sum", file]).split(" ")[0];
             const nginxPid = (): string => inHost("proxy-a", ["systemctl", "show", "-p", "MainPID", "--value", "nginx"]).trim();
@@ -328,15 +674,20 @@ describe("the local stack: the whole tier on this machine, from the client segme
             assert.ok(limited, `no 429 within ${statuses.length} requests: ${statuses.join(",")}`);
             assert.ok(statuses.filter((st) => st === "200").length >= 3, `the burst was admitted first: ${statuses.join(",")}`);
             assert.match(limited.body, /^retry-after: [1-9][0-9]*\r?$/im);
+            // The per-key 429 (the key service's refusal through error_page 403 = $page) carries the security headers too.
+            assertSecurityHeaders(parseHead(limited.body), "429 (per API key)");
 
             const again = await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack], opts, stack);
             assert.deepEqual(Object.keys(again.resourceChanges), ["same"], JSON.stringify(again.resourceChanges));
+        });
 
+    it("destroy leaves nothing", { skip: skipReason || false }, async () => {
+        deployment();
             const destroyed = await runUpdate(["destroy", "--yes", "--skip-preview", "--stack", stack], opts, stack);
             assert.equal(destroyed.result, "succeeded");
             created = false;
             assert.ok(!execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).includes(`${fabric}-`), "namespaces left behind");
             assert.ok(!fs.readFileSync("/proc/mounts", "utf8").includes(`local-stacks/${fabric}/`), "overlay mounts left behind");
             assert.ok(!fs.existsSync(path.join(repoRoot, ".tools", "local-stacks", fabric)), "host state left behind");
-        });
+    });
 });
