@@ -2,6 +2,14 @@
  * The golden AMI: EC2 Image Builder bakes the rendered, non-secret HostFiles and the packages
  * into an encrypted AMI, validated offline (nft/sysctl/sshd syntax, modes and owners). Hosts
  * then boot from it; secrets arrive at boot from Secrets Manager, never through the image.
+ *
+ * The stack builds the recipe once (`aws.imagebuilder.Image`, waited for by `pulumi up`); the
+ * scheduled rebuilds that pick up OS patches are GoldenImagePipeline's, from the same recipe and
+ * build infrastructure. Both produce AMIs of one family: Image Builder tags each AMI with
+ * `Ec2ImageBuilderArn` = `arn:...:image/<recipe>/<version>/<build>` (Image Builder User Guide,
+ * "Tag Image Builder output resources"). `amiId` is the newest AMI of that family, so the proxy
+ * launch templates always carry the latest build, the stack's or the pipeline's, and a stack
+ * update never goes back to an older one.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -45,18 +53,37 @@ export interface GoldenImageArgs {
     readonly rootVolumeSizeGb?: number;
     /** Component and recipe semantic version. Default: "1.0.0" (DEFAULT_COMPONENT_VERSION). */
     readonly version?: string;
-    /** Pipeline rebuild schedule (cron), picking up OS patches; undefined = manual. Default: undefined. */
-    readonly scheduleExpression?: string;
     /** Extra tags for every resource. */
     readonly tags?: Readonly<Record<string, string>>;
 }
 
+/** The AMI settings every build of the recipe distributes with: private, CMK-encrypted, tagged. */
+export function amiDistribution(
+    environment: string, name: string, kmsKeyArn: pulumi.Input<string>, tags: Readonly<Record<string, string>>,
+): aws.types.input.imagebuilder.DistributionConfigurationDistributionAmiDistributionConfiguration {
+    return {
+        name: `apiproxy-${environment}-${name}-{{ imagebuilder:buildDate }}`,
+        description: `apiproxy ${environment} golden image`,
+        kmsKeyId: kmsKeyArn,
+        amiTags: { ...tags },
+    };
+}
+
+/** The `Ec2ImageBuilderArn` tag value of every build of a recipe version (EC2 filter wildcard). */
+export function imageFamilyPattern(recipeArn: string): string {
+    return `${recipeArn.replace(":image-recipe/", ":image/")}/*`;
+}
+
 export class GoldenImage extends pulumi.ComponentResource {
-    /** The baked AMI, for ProxyPair.amiId. */
+    /** The newest AMI of the recipe (this stack's build or a pipeline build), for ProxyPair.amiId. */
     public readonly amiId: pulumi.Output<string>;
+    /** The stack's own build of the recipe. */
     public readonly imageArn: pulumi.Output<string>;
-    public readonly pipelineArn: pulumi.Output<string>;
     public readonly recipeArn: pulumi.Output<string>;
+    /** The build infrastructure (private subnet, no inbound, IMDSv2), for GoldenImagePipeline. */
+    public readonly infrastructureConfigurationArn: pulumi.Output<string>;
+    /** How every build of the recipe is distributed (name, KMS key, tags), for GoldenImagePipeline. */
+    public readonly amiDistribution: aws.types.input.imagebuilder.DistributionConfigurationDistributionAmiDistributionConfiguration;
     public readonly componentArns: pulumi.Output<string[]>;
 
     constructor(name: string, args: GoldenImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -184,51 +211,41 @@ export class GoldenImage extends pulumi.ComponentResource {
             resourceTags: tags,
             tags,
         }, parent);
+        this.amiDistribution = amiDistribution(args.environment, name, args.kmsKeyArn, tags);
         const distribution = new aws.imagebuilder.DistributionConfiguration(`${name}-distribution`, {
             description: `apiproxy ${args.environment}: private, encrypted AMI in this region`,
-            distributions: [{
-                region,
-                amiDistributionConfiguration: {
-                    name: `apiproxy-${args.environment}-${name}-{{ imagebuilder:buildDate }}`,
-                    description: `apiproxy ${args.environment} golden image`,
-                    kmsKeyId: args.kmsKeyArn,
-                    amiTags: tags,
-                },
-            }],
+            distributions: [{ region, amiDistributionConfiguration: this.amiDistribution }],
             tags,
         }, parent);
-        const pipelineArgs = {
+        const image = new aws.imagebuilder.Image(`${name}-image`, {
             imageRecipeArn: recipe.arn,
             infrastructureConfigurationArn: infrastructure.arn,
             distributionConfigurationArn: distribution.arn,
             enhancedImageMetadataEnabled: true,
             imageTestsConfiguration: { imageTestsEnabled: true, timeoutMinutes: 60 },
             tags,
-        };
-        const pipeline = new aws.imagebuilder.ImagePipeline(`${name}-pipeline`, {
-            ...pipelineArgs,
-            description: `apiproxy ${args.environment}: golden image`,
-            status: "ENABLED",
-            ...(args.scheduleExpression === undefined ? {} : {
-                schedule: { scheduleExpression: args.scheduleExpression, pipelineExecutionStartCondition: "EXPRESSION_MATCH_ONLY" },
-            }),
         }, parent);
-        const image = new aws.imagebuilder.Image(`${name}-image`, pipelineArgs, parent);
 
-        this.amiId = image.outputResources.apply((resources) => {
-            const ami = resources[0]?.amis[0]?.image;
-            if (ami === undefined) {
+        // Asked once this build exists (its arn is an input), so the family is never empty.
+        const newest = aws.ec2.getAmiOutput({
+            owners: ["self"],
+            mostRecent: true,
+            filters: [{ name: "tag:Ec2ImageBuilderArn", values: [pulumi.all([recipe.arn, image.arn]).apply(([recipeArn]) => imageFamilyPattern(recipeArn))] }],
+        }, parent);
+        this.amiId = pulumi.all([newest.id, image.outputResources]).apply(([ami, resources]) => {
+            const built = resources[0]?.amis[0]?.image;
+            if (built === undefined) {
                 throw new Error(`GoldenImage ${name}: Image Builder reported no AMI`);
             }
             return ami;
         });
         this.imageArn = image.arn;
-        this.pipelineArn = pipeline.arn;
         this.recipeArn = recipe.arn;
+        this.infrastructureConfigurationArn = infrastructure.arn;
         this.componentArns = pulumi.all(components.map((c) => c.arn));
         this.registerOutputs({
-            amiId: this.amiId, imageArn: this.imageArn, pipelineArn: this.pipelineArn,
-            recipeArn: this.recipeArn, componentArns: this.componentArns,
+            amiId: this.amiId, imageArn: this.imageArn, recipeArn: this.recipeArn,
+            infrastructureConfigurationArn: this.infrastructureConfigurationArn, componentArns: this.componentArns,
         });
     }
 }

@@ -71,6 +71,14 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         case "aws:imagebuilder/image:Image":
             state.outputResources = [{ amis: [{ image: `ami-${id}`, region }] }];
             break;
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            // A new template's first version; the groups launch from this number.
+            state.latestVersion = 1;
+            state.defaultVersion = 1;
+            break;
+        case "aws:autoscaling/group:Group":
+            state.name = inputs.name ?? `${name}-${id.slice(0, 7)}`;
+            break;
         case "aws:iam/role:Role":
             state.name = inputs.name ?? `${name}-${id.slice(0, 7)}`;
             break;
@@ -102,9 +110,17 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     return state;
 }
 
-/** Answers for data-source calls the program makes. */
-function callResult(token: string, args: Record<string, unknown>, region: string): Record<string, unknown> {
+/** Answers for data-source calls the program makes; `resources` are those registered so far. */
+function callResult(token: string, args: Record<string, unknown>, region: string, resources: readonly RecordedResource[]): Record<string, unknown> {
     switch (token) {
+        case "aws:ec2/getAmi:getAmi": {
+            // The newest AMI of an image family is the stack's own build until a pipeline runs.
+            const built = resources.filter((r) => r.type === "aws:imagebuilder/image:Image")
+                .map((r) => (r.outputs.outputResources as { amis: { image: string }[] }[] | undefined)?.[0]?.amis[0]?.image)
+                .filter((ami): ami is string => ami !== undefined);
+            const ami = built.at(-1) ?? `ami-${shortHash(JSON.stringify(args))}`;
+            return { id: ami, imageId: ami, ownerId: "123456789012", state: "available" };
+        }
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return { names: ["a", "b", "c"].map((s) => `${region}${s}`), zoneIds: ["1", "2", "3"].map((s) => `euw1-az${s}`) };
         case "aws:ssm/getParameter:getParameter":
@@ -148,7 +164,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const callArgs = (args.inputs ?? {}) as Record<string, unknown>;
         this.calls.push({ token: args.token, args: callArgs });
-        return callResult(args.token, callArgs, this.region);
+        return callResult(args.token, callArgs, this.region, this.resources);
     }
 
     ofType(type: string): RecordedResource[] {

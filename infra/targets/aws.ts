@@ -1,7 +1,7 @@
 /**
- * The aws target: DMZ VPC, golden image, Secrets Manager, proxy pairs behind an NLB. Pure
- * wiring of validated configuration into components; every decision lives in a component or
- * renderer.
+ * The aws target: DMZ VPC, golden image and its pipeline, Secrets Manager, proxy pairs (one Auto
+ * Scaling group each) behind an NLB. Pure wiring of validated configuration into components;
+ * every decision lives in a component or renderer.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -15,7 +15,9 @@ import { DmzNetwork } from "../../components/network/dmz-network";
 import { ProxySecurityGroups } from "../../components/network/security-groups";
 import { TlsSecrets } from "../../components/secrets/tls-secrets";
 import { GoldenImage, UBUNTU_2204_AMD64_AMI_PARAMETER } from "../../components/image/golden-image";
+import { GoldenImagePipeline } from "../../components/image/golden-image-pipeline";
 import { ProxyPair } from "../../components/compute/proxy-pair";
+import { STOCK_IMAGE_GRACE_PERIOD_SECONDS, STOCK_IMAGE_WARMUP_SECONDS } from "../../components/compute/rolling-updates";
 import type { AwsTierConfig } from "../config/load";
 import { PRODUCTION_ENVIRONMENTS } from "../config/cross-checks";
 import { isIpv4, parseHostPort } from "../config/units";
@@ -29,9 +31,12 @@ import type { TierDeployment } from "../program";
 /** The OS of AWS proxy hosts (golden image parent and stock AMI alike). */
 const AWS_HOST_OS: HostOs = "ubuntu-22.04";
 
-/** proxy-a, proxy-b, ...: two per pair, alternating AZs (ProxyPair places instance i in AZ i mod n). */
+/** The host name of each pair's instances: proxy-a for pair 0, proxy-b for pair 1, ... Both
+ *  proxies of a pair come from one launch template (its Auto Scaling group launches and replaces
+ *  them), so they receive the same files, user data and name; the review writes one file set
+ *  per pair, under that name. */
 export function proxyHostNames(pairCount: number): string[] {
-    return Array.from({ length: pairCount * 2 }, (_, i) => `proxy-${String.fromCharCode(97 + i)}`);
+    return Array.from({ length: pairCount }, (_, p) => `proxy-${String.fromCharCode(97 + p)}`);
 }
 
 /** Files whose path and content the image already carries are left out of user data. */
@@ -123,7 +128,7 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
     const imageFiles: HostFile[] = tier.aws.image === "golden"
         ? [...renderHost(placement("proxy", deployTimePlaceholder)).filter((f) => f.path !== CERT_FETCH_CONFIG_PATH), ...nginxFiles]
         : [];
-    const amiId = tier.aws.image === "golden"
+    const goldenImage = tier.aws.image === "golden"
         ? new GoldenImage("proxy-image", {
             environment,
             hostFiles: imageFiles,
@@ -131,10 +136,10 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
             subnetId: network.dmzSubnetIds[0],
             kmsKeyArn: tlsSecrets.kmsKeyArn,
             instanceType: tier.aws.instanceType,
-            scheduleExpression: production ? "cron(0 4 ? * SUN *)" : undefined,
             tags,
-        }, awsOpts).amiId
-        : aws.ssm.getParameterOutput({ name: UBUNTU_2204_AMD64_AMI_PARAMETER }, awsOpts).value;
+        }, awsOpts)
+        : undefined;
+    const amiId = goldenImage?.amiId ?? aws.ssm.getParameterOutput({ name: UBUNTU_2204_AMD64_AMI_PARAMETER }, awsOpts).value;
 
     const hostNames = proxyHostNames(tier.aws.pairCount);
     const hostFiles = pulumi.all([
@@ -170,8 +175,9 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         instanceType: tier.aws.instanceType,
         amiId,
         userData: userData.apply((all) => all[0]),
-        userDataOverrides: hostNames.map((_, i) => userData.apply((all) => all[i])),
+        userDataOverrides: hostNames.map((_, p) => userData.apply((all) => all[p])),
         userDataEncoding,
+        ...(goldenImage ? {} : { instanceWarmupSeconds: STOCK_IMAGE_WARMUP_SECONDS, healthCheckGracePeriodSeconds: STOCK_IMAGE_GRACE_PERIOD_SECONDS }),
         pairCount: tier.aws.pairCount,
         ports: { ...tier.ports, healthPath: tier.healthPath },
         deletionProtection: tier.aws.deletionProtection,
@@ -180,6 +186,18 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         logRetentionDays: tier.logRetentionDays,
         tags,
     }, awsOpts);
+
+    // The pipeline's scheduled builds (weekly in production) become the pairs' launch template
+    // default version at once and roll at the next `up` (GoldenImage.amiId is the newest build).
+    if (goldenImage) {
+        new GoldenImagePipeline("proxy-image", {
+            environment,
+            image: goldenImage,
+            launchTemplateIds: pair.launchTemplateIds,
+            scheduleExpression: production ? "cron(0 4 ? * SUN *)" : undefined,
+            tags,
+        }, awsOpts);
+    }
 
     // Clients use serverName (the name the certificate carries), which resolves to the NLB: the
     // stack's own alias record when it manages the zone, otherwise the operator's CNAME.
@@ -193,7 +211,9 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         dnsName: pair.nlbDnsName,
         https: `https://${tier.serverName}:${tier.ports.https}`,
         mtls: `https://${tier.serverName}:${tier.ports.mtls}`,
-        proxyAddresses: pair.privateIps,
+        // Instances come and go with their groups: the target groups' health is the probe
+        // (`aws elbv2 describe-target-health`), not an address fixed at deploy time.
+        proxyAddresses: [],
     });
     return { outputs, hostFiles, aws: { upstreamSecurityGroupId: securityGroups.upstreamSecurityGroupId } };
 }

@@ -2,9 +2,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
 import * as YAML from "yaml";
-import { ebsEncrypted, imdsv2Required, instanceTypeApproved, noSecretsInUserData } from "../../policy-packs/api-proxy-baseline/policies/compute";
-import { HOST_FILES, T, cloudConfig, validComponent, validInstance, validLaunchTemplate } from "./fixtures";
-import { UNKNOWN, assertCompliant, assertNotApplicable, assertViolation, broken, runResource } from "./util";
+import { ebsEncrypted, imdsv2Required, instanceTypeApproved, noSecretsInUserData, proxyRollingUpdates } from "../../policy-packs/api-proxy-baseline/policies/compute";
+import { HOST_FILES, T, cloudConfig, editStack, validAsgStack, validComponent, validInstance, validLaunchTemplate, validStack } from "./fixtures";
+import { UNKNOWN, assertCompliant, assertNotApplicable, assertViolation, broken, runResource, runStack } from "./util";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -179,5 +179,65 @@ describe("no-secrets-in-user-data", () => {
 
     it("keeps the fixture honest: plain cloud-config of the valid files has no secrets", async () => {
         assertCompliant(await runResource(policy, T.instance, { ...validInstance(), userData: cloudConfig(HOST_FILES) }));
+    });
+});
+
+describe("proxy-rolling-updates", () => {
+    const NAME = "proxy-rolling-updates";
+    const group = (change: (props: Mutable) => void) => editStack("proxy-asg", (e) => {
+        const props = structuredClone(e.props) as Mutable;
+        change(props);
+        return { ...e, props };
+    }, validAsgStack());
+
+    it("accepts a proxy group that rolls one instance of the pair at a time behind draining target groups", async () => {
+        assertCompliant(await runStack(proxyRollingUpdates, validAsgStack()));
+        assertCompliant(await runStack(proxyRollingUpdates, validStack()), "plain instances: their target groups drain");
+    });
+    it("rejects a proxy group without an instance refresh", async () => {
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => delete p.instanceRefresh)), NAME, /Proxy Auto Scaling group proxy-asg has no instanceRefresh/);
+    });
+    it("rejects a refresh strategy other than Rolling", async () => {
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => { p.instanceRefresh.strategy = "ReplaceRootVolume"; })), NAME, /strategy "ReplaceRootVolume"; it must be "Rolling"/);
+    });
+    it("rejects a minimum healthy percentage below 50", async () => {
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => { p.instanceRefresh.preferences.minHealthyPercentage = 0; })), NAME, /keeps 0 % healthy during a refresh; at least 50 %/);
+    });
+    it("reads an unset minimum from the instance maintenance policy, else AWS's default of 90", async () => {
+        const fromPolicy = group((p) => { delete p.instanceRefresh.preferences.minHealthyPercentage; p.instanceMaintenancePolicy = { minHealthyPercentage: 0, maxHealthyPercentage: 100 }; });
+        assertViolation(await runStack(proxyRollingUpdates, fromPolicy), NAME, /keeps 0 % healthy/);
+        assertCompliant(await runStack(proxyRollingUpdates, group((p) => { delete p.instanceRefresh.preferences.minHealthyPercentage; })));
+    });
+    it("rejects scale-in protected instances the refresh would not replace", async () => {
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => { delete p.instanceRefresh.preferences.scaleInProtectedInstances; })), NAME,
+            /protects its instances from scale-in, and its refresh handles them with the default/);
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => { p.instanceRefresh.preferences.scaleInProtectedInstances = "Ignore"; })), NAME, /handles them with Ignore/);
+        assertCompliant(await runStack(proxyRollingUpdates, group((p) => { p.protectFromScaleIn = false; delete p.instanceRefresh.preferences.scaleInProtectedInstances; })));
+    });
+    it("rejects $Latest or $Default as the launched version (the provider starts no refresh)", async () => {
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => { p.launchTemplate.version = "$Latest"; })), NAME, /launches launch template version \$Latest/);
+    });
+    it("rejects EC2-only health checks", async () => {
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => { p.healthCheckType = "EC2"; })), NAME, /health check type EC2; it must be "ELB"/);
+        assertViolation(await runStack(proxyRollingUpdates, group((p) => delete p.healthCheckType)), NAME, /health check type EC2 \(the default\)/);
+    });
+    it("rejects a proxy target group that does not drain (deregistration delay 0); an unset delay is AWS's 300 s", async () => {
+        const noDrain = editStack("tg-mtls", (e) => ({ ...e, props: { ...e.props, deregistrationDelay: 0 } }), validAsgStack());
+        assertViolation(await runStack(proxyRollingUpdates, noDrain), NAME, /Target group tg-mtls has deregistrationDelay 0/);
+        const instances = editStack("tg-https", (e) => ({ ...e, props: { ...e.props, deregistrationDelay: 0 } }));
+        assertViolation(await runStack(proxyRollingUpdates, instances), NAME, /Target group tg-https has deregistrationDelay 0/);
+        assertCompliant(await runStack(proxyRollingUpdates, editStack("tg-mtls", (e) => ({ ...e, props: { ...e.props, deregistrationDelay: undefined } }), validAsgStack())));
+    });
+    it("judges a group by its launch template's role; ignores other roles; gives no verdict on unknown values", async () => {
+        const untagged = group((p) => { p.tags = []; delete p.instanceRefresh; });
+        assertViolation(await runStack(proxyRollingUpdates, untagged), NAME, /proxy-asg has no instanceRefresh/);
+        const upstream = editStack("proxy-lt", (e) => ({ ...e, props: { ...e.props, tags: { "apiproxy:role": "upstream", "apiproxy:environment": "dev" } } }),
+            editStack("proxy-asg", (e) => {
+                const { instanceRefresh: _refresh, ...props } = e.props;
+                return { ...e, props: { ...props, tags: [] } };
+            }, validAsgStack()));
+        assertCompliant(await runStack(proxyRollingUpdates, upstream));
+        assertCompliant(await runStack(proxyRollingUpdates, group((p) => { p.instanceRefresh = UNKNOWN; })));
+        assertCompliant(await runStack(proxyRollingUpdates, group((p) => { p.instanceRefresh.preferences.minHealthyPercentage = UNKNOWN; })));
     });
 });

@@ -4,8 +4,8 @@
  */
 import { describe, it } from "node:test";
 import { naclLeastPrivilege, sgEgressLeastPrivilege } from "../../policy-packs/api-proxy-baseline/policies/egress";
-import { T, editStack, validStack, type StackFixtureEntry } from "./fixtures";
-import { assertCompliant, assertViolation, runResource, runStack } from "./util";
+import { T, editStack, validAsgStack, validStack, type StackFixtureEntry } from "./fixtures";
+import { UNKNOWN, assertCompliant, assertViolation, runResource, runStack } from "./util";
 
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule";
@@ -26,6 +26,16 @@ describe("sg-egress-least-privilege", () => {
         const hit = await runStack(sgEgressLeastPrivilege, inline);
         assertViolation(hit, NAME, /proxy-sg egress\[0\] allows all protocols/);
         assertViolation(hit, NAME, /proxy-sg egress\[0\] sends to 0\.0\.0\.0\/0/);
+    });
+    it("judges the groups a proxy launch template's network interfaces name (by id, or by dependency during preview)", async () => {
+        const open = { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" };
+        assertViolation(await runStack(sgEgressLeastPrivilege, withEgress(open, validAsgStack())), NAME, /Egress rule proxy-out of proxy-sg sends to 0\.0\.0\.0\/0/);
+        const preview = editStack("proxy-lt", (e) => ({
+            ...e, props: { ...e.props, networkInterfaces: [{ deviceIndex: 0, securityGroups: [UNKNOWN] }] }, propertyDependencies: { networkInterfaces: ["proxy-sg"] },
+        }), validAsgStack());
+        assertViolation(await runStack(sgEgressLeastPrivilege, withEgress(open, preview)), NAME, /proxy-out of proxy-sg sends to 0\.0\.0\.0\/0/);
+        const elsewhere = editStack("proxy-lt", (e) => ({ ...e, props: { ...e.props, networkInterfaces: [{ deviceIndex: 0, securityGroups: ["sg-other"] }] } }), validAsgStack());
+        assertCompliant(await runStack(sgEgressLeastPrivilege, withEgress(open, elsewhere)));
     });
     it("does not judge groups no tier instance runs in (an image build's group may reach package mirrors)", async () => {
         const stack = [...validStack(), { type: T.securityGroup, name: "image-build", props: { id: "sg-build", vpcId: "vpc-1", tags: { "apiproxy:role": "proxy" } } }];

@@ -13,6 +13,8 @@ export const T = {
     legacyRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
     instance: "aws:ec2/instance:Instance",
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+    autoScalingGroup: "aws:autoscaling/group:Group",
+    autoScalingAttachment: "aws:autoscaling/attachment:Attachment",
     loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
     targetGroup: "aws:lb/targetGroup:TargetGroup",
     listener: "aws:lb/listener:Listener",
@@ -283,6 +285,26 @@ export const validLaunchTemplate = (files: HostFiles = HOST_FILES): Record<strin
     tags: tags("proxy"),
 });
 
+/** A proxy pair's Auto Scaling group: two instances over two subnets, registered with both target
+ *  groups, rolled one instance at a time (as stack policies see it: tags as a key/value list). */
+export const validAutoScalingGroup = (): Record<string, unknown> => ({
+    minSize: 2,
+    maxSize: 2,
+    desiredCapacity: 2,
+    vpcZoneIdentifiers: ["id-private-a", "id-private-b"],
+    launchTemplate: { id: "lt-proxy", version: "3" },
+    targetGroupArns: ["arn:tg-https", "arn:tg-mtls"],
+    healthCheckType: "ELB",
+    healthCheckGracePeriod: 600,
+    protectFromScaleIn: true,
+    instanceRefresh: {
+        strategy: "Rolling",
+        preferences: { minHealthyPercentage: 50, maxHealthyPercentage: 100, instanceWarmup: "300", scaleInProtectedInstances: "Refresh" },
+        triggers: ["tag"],
+    },
+    tags: Object.entries({ ...tags("proxy"), "apiproxy:pair": "0" }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+});
+
 export const validComponent = (files: HostFiles = HOST_FILES): Record<string, unknown> => ({
     name: "apiproxy-host-files",
     platform: "Linux",
@@ -337,6 +359,7 @@ export const validTargetGroup = (): Record<string, unknown> => ({
     targetType: "instance",
     healthCheck: { enabled: true, protocol: "HTTP", port: "8081", path: "/healthz", healthyThreshold: 2, unhealthyThreshold: 2 },
     stickiness: { enabled: true, type: "source_ip" },
+    deregistrationDelay: 30,
     tags: tags("nlb"),
 });
 
@@ -414,6 +437,24 @@ export function validStack(): StackFixtureEntry[] {
         { type: T.privateKey, name: "server-key", props: { ...validPrivateKey(), id: "k-server" } },
         { type: T.locallySignedCert, name: "server-cert", props: { ...validServerCert(), id: "c-server" } },
         { type: T.secret, name: "server-key-secret", props: { id: "secret-1", name: "apiproxy/server-key" } },
+    ];
+}
+
+/**
+ * The compliant stack with its proxies as one Auto Scaling group (pair) launched from a launch
+ * template, instead of two instances with target group attachments.
+ */
+export function validAsgStack(): StackFixtureEntry[] {
+    const plain = validStack().filter((e) => e.type !== T.instance && e.type !== T.attachment);
+    const at = plain.findIndex((e) => e.type === T.loadBalancer);
+    return [
+        ...plain.slice(0, at),
+        {
+            type: T.launchTemplate, name: "proxy-lt",
+            props: { ...validLaunchTemplate(), id: "lt-proxy", networkInterfaces: [{ associatePublicIpAddress: "false", deviceIndex: 0, securityGroups: ["sg-proxy"] }] },
+        },
+        { type: T.autoScalingGroup, name: "proxy-asg", props: { ...validAutoScalingGroup(), id: "proxy-asg-1a2b", name: "proxy-asg-1a2b" } },
+        ...plain.slice(at),
     ];
 }
 

@@ -14,7 +14,7 @@ import {
     sysctlNetworkHardening,
 } from "../../policy-packs/api-proxy-baseline/policies/host-config";
 import {
-    HOST_FILES, T, editFile, editStack, validComponent, validInstance, validLaunchTemplate, validStack, type HostFiles, type StackFixtureEntry,
+    HOST_FILES, T, editFile, editStack, validAsgStack, validComponent, validInstance, validLaunchTemplate, validStack, type HostFiles, type StackFixtureEntry,
 } from "./fixtures";
 import { encodeBundle } from "../../components/targets/inventory/bundle";
 import * as fs from "node:fs";
@@ -389,6 +389,12 @@ describe("proxy-host-config-present", () => {
 
     it("accepts proxies whose user data carries nginx and sysctl", async () => {
         assertCompliant(await runStack(proxyHostConfigPresent, validStack()));
+    });
+    it("judges Auto Scaling proxies by their launch template: files there pass, a template without them fails the group", async () => {
+        assertCompliant(await runStack(proxyHostConfigPresent, validAsgStack()));
+        const bare = editStack("proxy-lt", (e) => ({ ...e, props: { ...e.props, userData: Buffer.from("#cloud-config\npackages: [nginx]\n").toString("base64") } }), validAsgStack());
+        const hit = assertViolation(await runStack(proxyHostConfigPresent, bare), NAME, /Proxy Auto Scaling group proxy-asg launches instances that get no \/etc\/nginx\/nginx\.conf from their launch template proxy-lt/);
+        assert.equal(hit.urn, urnOf(T.autoScalingGroup, "proxy-asg"));
     });
 
     it("rejects a proxy with no nginx config anywhere", async () => {

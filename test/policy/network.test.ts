@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import {
     noPublicIpOnTierInstances, sgNoPublicIngressExceptTls, sgSshOnlyFromManagement, tierInstancesInPrivateSubnets, vpcFlowLogs,
 } from "../../policy-packs/api-proxy-baseline/policies/network";
-import { T, editStack, validIngressRule, validInstance, validLaunchTemplate, validLegacyRule, validSecurityGroup, validStack } from "./fixtures";
+import { T, editStack, validIngressRule, validInstance, validLaunchTemplate, validLegacyRule, validSecurityGroup, validStack, validAsgStack } from "./fixtures";
 import { UNKNOWN, assertCompliant, assertNotApplicable, assertViolation, broken, runResource, runStack } from "./util";
 
 type Rules = { ingress: Record<string, unknown>[] };
@@ -152,6 +152,12 @@ describe("tier-instances-in-private-subnets", () => {
     it("finds the subnet through property dependencies when the id is unknown (preview)", async () => {
         const stack = editStack("proxy-b", (e) => ({ ...e, props: { ...e.props, subnetId: UNKNOWN }, propertyDependencies: { subnetId: ["public-a"] } }));
         assertViolation(await runStack(policy, stack), NAME, /proxy-b is in subnet public-a/);
+    });
+
+    it("accepts a proxy Auto Scaling group launching into private subnets, rejects one launching into a public subnet", async () => {
+        assertCompliant(await runStack(policy, validAsgStack()));
+        const stack = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, vpcZoneIdentifiers: ["id-private-a", "id-public-a"] } }), validAsgStack());
+        assertViolation(await runStack(policy, stack), NAME, /The proxy Auto Scaling group proxy-asg launches into subnet public-a, which has mapPublicIpOnLaunch = true/);
     });
 });
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import { pkiPresentWithRotation, proxyBehindNlb, proxyPairsSpanAzs, upstreamOnlyViaProxySg } from "../../policy-packs/api-proxy-baseline/policies/stack";
-import { T, editStack, validStack } from "./fixtures";
+import { T, editStack, validAsgStack, validStack } from "./fixtures";
 import { UNKNOWN, assertCompliant, assertViolation, runStack } from "./util";
 
 describe("proxy-behind-nlb", () => {
@@ -32,6 +32,26 @@ describe("proxy-behind-nlb", () => {
     it("does not apply to stacks without proxy instances", async () => {
         assertCompliant(await runStack(proxyBehindNlb, validStack().filter((e) => e.type !== T.instance && e.type !== T.listener)));
     });
+    it("accepts a proxy Auto Scaling group registered with every listener's target group (targetGroupArns)", async () => {
+        assertCompliant(await runStack(proxyBehindNlb, validAsgStack()));
+    });
+    it("rejects a proxy Auto Scaling group missing one listener's target group", async () => {
+        const stack = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, targetGroupArns: ["arn:tg-https"] } }), validAsgStack());
+        assertViolation(await runStack(proxyBehindNlb, stack), NAME, /Proxy Auto Scaling group proxy-asg does not register its instances with target group tg-mtls of listener mtls/);
+    });
+    it("judges a group by its launch template's role when the group has no role tag, and accepts autoscaling Attachments", async () => {
+        const untagged = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, tags: [], targetGroupArns: [] } }), validAsgStack());
+        assertViolation(await runStack(proxyBehindNlb, untagged), NAME, /proxy-asg does not register its instances with target group tg-https/);
+        const attached = [...untagged, ...["tg-https", "tg-mtls"].map((tg) => ({
+            type: T.autoScalingAttachment, name: `asg-${tg}`, props: { id: `att-${tg}`, autoscalingGroupName: "proxy-asg-1a2b", lbTargetGroupArn: `arn:${tg}` },
+        }))];
+        assertCompliant(await runStack(proxyBehindNlb, attached));
+    });
+    it("names the groups when there is no listener; gives no verdict while targetGroupArns is unknown", async () => {
+        assertViolation(await runStack(proxyBehindNlb, validAsgStack().filter((e) => e.type !== T.listener)), NAME, /1 proxy Auto Scaling group\(s\) but no load balancer listener/);
+        const stack = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, targetGroupArns: UNKNOWN } }), validAsgStack());
+        assertCompliant(await runStack(proxyBehindNlb, stack));
+    });
 });
 
 describe("proxy-pairs-span-azs", () => {
@@ -56,6 +76,25 @@ describe("proxy-pairs-span-azs", () => {
     it("gives no verdict while an AZ is unknown", async () => {
         const stack = editStack("proxy-b", (e) => ({ ...e, props: { ...e.props, availabilityZone: UNKNOWN, subnetId: UNKNOWN } }));
         assertCompliant(await runStack(proxyPairsSpanAzs, stack));
+    });
+    it("accepts a proxy Auto Scaling group launching into two AZs' subnets", async () => {
+        assertCompliant(await runStack(proxyPairsSpanAzs, validAsgStack()));
+    });
+    it("rejects a proxy Auto Scaling group whose subnets are all in one AZ", async () => {
+        const stack = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, vpcZoneIdentifiers: ["id-private-a"] } }), validAsgStack());
+        assertViolation(await runStack(proxyPairsSpanAzs, stack), NAME, /Proxy Auto Scaling group proxy-asg launches into 1 availability zone\(s\) \(eu-west-1a\); a pair needs at least 2/);
+    });
+    it("rejects a proxy Auto Scaling group that keeps fewer instances than AZs", async () => {
+        const stack = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, minSize: 1 } }), validAsgStack());
+        assertViolation(await runStack(proxyPairsSpanAzs, stack), NAME, /proxy-asg keeps minSize 1: fewer instances than the 2 availability zones/);
+    });
+    it("gives no verdict on a group whose subnets are unknown or not in the stack", async () => {
+        const unknown = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, vpcZoneIdentifiers: UNKNOWN } }), validAsgStack());
+        assertCompliant(await runStack(proxyPairsSpanAzs, unknown));
+        const foreign = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, vpcZoneIdentifiers: ["id-private-a", "subnet-elsewhere"] } }), validAsgStack());
+        assertCompliant(await runStack(proxyPairsSpanAzs, foreign));
+        const oneUnknown = editStack("proxy-asg", (e) => ({ ...e, props: { ...e.props, vpcZoneIdentifiers: ["id-private-a", UNKNOWN] } }), validAsgStack());
+        assertCompliant(await runStack(proxyPairsSpanAzs, oneUnknown));
     });
 });
 

@@ -56,6 +56,8 @@ function weakenText(from: RegExp, to: string): RecordedResource[] {
 }
 
 const isType = (type: string) => (r: RecordedResource) => r.type === type;
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+const GROUP = "aws:autoscaling/group:Group";
 
 describe("prod as registered", () => {
     test("passes every mandatory policy", async () => {
@@ -66,10 +68,14 @@ describe("prod as registered", () => {
 
 describe("one control weakened at a time fails the named policy", () => {
     const cases: [string, () => RecordedResource[], string][] = [
-        ["IMDSv1 allowed", () => weaken(isType("aws:ec2/instance:Instance"), (p) => { p.metadataOptions.httpTokens = "optional"; }), "imdsv2-required"],
-        ["ARM instance type", () => weaken(isType("aws:ec2/instance:Instance"), (p) => { p.instanceType = "c7gd.xlarge"; }), "instance-type-approved"],
-        ["public IP on a proxy", () => weaken(isType("aws:ec2/instance:Instance"), (p) => { p.associatePublicIpAddress = true; }), "no-public-ip-on-tier-instances"],
-        ["unencrypted root volume", () => weaken(isType("aws:ec2/instance:Instance"), (p) => { p.rootBlockDevice.encrypted = false; }), "ebs-encrypted"],
+        ["IMDSv1 allowed", () => weaken(isType(LAUNCH_TEMPLATE), (p) => { p.metadataOptions.httpTokens = "optional"; }), "imdsv2-required"],
+        ["ARM instance type", () => weaken(isType(LAUNCH_TEMPLATE), (p) => { p.instanceType = "c7gd.xlarge"; }), "instance-type-approved"],
+        ["public IP on a proxy", () => weaken(isType(LAUNCH_TEMPLATE), (p) => { p.networkInterfaces[0].associatePublicIpAddress = "true"; }), "no-public-ip-on-tier-instances"],
+        ["unencrypted root volume", () => weaken(isType(LAUNCH_TEMPLATE), (p) => { p.blockDeviceMappings[0].ebs.encrypted = "false"; }), "ebs-encrypted"],
+        ["groups on $Latest: a new AMI starts no refresh", () => weaken(isType(GROUP), (p) => { p.launchTemplate.version = "$Latest"; }), "proxy-rolling-updates"],
+        ["a refresh that may take the whole pair out", () => weaken(isType(GROUP), (p) => { p.instanceRefresh.preferences.minHealthyPercentage = 0; }), "proxy-rolling-updates"],
+        ["no connection draining", () => weaken(isType("aws:lb/targetGroup:TargetGroup"), (p) => { p.deregistrationDelay = 0; }), "proxy-rolling-updates"],
+        ["a pair in one AZ", () => weaken(isType(GROUP), (p) => { p.vpcZoneIdentifiers = [p.vpcZoneIdentifiers[0]]; }), "proxy-pairs-span-azs"],
         ["SSH open to the internet", () => weaken((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.props.fromPort === 22,
             (p) => { p.cidrIpv4 = "0.0.0.0/0"; }), "sg-ssh-only-from-management"],
         ["NLB deletion protection off in prod", () => weaken(isType("aws:lb/loadBalancer:LoadBalancer"), (p) => { p.enableDeletionProtection = false; }), "nlb-deletion-protection-in-prod"],
@@ -95,8 +101,8 @@ describe("one control weakened at a time fails the named policy", () => {
         assert.ok(failures.includes("vpc-flow-logs"), JSON.stringify(failures));
     });
 
-    test("a proxy not attached to the NLB", async () => {
-        const failures = await mandatoryFailures(baseline.filter((r) => !(r.type === "aws:lb/targetGroupAttachment:TargetGroupAttachment" && r.name.endsWith("-0"))));
+    test("a proxy pair not attached to the NLB", async () => {
+        const failures = await mandatoryFailures(weaken((r) => r.type === GROUP && r.name.endsWith("-0"), (p) => { p.targetGroupArns = []; }));
         assert.ok(failures.includes("proxy-behind-nlb"), JSON.stringify(failures));
     });
 });

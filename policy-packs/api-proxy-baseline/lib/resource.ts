@@ -17,6 +17,8 @@ export const TYPES = {
     legacyRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
     instance: "aws:ec2/instance:Instance",
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+    autoScalingGroup: "aws:autoscaling/group:Group",
+    autoScalingAttachment: "aws:autoscaling/attachment:Attachment",
     loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
     targetGroup: "aws:lb/targetGroup:TargetGroup",
     listener: "aws:lb/listener:Listener",
@@ -117,11 +119,24 @@ export function asBoolean(value: unknown): boolean | undefined {
     return undefined;
 }
 
+/** Tags as a map: most resources carry `tags` / `tagsAll` maps; Auto Scaling groups a list of
+ *  `{ key, value, propagateAtLaunch }`. */
 export function tagsOf(props: Props): Record<string, string> {
     const result: Record<string, string> = {};
     for (const key of ["tagsAll", "tags"]) {
-        const tags = known(() => asRecord(props[key]));
-        for (const [k, v] of Object.entries(tags ?? {})) {
+        const raw = known(() => props[key]);
+        if (Array.isArray(raw)) {
+            for (const entry of raw) {
+                const tag = known(() => asRecord(entry));
+                const k = tag ? known(() => asString(tag.key)) : undefined;
+                const value = tag ? known(() => asString(tag.value)) : undefined;
+                if (k !== undefined && value !== undefined) {
+                    result[k] = value;
+                }
+            }
+            continue;
+        }
+        for (const [k, v] of Object.entries(asRecord(raw) ?? {})) {
             const value = known(() => v);
             if (typeof value === "string") {
                 result[k] = value;

@@ -1,10 +1,12 @@
 /**
  * Compute hardening of the proxy hosts: hardware (AES-NI + NVMe, seed sizing), the instance
- * metadata service, disk encryption, and no secrets in user data.
+ * metadata service, disk encryption, no secrets in user data, and rolling replacement of the
+ * proxies one part of a pair at a time.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { groupAttachedTo, launchTemplateVersionOf, proxyGroups } from "../lib/auto-scaling";
 import { carriedFiles } from "../lib/carriers";
-import { TYPES, asArray, asBoolean, asNumber, asRecord, asString, forTypes, known, roleOf, type Props } from "../lib/resource";
+import { TYPES, asArray, asBoolean, asNumber, asRecord, asString, forTypes, known, ofType, refersTo, roleOf, type Props } from "../lib/resource";
 import { findSecrets } from "../lib/secrets";
 import { INSTANCE_CATALOGUE, configSchemaFor, readConfig } from "./config";
 
@@ -156,4 +158,83 @@ export const noSecretsInUserData: ResourceValidationPolicy = {
     }),
 };
 
-export const computePolicies = [instanceTypeApproved, imdsv2Required, ebsEncrypted, noSecretsInUserData];
+/** At most half of a group out during a refresh: with a pair (2 instances) one proxy at a time. */
+const MIN_ROLLING_HEALTHY_PERCENTAGE = 50;
+/** What Auto Scaling keeps healthy when neither the refresh nor an instance maintenance policy says (API RefreshPreferences). */
+const AWS_DEFAULT_MIN_HEALTHY_PERCENTAGE = 90;
+
+/** The refresh's effective MinHealthyPercentage: its own, else the group's maintenance policy's, else AWS's default. */
+function minHealthyOf(group: PolicyResource, preferences: Props | undefined): number | undefined {
+    const own = preferences ? known(() => preferences.minHealthyPercentage) : undefined;
+    if (own !== undefined) {
+        return asNumber(own);
+    }
+    if (preferences && known(() => "minHealthyPercentage" in preferences) === true) {
+        return undefined; // computed during preview
+    }
+    const maintenance = known(() => asRecord(group.props.instanceMaintenancePolicy));
+    const policy = maintenance ? known(() => asNumber(maintenance.minHealthyPercentage)) : undefined;
+    return policy !== undefined && policy >= 0 ? policy : AWS_DEFAULT_MIN_HEALTHY_PERCENTAGE;
+}
+
+function checkRollingGroup(group: PolicyResource, reportViolation: (message: string, urn?: string) => void): void {
+    const report = (message: string): void => reportViolation(`Proxy Auto Scaling group ${group.name} ${message}`, group.urn);
+    const raw = known(() => group.props.instanceRefresh);
+    if (raw === undefined && known(() => "instanceRefresh" in group.props)) {
+        return; // computed during preview
+    }
+    const refresh = asRecord(raw);
+    if (!refresh) {
+        report("has no instanceRefresh: a new launch template version (a new AMI) would replace no running proxy.");
+    } else {
+        const strategy = known(() => refresh.strategy);
+        if (strategy !== undefined && asString(strategy) !== "Rolling") {
+            report(`refreshes with strategy ${JSON.stringify(strategy)}; it must be "Rolling" (replace part of the group, the rest keeps serving).`);
+        }
+        const preferences = known(() => asRecord(refresh.preferences));
+        const min = minHealthyOf(group, preferences);
+        if (min !== undefined && min < MIN_ROLLING_HEALTHY_PERCENTAGE) {
+            report(`keeps ${min} % healthy during a refresh; at least ${MIN_ROLLING_HEALTHY_PERCENTAGE} % must stay in service (one proxy of a pair at a time).`);
+        }
+        if (known(() => asBoolean(group.props.protectFromScaleIn)) === true) {
+            const value = preferences ? known(() => preferences.scaleInProtectedInstances) : undefined;
+            const computed = preferences !== undefined && value === undefined && known(() => "scaleInProtectedInstances" in preferences) === true;
+            if (!computed && asString(value) !== "Refresh") {
+                report(`protects its instances from scale-in, and its refresh handles them with ${asString(value) ?? "the default (Wait: an hour, then the refresh fails)"}: the protected proxies would not roll; set scaleInProtectedInstances = "Refresh".`);
+            }
+        }
+    }
+    const version = launchTemplateVersionOf(group);
+    if (version === "$Latest" || version === "$Default") {
+        report(`launches launch template version ${version}: the group's configuration never changes with the template, so no refresh starts; name the template's latest version number.`);
+    }
+    const healthCheckType = known(() => group.props.healthCheckType);
+    if (healthCheckType === undefined ? known(() => "healthCheckType" in group.props) === false : asString(healthCheckType) !== "ELB") {
+        report(`uses health check type ${asString(healthCheckType) ?? "EC2 (the default)"}; it must be "ELB", so a replacement counts as healthy only once the NLB sees nginx answer (AWS Security Hub AutoScaling.1).`);
+    }
+}
+
+export const proxyRollingUpdates: StackValidationPolicy = {
+    name: "proxy-rolling-updates",
+    description: "Checks that proxy Auto Scaling groups roll a new image one part at a time behind the NLB: an instanceRefresh with strategy Rolling and minHealthyPercentage >= 50, scale-in-protected instances refreshed, a launch template version number (not $Latest/$Default), ELB health checks; and that the proxies' target groups drain connections (deregistration delay > 0).",
+    enforcementLevel: "mandatory",
+    validateStack: (args, reportViolation) => {
+        const groups = proxyGroups(args.resources);
+        for (const group of groups) {
+            checkRollingGroup(group, reportViolation);
+        }
+        const proxies = ofType(args.resources, TYPES.instance).filter((i) => roleOf(i.props) === "proxy");
+        const attachments = ofType(args.resources, TYPES.targetGroupAttachment);
+        const proxyTargetGroups = ofType(args.resources, TYPES.targetGroup).filter((target) =>
+            groups.some((g) => groupAttachedTo(g, target, args.resources))
+            || attachments.some((a) => refersTo(a, "targetGroupArn", target) && proxies.some((p) => refersTo(a, "targetId", p))));
+        for (const target of proxyTargetGroups) {
+            // Unset is the AWS default, 300 s: draining, if slow.
+            if (known(() => asNumber(target.props.deregistrationDelay)) === 0) {
+                reportViolation(`Target group ${target.name} has deregistrationDelay 0: a proxy leaving for a refresh cuts its open connections instead of draining them.`, target.urn);
+            }
+        }
+    },
+};
+
+export const computePolicies = [instanceTypeApproved, imdsv2Required, ebsEncrypted, noSecretsInUserData, proxyRollingUpdates];

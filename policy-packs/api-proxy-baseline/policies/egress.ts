@@ -4,7 +4,7 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { isAnywhere } from "../lib/cidr";
-import { TYPES, asArray, asNumber, asString, forTypes, known, ofType, refersTo, roleOf } from "../lib/resource";
+import { TYPES, asArray, asNumber, asRecord, asString, forTypes, identifiersOf, known, ofType, refersTo, roleOf } from "../lib/resource";
 
 const EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule";
@@ -15,11 +15,24 @@ function protocolOf(value: unknown): string {
     return text === "-1" || text === "all" ? "all" : text === "6" ? "tcp" : text === "17" ? "udp" : text;
 }
 
-/** The security groups tier instances (proxy, upstream) run in. */
+/** True when a launch template's network interfaces (`networkInterfaces[].securityGroups`) name the group. */
+function interfacesReferTo(template: PolicyResource, group: PolicyResource): boolean {
+    if (template.propertyDependencies?.networkInterfaces?.some((d) => d.urn === group.urn)) {
+        return true;
+    }
+    const ids = identifiersOf(group);
+    const interfaces = known(() => asArray(template.props.networkInterfaces)) ?? [];
+    // A group id still unknown (preview) gives no match here; the dependency above covers it.
+    return interfaces.some((ni) => known(() => asArray(asRecord(ni)?.securityGroups).some((id) => typeof id === "string" && ids.includes(id))) === true);
+}
+
+/** The security groups tier instances (proxy, upstream) run in: an instance's or launch
+ *  template's own list, or a template's network interfaces (a template that sets interfaces
+ *  must name its groups there). */
 function tierInstanceGroups(resources: readonly PolicyResource[]): PolicyResource[] {
     const instances = ofType(resources, TYPES.instance, TYPES.launchTemplate).filter((i) => TIER_ROLES.includes(roleOf(i.props) ?? ""));
     return ofType(resources, TYPES.securityGroup).filter((group) =>
-        instances.some((i) => refersTo(i, "vpcSecurityGroupIds", group) || refersTo(i, "securityGroupIds", group)));
+        instances.some((i) => refersTo(i, "vpcSecurityGroupIds", group) || refersTo(i, "securityGroupIds", group) || interfacesReferTo(i, group)));
 }
 
 export const sgEgressLeastPrivilege: StackValidationPolicy = {

@@ -12,6 +12,7 @@
 import type { PolicyResource, ReportViolation, StackValidation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { NGINX_CONF, SYSCTL_FILE, carriedFiles, nginxFiles, type CarriedFiles } from "../lib/carriers";
 import { blame, hostFileSets, type HostFileSet } from "../lib/file-sets";
+import { launchTemplateOf, proxyGroups } from "../lib/auto-scaling";
 import { NginxParseError, parseWithIncludes } from "../lib/nginx-parse";
 import {
     authRequestTargets, effective, effectiveHeaders, effectiveList, everywhere, limitReqZone, own, parseSize, rateZones, sslConfCommand, viewOf,
@@ -78,7 +79,7 @@ function reporterFor(reportViolation: ReportViolation): (message: string, urn?: 
 }
 
 /** A stack validation that runs `check` on every host file set holding nginx.conf that parses. */
-function onNginx(check: NginxCheck): StackValidation {
+export function onNginx(check: NginxCheck): StackValidation {
     return async (args: StackValidationArgs, reportViolation: ReportViolation) => {
         const cfg = readConfig(args);
         const report = reporterFor(reportViolation);
@@ -585,11 +586,11 @@ function usesTemplate(instance: PolicyResource, template: PolicyResource): boole
 
 export const proxyHostConfigPresent: StackValidationPolicy = {
     name: "proxy-host-config-present",
-    description: "Checks that every proxy instance receives an nginx configuration and the sysctl file, from its user data, its launch template or an Image Builder component in the stack.",
+    description: "Checks that every proxy instance (and every proxy Auto Scaling group's launch template) receives an nginx configuration and the sysctl file, from its user data, its launch template or an Image Builder component in the stack.",
     enforcementLevel: "mandatory",
     validateStack: async (args, reportViolation) => {
         const proxies = ofType(args.resources, TYPES.instance).filter((i) => roleOf(i.props) === "proxy");
-        if (proxies.length === 0) {
+        if (proxies.length === 0 && proxyGroups(args.resources).length === 0) {
             return;
         }
         const shared: CarriedFiles[] = [];
@@ -621,6 +622,20 @@ export const proxyHostConfigPresent: StackValidationPolicy = {
             }
             if (!sources.some((s) => s.files.has(SYSCTL_FILE))) {
                 reportViolation(`Proxy instance ${proxy.name} gets no ${SYSCTL_FILE} from its user data, launch template or any image component.`, proxy.urn);
+            }
+        }
+        // Proxies launched by Auto Scaling: their group's launch template (its user data) and the images.
+        for (const group of proxyGroups(args.resources)) {
+            const template = launchTemplateOf(group, templates);
+            const carried = template ? await carriedBy(template) : undefined;
+            if (template && carried === undefined && known(() => asString(template.props.userData)) === undefined && known(() => "userData" in template.props)) {
+                continue; // user data computed during preview: no verdict
+            }
+            const sources = [...shared, ...(carried ? [carried] : [])];
+            for (const file of [NGINX_CONF, SYSCTL_FILE]) {
+                if (!sources.some((s) => s.files.has(file))) {
+                    reportViolation(`Proxy Auto Scaling group ${group.name} launches instances that get no ${file} from their launch template${template ? ` ${template.name}` : " (none found)"} or any image component.`, group.urn);
+                }
             }
         }
     },

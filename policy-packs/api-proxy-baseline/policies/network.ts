@@ -8,6 +8,7 @@ import { INGRESS_CARRIER_TYPES, coversPort, ingressRulesOf, portText } from "../
 import {
     TYPES, asArray, asBoolean, asRecord, forTypes, known, ofType, referencedBy, refersTo, roleOf,
 } from "../lib/resource";
+import { groupRole, groupSubnets } from "../lib/auto-scaling";
 import { configSchemaFor, readConfig } from "./config";
 
 /** Tier roles that must never be directly addressable from the internet. */
@@ -92,7 +93,7 @@ export const noPublicIpOnTierInstances: ResourceValidationPolicy = {
 
 export const tierInstancesInPrivateSubnets: StackValidationPolicy = {
     name: "tier-instances-in-private-subnets",
-    description: "Checks that proxy and upstream instances are not placed in subnets that map public IPs on launch.",
+    description: "Checks that proxy and upstream instances, and the Auto Scaling groups that launch them, are not placed in subnets that map public IPs on launch.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         const subnets = ofType(args.resources, TYPES.subnet);
@@ -106,6 +107,21 @@ export const tierInstancesInPrivateSubnets: StackValidationPolicy = {
                     reportViolation(
                         `The ${role} instance ${instance.name} is in subnet ${subnet.name}, which has mapPublicIpOnLaunch = true; tier instances belong in private subnets.`,
                         instance.urn,
+                    );
+                }
+            }
+        }
+        const templates = ofType(args.resources, TYPES.launchTemplate);
+        for (const group of ofType(args.resources, TYPES.autoScalingGroup)) {
+            const role = groupRole(group, templates);
+            if (!role || !PRIVATE_ROLES.includes(role)) {
+                continue;
+            }
+            for (const subnet of groupSubnets(group, subnets)) {
+                if (known(() => asBoolean(subnet.props.mapPublicIpOnLaunch)) === true) {
+                    reportViolation(
+                        `The ${role} Auto Scaling group ${group.name} launches into subnet ${subnet.name}, which has mapPublicIpOnLaunch = true; tier instances belong in private subnets.`,
+                        group.urn,
                     );
                 }
             }

@@ -1,13 +1,15 @@
 /**
  * Properties of the tier as a whole, visible only across resources: every proxy is behind the
  * NLB, the proxies span availability zones, upstreams are reachable only through the proxy
- * tier, and the stack carries its PKI with a rotation window.
+ * tier, and the stack carries its PKI with a rotation window. Proxies are plain instances or
+ * Auto Scaling groups (judged by their launch template's role and their subnets).
  *
  * Links between resources are found through the engine's property dependencies (which work
  * during preview, when ids are still unknown) or by comparing known ids/ARNs (the offline
  * review); see lib/resource.ts `refersTo`.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { groupAttachedTo, groupSubnets, proxyGroups } from "../lib/auto-scaling";
 import { ingressRulesOf } from "../lib/sg-rules";
 import {
     CERTIFICATE_TYPES, TYPES, asArray, asBoolean, asNumber, asRecord, asString, identifiersOf, known, ofType, referencedBy, refersTo, roleOf,
@@ -44,33 +46,47 @@ function targetGroupsOf(listener: PolicyResource, groups: readonly PolicyResourc
 
 export const proxyBehindNlb: StackValidationPolicy = {
     name: "proxy-behind-nlb",
-    description: "Checks that every proxy instance is attached (TargetGroupAttachment) to the target group of every NLB listener.",
+    description: "Checks that every proxy instance (TargetGroupAttachment) and every proxy Auto Scaling group (targetGroupArns or an autoscaling Attachment) is attached to the target group of every NLB listener.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
         const proxies = proxyInstances(args.resources);
-        if (proxies.length === 0) {
+        const groups = proxyGroups(args.resources);
+        if (proxies.length === 0 && groups.length === 0) {
             return;
         }
         const listeners = ofType(args.resources, TYPES.listener);
-        const groups = ofType(args.resources, TYPES.targetGroup);
+        const targetGroups = ofType(args.resources, TYPES.targetGroup);
         const attachments = ofType(args.resources, TYPES.targetGroupAttachment);
         if (listeners.length === 0) {
-            reportViolation(`The stack has ${proxies.length} proxy instance(s) but no load balancer listener; proxies must only be reached through the NLB.`);
+            const what = [proxies.length > 0 ? `${proxies.length} proxy instance(s)` : "", groups.length > 0 ? `${groups.length} proxy Auto Scaling group(s)` : ""]
+                .filter((w) => w !== "").join(" and ");
+            reportViolation(`The stack has ${what} but no load balancer listener; proxies must only be reached through the NLB.`);
             return;
         }
         for (const listener of listeners) {
-            const forwarded = targetGroupsOf(listener, groups);
+            const forwarded = targetGroupsOf(listener, targetGroups);
             if (forwarded.length === 0) {
                 reportViolation(`Listener ${listener.name} forwards to no target group of this stack.`, listener.urn);
                 continue;
             }
-            for (const group of forwarded) {
+            for (const target of forwarded) {
                 for (const proxy of proxies) {
-                    const attached = attachments.some((a) => refersTo(a, "targetGroupArn", group) && refersTo(a, "targetId", proxy));
+                    const attached = attachments.some((a) => refersTo(a, "targetGroupArn", target) && refersTo(a, "targetId", proxy));
                     if (!attached) {
                         reportViolation(
-                            `Proxy instance ${proxy.name} is not attached to target group ${group.name} of listener ${listener.name}.`,
+                            `Proxy instance ${proxy.name} is not attached to target group ${target.name} of listener ${listener.name}.`,
                             proxy.urn,
+                        );
+                    }
+                }
+                for (const group of groups) {
+                    if (known(() => group.props.targetGroupArns) === undefined && known(() => "targetGroupArns" in group.props)) {
+                        continue; // computed during preview
+                    }
+                    if (!groupAttachedTo(group, target, args.resources)) {
+                        reportViolation(
+                            `Proxy Auto Scaling group ${group.name} does not register its instances with target group ${target.name} of listener ${listener.name}.`,
+                            group.urn,
                         );
                     }
                 }
@@ -94,18 +110,53 @@ function availabilityZoneOf(instance: PolicyResource, subnets: readonly PolicyRe
     return undefined;
 }
 
+/** The AZs of a list of subnets (undefined entries: not in the stack, or AZ unknown). */
+function subnetZones(subnets: readonly PolicyResource[]): (string | undefined)[] {
+    return subnets.map((s) => known(() => asString(s.props.availabilityZone) ?? asString(s.props.availabilityZoneId)));
+}
+
+/** A proxy group's verdict: it must launch into >= `min` AZs and keep at least `min` instances. */
+function checkProxyGroup(group: PolicyResource, subnets: readonly PolicyResource[], min: number, reportViolation: (message: string, urn?: string) => void): void {
+    const minSize = known(() => asNumber(group.props.minSize));
+    if (minSize !== undefined && minSize < min) {
+        reportViolation(`Proxy Auto Scaling group ${group.name} keeps minSize ${minSize}: fewer instances than the ${min} availability zones a pair must span.`, group.urn);
+    }
+    const ownList = known(() => asArray(group.props.availabilityZones)) ?? [];
+    const own = Array.from({ length: ownList.length }, (_, i) => known(() => asString(ownList[i])));
+    const identifiers = known(() => group.props.vpcZoneIdentifiers);
+    if (identifiers === undefined && known(() => "vpcZoneIdentifiers" in group.props)) {
+        return; // computed during preview
+    }
+    const listed = known(() => asArray(identifiers)) ?? [];
+    const linked = groupSubnets(group, subnets);
+    const zones = [...own, ...subnetZones(linked)];
+    // A listed subnet the stack does not declare (or a still-unknown id) has an AZ we cannot see.
+    const unresolved = Math.max(0, listed.length - linked.length) + zones.filter((z) => z === undefined).length;
+    const distinct = new Set(zones.filter((z): z is string => z !== undefined));
+    if (distinct.size >= min || distinct.size + unresolved >= min) {
+        return;
+    }
+    reportViolation(
+        `Proxy Auto Scaling group ${group.name} launches into ${distinct.size} availability zone(s) (${[...distinct].join(", ") || "none known"}); a pair needs at least ${min} so one AZ can fail.`,
+        group.urn,
+    );
+}
+
 export const proxyPairsSpanAzs: StackValidationPolicy = {
     name: "proxy-pairs-span-azs",
-    description: "Checks that the proxy instances span at least two distinct availability zones (their own or their subnets' AZ).",
+    description: "Checks that the proxy instances span at least two distinct availability zones (their own or their subnets' AZ), and that each proxy Auto Scaling group launches into at least two AZs (vpcZoneIdentifiers' subnets) with at least as many instances (minSize).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("minProxyAvailabilityZones"),
     validateStack: (args, reportViolation) => {
+        const { minProxyAvailabilityZones } = readConfig(args);
+        const subnets = ofType(args.resources, TYPES.subnet);
+        for (const group of proxyGroups(args.resources)) {
+            checkProxyGroup(group, subnets, minProxyAvailabilityZones, reportViolation);
+        }
         const proxies = proxyInstances(args.resources);
         if (proxies.length === 0) {
             return;
         }
-        const { minProxyAvailabilityZones } = readConfig(args);
-        const subnets = ofType(args.resources, TYPES.subnet);
         const zones = proxies.map((p) => availabilityZoneOf(p, subnets));
         const distinct = new Set(zones.filter((z): z is string => z !== undefined));
         if (distinct.size >= minProxyAvailabilityZones) {

@@ -8,7 +8,7 @@ import { TAG_ENVIRONMENT, TAG_ROLE, TYPES, forTypes, known, tagsOf } from "../li
 export const TIER_ROLES: readonly string[] = ["proxy", "upstream", "nlb", "network"];
 
 const TAGGED_TYPES: readonly string[] = [
-    TYPES.vpc, TYPES.subnet, TYPES.securityGroup, TYPES.instance, TYPES.launchTemplate, TYPES.loadBalancer, TYPES.targetGroup,
+    TYPES.vpc, TYPES.subnet, TYPES.securityGroup, TYPES.instance, TYPES.launchTemplate, TYPES.autoScalingGroup, TYPES.loadBalancer, TYPES.targetGroup,
 ];
 
 export const tierTagsPresent: ResourceValidationPolicy = {

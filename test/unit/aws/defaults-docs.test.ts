@@ -11,7 +11,7 @@ const ROOT = join(__dirname, "../../../components");
 const FILES = [
     "network/dmz-network.ts", "network/security-groups.ts", "network/ports.ts",
     "compute/proxy-pair.ts", "compute/instance-catalogue.ts",
-    "secrets/tls-secrets.ts", "image/golden-image.ts", "image/toe-document.ts",
+    "compute/rolling-updates.ts", "secrets/tls-secrets.ts", "image/golden-image.ts", "image/golden-image-pipeline.ts", "image/toe-document.ts",
 ];
 
 test("defaults: every documented `Default: X (CONSTANT)` equals the exported constant", async () => {

@@ -3,12 +3,15 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { HostFile } from "../../../components/core/host-file";
 import { installMocks, GOLDEN_AMI, UBUNTU_AMI, type RecordingMocks } from "./mocks";
+import { imageFamilyPattern } from "../../../components/image/golden-image";
 import { ofType, one, ownedBy, policy, resourceError, settle, tagProblems, unwrap } from "./helpers";
 import type * as ImageModule from "../../../components/image/golden-image";
+import type * as PipelineModule from "../../../components/image/golden-image-pipeline";
 import { COMPONENT_DATA_LIMIT, renderToeDocuments } from "../../../components/image/toe-document";
 
 let mocks: RecordingMocks;
 let GoldenImage: typeof ImageModule.GoldenImage;
+let GoldenImagePipeline: typeof PipelineModule.GoldenImagePipeline;
 
 const FILES: HostFile[] = [
     { path: "/etc/nginx/nginx.conf", content: "user www-data;\nworker_processes auto;\n", mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
@@ -28,11 +31,21 @@ const baseArgs: ImageModule.GoldenImageArgs = {
 };
 
 let image: ImageModule.GoldenImage;
+/** The aliases the pipeline was registered with (it used to be GoldenImage's child). */
+const pipelineAliases: unknown[] = [];
 before(async () => {
     mocks = installMocks();
     ({ GoldenImage } = await import("../../../components/image/golden-image"));
+    ({ GoldenImagePipeline } = await import("../../../components/image/golden-image-pipeline"));
     image = new GoldenImage("golden", baseArgs);
-    new GoldenImage("pinned", { ...baseArgs, parentImage: "ami-0pinned", scheduleExpression: "cron(0 4 ? * SUN *)" });
+    const pinned = new GoldenImage("pinned", { ...baseArgs, parentImage: "ami-0pinned" });
+    new GoldenImagePipeline("golden", { environment: "prod", image, launchTemplateIds: ["lt-pair-0", "lt-pair-1"], tags: { owner: "security" } }, {
+        transformations: [(a) => {
+            if (a.type === "aws:imagebuilder/imagePipeline:ImagePipeline") pipelineAliases.push(...(a.opts.aliases ?? []));
+            return undefined;
+        }],
+    });
+    new GoldenImagePipeline("pinned", { environment: "prod", image: pinned, launchTemplateIds: ["lt-pair-0"], scheduleExpression: "cron(0 4 ? * SUN *)" });
     await unwrap(image.amiId);
     await settle(mocks);
 });
@@ -119,20 +132,49 @@ test("image: the build role has exactly EC2InstanceProfileForImageBuilder + Amaz
     assert.equal(ofType(mine(), "aws:iam/rolePolicy:RolePolicy").length, 0);
 });
 
-test("image: distribution (encrypted AMI), pipeline and image wired together; amiId output", async () => {
+test("image: the stack's build distributes a private, encrypted AMI; amiId is the newest AMI of the recipe's family", async () => {
     const dist = one(mine(), "aws:imagebuilder/distributionConfiguration:DistributionConfiguration", "golden-distribution");
     assert.equal(dist.inputs["distributions"][0].region, "eu-west-1");
     assert.equal(dist.inputs["distributions"][0].amiDistributionConfiguration.kmsKeyId, KMS_KEY);
-    const pipeline = one(mine(), "aws:imagebuilder/imagePipeline:ImagePipeline", "golden-pipeline");
+    assert.equal(dist.inputs["distributions"][0].launchTemplateConfigurations, undefined, "the stack's build reaches the templates through amiId");
     const img = one(mine(), "aws:imagebuilder/image:Image", "golden-image");
-    for (const r of [pipeline, img]) {
-        assert.match(r.inputs["imageRecipeArn"], /imagerecipe\/golden-recipe$/);
-        assert.match(r.inputs["infrastructureConfigurationArn"], /infrastructureconfiguration\/golden-infrastructure$/);
-        assert.match(r.inputs["distributionConfigurationArn"], /distributionconfiguration\/golden-distribution$/);
-        assert.equal(r.inputs["imageTestsConfiguration"].imageTestsEnabled, true);
-    }
-    assert.equal(one(ownedBy(mocks, "pinned"), "aws:imagebuilder/imagePipeline:ImagePipeline", "pinned-pipeline").inputs["schedule"].scheduleExpression, "cron(0 4 ? * SUN *)");
+    assert.match(img.inputs["imageRecipeArn"], /imagerecipe\/golden-recipe$/);
+    assert.match(img.inputs["infrastructureConfigurationArn"], /infrastructureconfiguration\/golden-infrastructure$/);
+    assert.match(img.inputs["distributionConfigurationArn"], /distributionconfiguration\/golden-distribution$/);
+    assert.equal(img.inputs["imageTestsConfiguration"].imageTestsEnabled, true);
     assert.equal(await unwrap(image.amiId), GOLDEN_AMI);
+    // Every build of the recipe, the stack's or the pipeline's, is tagged with its image ARN.
+    const newest = mocks.calls.filter((c) => c.token === "aws:ec2/getAmi:getAmi");
+    assert.ok(newest.length >= 1);
+    assert.deepEqual(newest[0]!.inputs["owners"], ["self"]);
+    assert.equal(newest[0]!.inputs["mostRecent"], true);
+    assert.deepEqual(newest.map((c) => c.inputs["filters"][0]).find((f: { values: string[] }) => f.values[0]!.includes("golden-recipe")),
+        { name: "tag:Ec2ImageBuilderArn", values: ["arn:aws:imagebuilder:eu-west-1:123456789012:imagerecipe/golden-recipe/*"] });
+    assert.equal(imageFamilyPattern("arn:aws:imagebuilder:eu-west-1:123456789012:image-recipe/proxy-image-recipe-1a2b3c/1.0.0"),
+        "arn:aws:imagebuilder:eu-west-1:123456789012:image/proxy-image-recipe-1a2b3c/1.0.0/*", "a real recipe ARN names its images' family");
+});
+
+test("pipeline: rebuilds the image's recipe on its infrastructure and publishes each AMI as the default version of the proxy launch templates", () => {
+    const pipeline = one(ownedBy(mocks, "golden"), "aws:imagebuilder/imagePipeline:ImagePipeline", "golden-pipeline");
+    assert.match(pipeline.inputs["imageRecipeArn"], /imagerecipe\/golden-recipe$/);
+    assert.match(pipeline.inputs["infrastructureConfigurationArn"], /infrastructureconfiguration\/golden-infrastructure$/);
+    assert.match(pipeline.inputs["distributionConfigurationArn"], /distributionconfiguration\/golden-pipeline-distribution$/);
+    assert.equal(pipeline.inputs["imageTestsConfiguration"].imageTestsEnabled, true);
+    assert.equal(pipeline.inputs["status"], "ENABLED");
+    assert.equal(pipeline.inputs["schedule"], undefined, "no schedule: builds started by hand");
+    const dist = one(ownedBy(mocks, "golden"), "aws:imagebuilder/distributionConfiguration:DistributionConfiguration", "golden-pipeline-distribution");
+    const [distribution] = dist.inputs["distributions"];
+    assert.deepEqual(distribution.launchTemplateConfigurations, [
+        { launchTemplateId: "lt-pair-0", default: true },
+        { launchTemplateId: "lt-pair-1", default: true },
+    ]);
+    const own = one(mine(), "aws:imagebuilder/distributionConfiguration:DistributionConfiguration", "golden-distribution");
+    assert.deepEqual(distribution.amiDistributionConfiguration, own.inputs["distributions"][0].amiDistributionConfiguration, "the same private, encrypted AMI as the stack's build");
+    assert.equal(distribution.region, "eu-west-1");
+    assert.equal(one(ownedBy(mocks, "pinned"), "aws:imagebuilder/imagePipeline:ImagePipeline", "pinned-pipeline").inputs["schedule"].scheduleExpression, "cron(0 4 ? * SUN *)");
+    assert.deepEqual(pipelineAliases, [{ parent: image }], "the pipeline keeps its state from when it was GoldenImage's child");
+    assert.throws(() => new GoldenImagePipeline("bad-schedule", { environment: "prod", image, launchTemplateIds: [], scheduleExpression: "weekly" }),
+        resourceError(/scheduleExpression must be cron/));
 });
 
 test("image: every taggable resource carries the tier tags", () => {

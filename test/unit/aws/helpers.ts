@@ -54,7 +54,15 @@ const UNTAGGABLE = new Set([
     "aws:kms/alias:Alias",
     "aws:secretsmanager/secretVersion:SecretVersion",
     "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+    "aws:kms/grant:Grant",
 ]);
+
+/** Tags as a map: Auto Scaling groups list theirs as `{ key, value, propagateAtLaunch }`. */
+export function tagMap(tags: unknown): Record<string, string> {
+    return Array.isArray(tags)
+        ? Object.fromEntries((tags as { key: string; value: string }[]).map((t) => [t.key, t.value]))
+        : (tags ?? {}) as Record<string, string>;
+}
 
 /** Problems with the tier tags on every taggable custom resource (empty = all good). */
 export function tagProblems(resources: readonly RecordedResource[], environment: string, userTags: Record<string, string>): string[] {
@@ -62,7 +70,7 @@ export function tagProblems(resources: readonly RecordedResource[], environment:
     return resources
         .filter((r) => r.custom && !UNTAGGABLE.has(r.type))
         .flatMap((r) => {
-            const tags = (r.inputs["tags"] ?? {}) as Record<string, string>;
+            const tags = tagMap(r.inputs["tags"]);
             const problems: string[] = [];
             if (tags["apiproxy:environment"] !== environment) {
                 problems.push(`${r.type} ${r.name}: apiproxy:environment is ${tags["apiproxy:environment"]}`);

@@ -3,6 +3,7 @@
  * name, inputs) and answer with plausible ids, ARNs and computed state; answer the invokes
  * the components use (region, caller identity, partition, SSM parameter).
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 export const ACCOUNT_ID = "123456789012";
@@ -47,6 +48,18 @@ function unwrapSecrets(value: unknown): any {
     return value;
 }
 
+/**
+ * A launch template's version as the mocks number it: derived from what the version carries,
+ * with the owning component's name (the template is named `<component>-pair-<p>`) taken out, so
+ * two components given the same arguments get the same version and a new AMI another one.
+ */
+export function launchTemplateVersion(name: string, inputs: Record<string, unknown>): number {
+    const component = name.replace(/-pair-\d+$/, "");
+    const { tags: _tags, tagsAll: _tagsAll, description: _description, ...content } = inputs;
+    const text = JSON.stringify(content).split(component).join("<component>");
+    return 1 + (parseInt(createHash("sha256").update(text).digest("hex").slice(0, 6), 16) % 9999);
+}
+
 /** "aws:ec2/instance:Instance" -> service "ec2", kind "instance". */
 function arnFor(type: string, name: string): string {
     const [, module = "x", kind = "resource"] = /^aws:([^/]+)\/([^:]+):/.exec(type) ?? [];
@@ -87,6 +100,14 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "aws:ec2/vpcEndpoint:VpcEndpoint":
                 state["prefixListId"] = "pl-6da54004";
                 break;
+            case "aws:ec2/launchTemplate:LaunchTemplate": {
+                // EC2 numbers a template's versions; here a version is named by its content, so a
+                // changed template (a new AMI) has another latestVersion and an unchanged one the same.
+                const version = launchTemplateVersion(args.name, inputs);
+                state["latestVersion"] = version;
+                state["defaultVersion"] = version;
+                break;
+            }
             case "aws:imagebuilder/image:Image":
                 state["outputResources"] = [{
                     amis: [{ image: GOLDEN_AMI, region: REGION, name: "golden", description: "", accountId: ACCOUNT_ID }],
@@ -108,6 +129,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 return { id: ACCOUNT_ID, accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`, userId: "AIDTEST" };
             case "aws:index/getPartition:getPartition":
                 return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+            case "aws:ec2/getAmi:getAmi":
+                // The newest AMI of the golden image's family: its own build until a pipeline runs.
+                return { id: GOLDEN_AMI, imageId: GOLDEN_AMI, ownerId: ACCOUNT_ID, state: "available", architecture: "x86_64" };
             case "aws:ssm/getParameter:getParameter":
                 return { id: args.inputs["name"], name: args.inputs["name"], type: "String", value: UBUNTU_AMI, version: 1, arn: "arn", insecureValue: UBUNTU_AMI, withDecryption: true };
             default:

@@ -1,7 +1,8 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { installMocks, type RecordingMocks } from "./mocks";
-import { ofType, one, ownedBy, policy, resourceError, settle, tagProblems, unwrap } from "./helpers";
+import type * as pulumi from "@pulumi/pulumi";
+import { installMocks, type RecordedResource, type RecordingMocks } from "./mocks";
+import { ofType, one, ownedBy, policy, resourceError, settle, tagMap, tagProblems, unwrap } from "./helpers";
 import type * as PairModule from "../../../components/compute/proxy-pair";
 
 let mocks: RecordingMocks;
@@ -14,6 +15,7 @@ const SECRET_ARNS = [
 ];
 const KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/tier";
 const USER_DATA = "#cloud-config\nwrite_files: []\n";
+const CANARY = "#cloud-config\n# canary\n";
 const baseArgs: PairModule.ProxyPairArgs = {
     environment: "prod",
     vpcId: "vpc-1",
@@ -23,7 +25,7 @@ const baseArgs: PairModule.ProxyPairArgs = {
     instanceType: "c6id.2xlarge",
     amiId: "ami-0golden",
     userData: USER_DATA,
-    userDataOverrides: [undefined, undefined, "#cloud-config\n# canary\n"],
+    userDataOverrides: [undefined, CANARY],
     pairCount: 2,
     deletionProtection: true,
     tlsSecretArns: SECRET_ARNS,
@@ -33,68 +35,167 @@ const baseArgs: PairModule.ProxyPairArgs = {
     tags: USER_TAGS,
 };
 
+/** Resource options each child was registered with (a component transformation sees them). */
+const protectedByName = new Map<string, boolean>();
+const recordProtect = (args: pulumi.ResourceTransformationArgs): undefined => {
+    protectedByName.set(`${args.type}::${args.name}`, args.opts.protect === true);
+    return undefined;
+};
+
 let pair: PairModule.ProxyPair;
 before(async () => {
     mocks = installMocks();
     ({ ProxyPair } = await import("../../../components/compute/proxy-pair"));
-    pair = new ProxyPair("edge", baseArgs);
+    pair = new ProxyPair("edge", baseArgs, { transformations: [recordProtect] });
     new ProxyPair("dev", { ...baseArgs, pairCount: undefined, deletionProtection: false, accessLogs: undefined, userDataOverrides: undefined,
-        dmzSubnetIds: ["subnet-dmz-a", "subnet-dmz-b"] });
+        dmzSubnetIds: ["subnet-dmz-a", "subnet-dmz-b"] }, { transformations: [recordProtect] });
     new ProxyPair("gz", { ...baseArgs, pairCount: 1, userData: "H4sIAAAA", userDataOverrides: undefined, userDataEncoding: "gzip-base64" });
-    await unwrap(pair.instanceIds);
+    // The same stack before and after a new AMI, and once more with the old AMI.
+    const rollArgs = { ...baseArgs, userDataOverrides: undefined };
+    new ProxyPair("roll-before", { ...rollArgs, amiId: "ami-0old" });
+    new ProxyPair("roll-after", { ...rollArgs, amiId: "ami-0new" });
+    new ProxyPair("roll-again", { ...rollArgs, amiId: "ami-0old" });
+    await unwrap(pair.autoScalingGroupNames);
     await settle(mocks);
 });
 
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+const ASG = "aws:autoscaling/group:Group";
 const mine = () => ownedBy(mocks, "edge");
-const instances = (owner = "edge") => ofType(ownedBy(mocks, owner), "aws:ec2/instance:Instance").sort((a, b) => a.name.localeCompare(b.name));
+const templates = (owner = "edge") => ofType(ownedBy(mocks, owner), LT).sort((a, b) => a.name.localeCompare(b.name));
+const groups = (owner = "edge") => ofType(ownedBy(mocks, owner), ASG).sort((a, b) => a.name.localeCompare(b.name));
+const decoded = (template: RecordedResource) => Buffer.from(template.inputs["userData"], "base64").toString("utf8");
 
-test("pair: pairCount pairs of instances, instance i in subnet i mod n, each pair across two AZs", () => {
-    const all = instances();
-    assert.deepEqual(all.map((i) => i.name), ["edge-proxy-0", "edge-proxy-1", "edge-proxy-2", "edge-proxy-3"]);
-    assert.deepEqual(all.map((i) => i.inputs["subnetId"]), ["subnet-dmz-a", "subnet-dmz-b", "subnet-dmz-c", "subnet-dmz-a"]);
-    for (let p = 0; p < 2; p++) {
-        assert.notEqual(all[2 * p]!.inputs["subnetId"], all[2 * p + 1]!.inputs["subnetId"], `pair ${p} spans two AZs`);
+test("pair: one launch template and one Auto Scaling group per pair; pair p spans subnets 2p and 2p+1 (mod n), two instances", () => {
+    assert.deepEqual(templates().map((t) => t.name), ["edge-pair-0", "edge-pair-1"]);
+    assert.deepEqual(groups().map((g) => g.name), ["edge-pair-0", "edge-pair-1"]);
+    assert.deepEqual(groups().map((g) => g.inputs["vpcZoneIdentifiers"]), [["subnet-dmz-a", "subnet-dmz-b"], ["subnet-dmz-c", "subnet-dmz-a"]]);
+    for (const g of [...groups(), ...groups("dev")]) {
+        const [first, second] = g.inputs["vpcZoneIdentifiers"];
+        assert.notEqual(first, second, `${g.name} spans two AZs`);
+        assert.deepEqual([g.inputs["minSize"], g.inputs["maxSize"], g.inputs["desiredCapacity"]], [2, 2, 2], g.name);
     }
-    const dev = instances("dev");
-    assert.equal(dev.length, 2, "pairCount defaults to 1 -> 2 instances");
-    assert.deepEqual(dev.map((i) => i.inputs["subnetId"]), ["subnet-dmz-a", "subnet-dmz-b"]);
+    assert.equal(groups("dev").length, 1, "pairCount defaults to 1");
+    assert.deepEqual(groups("dev")[0]!.inputs["vpcZoneIdentifiers"], ["subnet-dmz-a", "subnet-dmz-b"]);
+    assert.equal(ofType(mocks.resources, "aws:ec2/instance:Instance").length, 0, "no plain instances: the groups launch them");
 });
 
-test("pair: instances enforce IMDSv2 (hop limit 1, no tags), no public IP, encrypted gp3 root, EBS-optimised, monitored", () => {
-    for (const i of [...instances(), ...instances("dev")]) {
-        assert.deepEqual(i.inputs["metadataOptions"], {
+test("pair: launch templates carry IMDSv2 (hop limit 1, no tags), no public IP, the proxy SG, the profile, an encrypted gp3 root", () => {
+    for (const t of [...templates(), ...templates("dev")]) {
+        assert.deepEqual(t.inputs["metadataOptions"], {
             httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled", instanceMetadataTags: "disabled",
-        }, i.name);
-        assert.equal(i.inputs["associatePublicIpAddress"], false);
-        assert.equal(i.inputs["rootBlockDevice"]["encrypted"], true);
-        assert.equal(i.inputs["rootBlockDevice"]["volumeType"], "gp3");
-        assert.equal(i.inputs["rootBlockDevice"]["kmsKeyId"], KMS_KEY);
-        assert.equal(i.inputs["ebsOptimized"], true);
-        assert.equal(i.inputs["monitoring"], true);
-        assert.equal(i.inputs["instanceType"], "c6id.2xlarge");
-        assert.equal(i.inputs["ami"], "ami-0golden");
-        assert.deepEqual(i.inputs["vpcSecurityGroupIds"], ["sg-proxy"]);
-        assert.ok(i.name.startsWith("dev") || i.inputs["iamInstanceProfile"] === "edge-profile");
+        }, t.name);
+        assert.deepEqual(t.inputs["networkInterfaces"], [{ deviceIndex: 0, associatePublicIpAddress: "false", securityGroups: ["sg-proxy"], deleteOnTermination: "true" }]);
+        assert.equal(t.inputs["vpcSecurityGroupIds"], undefined, "groups live on the interface (EC2 refuses both)");
+        assert.deepEqual(t.inputs["blockDeviceMappings"], [{
+            deviceName: "/dev/sda1",
+            ebs: { volumeType: "gp3", volumeSize: 20, encrypted: "true", kmsKeyId: KMS_KEY, deleteOnTermination: "true" },
+        }]);
+        assert.equal(t.inputs["ebsOptimized"], "true");
+        assert.deepEqual(t.inputs["monitoring"], { enabled: true });
+        assert.equal(t.inputs["instanceType"], "c6id.2xlarge");
+        assert.equal(t.inputs["imageId"], "ami-0golden");
+        assert.equal(t.inputs["updateDefaultVersion"], true);
+        const owner = t.name.split("-pair-")[0];
+        assert.equal(t.inputs["iamInstanceProfile"].arn, `arn:aws:iam:eu-west-1:123456789012:instanceprofile/${owner}-profile`);
+        assert.deepEqual(t.inputs["tagSpecifications"].map((s: { resourceType: string }) => s.resourceType), ["volume", "network-interface"]);
     }
 });
 
-test("pair: disableApiTermination follows deletionProtection", () => {
-    assert.ok(instances().every((i) => i.inputs["disableApiTermination"] === true));
-    assert.ok(instances("dev").every((i) => i.inputs["disableApiTermination"] === false));
+test("pair: user data is the caller's #cloud-config, base64 for the template, per-pair overrides; gzip-base64 goes through as is", () => {
+    assert.deepEqual(templates().map(decoded), [USER_DATA, CANARY]);
+    assert.equal(templates("dev")[0]!.inputs["userData"], Buffer.from(USER_DATA).toString("base64"));
+    const gz = templates("gz");
+    assert.equal(gz.length, 1);
+    assert.equal(gz[0]!.inputs["userData"], "H4sIAAAA", "never base64-encoded twice");
 });
 
-test("pair: user data is the caller's #cloud-config, with per-instance overrides", () => {
-    assert.deepEqual(instances().map((i) => i.inputs["userData"]), [USER_DATA, USER_DATA, "#cloud-config\n# canary\n", USER_DATA]);
-});
-
-test("pair: gzip-base64 user data goes to userDataBase64 (never double-encoded into userData)", () => {
-    const gz = instances("gz");
-    assert.equal(gz.length, 2);
-    for (const instance of gz) {
-        assert.equal(instance.inputs["userDataBase64"], "H4sIAAAA");
-        assert.equal(instance.inputs["userData"], undefined);
+test("pair: groups register with both target groups, use the NLB's health check, follow the template's latest version", async () => {
+    const arns = ["https", "mtls"].map((k) => `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/edge-${k}`);
+    for (const [p, g] of groups().entries()) {
+        assert.deepEqual(g.inputs["targetGroupArns"], arns);
+        assert.equal(g.inputs["healthCheckType"], "ELB");
+        assert.equal(g.inputs["healthCheckGracePeriod"], 600);
+        assert.equal(g.inputs["defaultInstanceWarmup"], 300);
+        assert.equal(g.inputs["minElbCapacity"], 2);
+        const template = templates()[p]!;
+        assert.equal(g.inputs["launchTemplate"].id, `${template.name}-id`);
+        assert.match(g.inputs["launchTemplate"].version, /^\d+$/, "a version number: the provider starts no refresh for $Latest");
+        assert.deepEqual(g.inputs["suspendedProcesses"], undefined, "no scaling process suspended");
+        const tags = tagMap(g.inputs["tags"]);
+        assert.equal(tags["apiproxy:role"], "proxy");
+        assert.equal(tags["apiproxy:environment"], "prod");
+        assert.equal(tags["apiproxy:pair"], String(p));
+        assert.ok(g.inputs["tags"].every((t: { propagateAtLaunch: boolean }) => t.propagateAtLaunch === true), "instances get the tags at launch");
     }
-    assert.ok(instances().every((i) => i.inputs["userDataBase64"] === undefined), "text stays in userData");
+    assert.deepEqual(await unwrap(pair.targetGroupArns), arns);
+});
+
+test("pair: a new launch template version rolls the pair: Rolling refresh, 50 % healthy (one proxy at a time), warm-up, protected instances refreshed", () => {
+    for (const g of [...groups(), ...groups("dev")]) {
+        assert.deepEqual(g.inputs["instanceRefresh"], {
+            strategy: "Rolling",
+            preferences: {
+                minHealthyPercentage: 50, maxHealthyPercentage: 100, instanceWarmup: "300",
+                scaleInProtectedInstances: "Refresh", standbyInstances: "Wait", skipMatching: false,
+            },
+            triggers: ["tag"],
+        }, g.name);
+        assert.deepEqual(g.inputs["instanceMaintenancePolicy"], { minHealthyPercentage: 50, maxHealthyPercentage: 100 });
+    }
+});
+
+test("pair: a new AMI changes only the launch template (a new version) and the version the group launches; nothing is replaced", () => {
+    const normalized = (owner: string) => new Map(ownedBy(mocks, owner).filter((r) => r.custom).map((r) => [
+        `${r.type}::${r.name.slice(owner.length)}`,
+        JSON.parse(JSON.stringify(r.inputs).split(owner).join("<pair>")) as Record<string, any>,
+    ]));
+    const before = normalized("roll-before");
+    const after = normalized("roll-after");
+    const again = normalized("roll-again");
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), "the same resources: none added, none removed");
+    const changed: string[] = [];
+    for (const [key, inputs] of before) {
+        const next = after.get(key)!;
+        for (const prop of new Set([...Object.keys(inputs), ...Object.keys(next)])) {
+            if (JSON.stringify(inputs[prop]) !== JSON.stringify(next[prop])) changed.push(`${key}.${prop}`);
+        }
+    }
+    assert.deepEqual(changed.sort(), [`${ASG}::-pair-0.launchTemplate`, `${ASG}::-pair-1.launchTemplate`, `${LT}::-pair-0.imageId`, `${LT}::-pair-1.imageId`]);
+    for (const p of [0, 1]) {
+        const group = (m: typeof before) => m.get(`${ASG}::-pair-${p}`)!["launchTemplate"];
+        assert.equal(group(after).id, group(before).id, "the same template, updated in place");
+        assert.notEqual(group(after).version, group(before).version, "its new version is what the group launches: a refresh starts");
+        assert.equal(group(again).version, group(before).version, "an unchanged template keeps its version: no refresh");
+        assert.equal(after.get(`${LT}::-pair-${p}`)!["imageId"], "ami-0new");
+    }
+});
+
+test("pair: deletion protection: NLB flag, Pulumi protect on groups and templates, scale-in and termination protection on instances", () => {
+    const nlb = one(mine(), "aws:lb/loadBalancer:LoadBalancer", "edge-nlb");
+    assert.equal(nlb.inputs["enableDeletionProtection"], true);
+    for (const p of [0, 1]) {
+        assert.equal(protectedByName.get(`${LT}::edge-pair-${p}`), true, `template ${p} protected`);
+        assert.equal(protectedByName.get(`${ASG}::edge-pair-${p}`), true, `group ${p} protected`);
+    }
+    assert.ok(groups().every((g) => g.inputs["protectFromScaleIn"] === true));
+    assert.ok(templates().every((t) => t.inputs["disableApiTermination"] === true));
+    // What rolls (the instances) is never blocked: the refresh replaces protected instances.
+    assert.ok(groups().every((g) => g.inputs["instanceRefresh"].preferences.scaleInProtectedInstances === "Refresh"));
+
+    assert.equal(one(ownedBy(mocks, "dev"), "aws:lb/loadBalancer:LoadBalancer", "dev-nlb").inputs["enableDeletionProtection"], false);
+    assert.equal(protectedByName.get(`${LT}::dev-pair-0`), false);
+    assert.equal(protectedByName.get(`${ASG}::dev-pair-0`), false);
+    assert.equal(groups("dev")[0]!.inputs["protectFromScaleIn"], false);
+    assert.equal(templates("dev")[0]!.inputs["disableApiTermination"], false);
+});
+
+test("pair: Auto Scaling's service-linked role gets a grant on the tier key (encrypted AMI and volumes)", () => {
+    const grant = one(mine(), "aws:kms/grant:Grant", "edge-autoscaling-ebs");
+    assert.equal(grant.inputs["keyId"], KMS_KEY);
+    assert.equal(grant.inputs["granteePrincipal"], "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling");
+    assert.deepEqual([...grant.inputs["operations"]].sort(),
+        ["CreateGrant", "Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo"]);
 });
 
 test("pair: the role is EC2-only, has the SSM core managed policy and a least-privilege inline policy", () => {
@@ -138,21 +239,21 @@ test("pair: internet-facing network load balancer in the public subnets, cross-z
     assert.equal(nlb.inputs["internal"], false);
     assert.deepEqual(nlb.inputs["subnets"], ["subnet-pub-a", "subnet-pub-b", "subnet-pub-c"]);
     assert.equal(nlb.inputs["enableCrossZoneLoadBalancing"], true);
-    assert.equal(nlb.inputs["enableDeletionProtection"], true);
     assert.deepEqual(nlb.inputs["accessLogs"], { bucket: "nlb-logs", prefix: "prod", enabled: true });
-    const dev = one(ownedBy(mocks, "dev"), "aws:lb/loadBalancer:LoadBalancer", "dev-nlb");
-    assert.equal(dev.inputs["enableDeletionProtection"], false);
-    assert.equal(dev.inputs["accessLogs"], undefined);
+    assert.equal(one(ownedBy(mocks, "dev"), "aws:lb/loadBalancer:LoadBalancer", "dev-nlb").inputs["accessLogs"], undefined);
 });
 
-test("pair: TCP target groups on 443/8443 preserve client IPs and health-check HTTP on the health port + path", () => {
-    const groups = ofType(mine(), "aws:lb/targetGroup:TargetGroup");
-    assert.deepEqual(groups.map((g) => g.inputs["port"]).sort(), [443, 8443]);
-    for (const g of groups) {
+test("pair: TCP target groups on 443/8443 preserve client IPs, drain 30 s, health-check HTTP on the health port + path", () => {
+    const targetGroups = ofType(mine(), "aws:lb/targetGroup:TargetGroup");
+    assert.deepEqual(targetGroups.map((g) => g.inputs["port"]).sort(), [443, 8443]);
+    for (const g of targetGroups) {
         assert.equal(g.inputs["protocol"], "TCP");
         assert.equal(g.inputs["preserveClientIp"], "true");
         assert.equal(g.inputs["targetType"], "instance");
         assert.equal(g.inputs["vpcId"], "vpc-1");
+        assert.equal(g.inputs["deregistrationDelay"], 30, "connection draining of a leaving proxy");
+        assert.equal(g.inputs["connectionTermination"], true);
+        assert.deepEqual(g.inputs["stickiness"], { enabled: true, type: "source_ip" });
         const hc = g.inputs["healthCheck"];
         assert.equal(hc.protocol, "HTTP");
         assert.equal(hc.port, "8081");
@@ -162,6 +263,7 @@ test("pair: TCP target groups on 443/8443 preserve client IPs and health-check H
         assert.equal(hc.unhealthyThreshold, 3);
         assert.equal(hc.enabled, true);
     }
+    assert.equal(ofType(mocks.resources, "aws:lb/targetGroupAttachment:TargetGroupAttachment").length, 0, "the groups register their instances");
 });
 
 test("pair: TCP listeners 443/8443 forward to their target groups; no TLS listener, no certificate on the NLB", () => {
@@ -177,19 +279,9 @@ test("pair: TCP listeners 443/8443 forward to their target groups; no TLS listen
     }
 });
 
-test("pair: one target-group attachment per instance per target group", () => {
-    const attachments = ofType(mine(), "aws:lb/targetGroupAttachment:TargetGroupAttachment");
-    const pairs = attachments.map((a) => `${a.inputs["targetGroupArn"].split("/").pop()}:${a.inputs["targetId"]}:${a.inputs["port"]}`).sort();
-    const expected = ["https:443", "mtls:8443"].flatMap((k) => {
-        const [kind, port] = k.split(":");
-        return [0, 1, 2, 3].map((i) => `edge-${kind}:edge-proxy-${i}-id:${port}`);
-    }).sort();
-    assert.deepEqual(pairs, expected);
-});
-
 test("pair: outputs", async () => {
-    assert.deepEqual(await unwrap(pair.instanceIds), [0, 1, 2, 3].map((i) => `edge-proxy-${i}-id`));
-    assert.equal((await unwrap(pair.privateIps)).length, 4);
+    assert.deepEqual(await unwrap(pair.autoScalingGroupNames), ["edge-pair-0", "edge-pair-1"]);
+    assert.deepEqual(await unwrap(pair.launchTemplateIds), ["edge-pair-0-id", "edge-pair-1-id"]);
     const dns = await unwrap(pair.nlbDnsName);
     assert.match(dns, /elb\.eu-west-1\.amazonaws\.com$/);
     assert.equal(await unwrap(pair.endpoints.https), `https://${dns}:443`);
@@ -199,22 +291,26 @@ test("pair: outputs", async () => {
     assert.deepEqual(pair.healthCheck, { protocol: "HTTP", port: 8081, path: "/healthz", intervalSeconds: 10, healthyThreshold: 3, unhealthyThreshold: 3 });
 });
 
-test("pair: every taggable resource carries the tier tags; instances are role proxy, the NLB role nlb", () => {
+test("pair: every taggable resource carries the tier tags; templates and groups are role proxy, the NLB role nlb", () => {
     assert.deepEqual(tagProblems(mine(), "prod", USER_TAGS), []);
-    assert.ok(instances().every((i) => i.inputs["tags"]["apiproxy:role"] === "proxy"));
-    assert.ok(instances().every((i) => i.inputs["rootBlockDevice"]["tags"]["apiproxy:role"] === "proxy"));
+    assert.ok(templates().every((t) => t.inputs["tags"]["apiproxy:role"] === "proxy"));
+    assert.ok(templates().every((t) => t.inputs["tagSpecifications"].every((s: { tags: Record<string, string> }) => s.tags["apiproxy:role"] === "proxy")));
+    assert.ok(groups().every((g) => tagMap(g.inputs["tags"])["apiproxy:role"] === "proxy"));
     assert.equal(one(mine(), "aws:lb/loadBalancer:LoadBalancer", "edge-nlb").inputs["tags"]["apiproxy:role"], "nlb");
 });
 
-test("pair: ARM or too-small instance types, one AZ and no pairs throw ResourceError before any child", async () => {
+test("pair: ARM or too-small instance types, one AZ, no pairs, too many overrides, no draining throw ResourceError before any child", async () => {
     assert.throws(() => new ProxyPair("arm", { ...baseArgs, instanceType: "c7gd.xlarge" }), resourceError(/^instanceType: "c7gd\.xlarge" is ARM/));
     assert.throws(() => new ProxyPair("small", { ...baseArgs, instanceType: "c6id.large" }), resourceError(/^instanceType: .*2 vCPU/));
     assert.throws(() => new ProxyPair("nonvme", { ...baseArgs, instanceType: "c7i.xlarge" }), resourceError(/no local NVMe/));
     assert.throws(() => new ProxyPair("one-az", { ...baseArgs, dmzSubnetIds: ["subnet-dmz-a"] }), resourceError(/dmzSubnetIds.*at least 2/));
     assert.throws(() => new ProxyPair("one-pub", { ...baseArgs, publicSubnetIds: ["subnet-pub-a"] }), resourceError(/publicSubnetIds/));
     assert.throws(() => new ProxyPair("zero", { ...baseArgs, pairCount: 0 }), resourceError(/pairCount/));
+    assert.throws(() => new ProxyPair("overrides", { ...baseArgs, userDataOverrides: [USER_DATA, USER_DATA, USER_DATA] }), resourceError(/userDataOverrides has 3 entries for 2 pair/));
+    assert.throws(() => new ProxyPair("nodrain", { ...baseArgs, deregistrationDelaySeconds: 0 }), resourceError(/deregistrationDelaySeconds must be 1-3600/));
+    assert.throws(() => new ProxyPair("grace", { ...baseArgs, instanceWarmupSeconds: 600, healthCheckGracePeriodSeconds: 300 }), resourceError(/no shorter than instanceWarmupSeconds/));
     await settle(mocks);
-    for (const name of ["arm", "small", "nonvme", "one-az", "one-pub", "zero"]) {
+    for (const name of ["arm", "small", "nonvme", "one-az", "one-pub", "zero", "overrides", "nodrain", "grace"]) {
         assert.deepEqual(ownedBy(mocks, name).filter((r) => r.custom), [], name);
     }
 });

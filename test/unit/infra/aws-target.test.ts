@@ -1,7 +1,9 @@
 /**
  * The AWS target through the real program under the review's mocks: a key service named by DNS
  * opens the private subnets (never an invalid "name/32" rule), a literal one its /32; the hosts'
- * firewall admits DNS to the resolver their security group admits (the one DHCP hands them).
+ * firewall admits DNS to the resolver their security group admits (the one DHCP hands them);
+ * proxies run in one Auto Scaling group per pair that rolls a new image one proxy at a time, and
+ * the golden image's pipeline publishes into the pairs' launch templates.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +15,9 @@ import { TIER_CONFIG_KEY, validateTierConfig } from "../../../infra/config/load"
 import { runReview } from "../../../infra/review/run";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+const GROUP = "aws:autoscaling/group:Group";
+const load = (stack: string) => YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config[TIER_CONFIG_KEY];
 
 test("a key service named by DNS gets egress to the private subnets; a literal one its /32", async () => {
     const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")).config[TIER_CONFIG_KEY];
@@ -58,12 +63,12 @@ test("endpoints name serverName (what the certificate covers); with a hosted zon
 test("every AWS host gets the AWS CLI its certificate fetch calls: stock hosts at first boot, golden ones in the image", async () => {
     const load = (stack: string) => YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config[TIER_CONFIG_KEY];
     const stock = await runReview("dev", validateTierConfig(load("dev"), "dev"));
-    const instances = stock.resources.filter((r) => r.type === "aws:ec2/instance:Instance");
-    assert.ok(instances.length > 0);
-    for (const instance of instances) {
-        const document = gunzipSync(Buffer.from(String(instance.props["userDataBase64"] ?? instance.props["userData"]), "base64")).toString();
-        assert.match(document, /^packages:[\s\S]*?- awscli$/m, instance.name);
-        assert.match(document, /aws --region "\$REGION" secretsmanager get-secret-value/, instance.name);
+    const templates = stock.resources.filter((r) => r.type === LAUNCH_TEMPLATE);
+    assert.ok(templates.length > 0);
+    for (const template of templates) {
+        const document = gunzipSync(Buffer.from(String(template.props["userData"]), "base64")).toString();
+        assert.match(document, /^packages:[\s\S]*?- awscli$/m, template.name);
+        assert.match(document, /aws --region "\$REGION" secretsmanager get-secret-value/, template.name);
     }
     const golden = await runReview("prod", validateTierConfig(load("prod"), "prod"));
     const components = golden.resources.filter((r) => r.type === "aws:imagebuilder/component:Component").map((r) => String(r.props["data"]));
@@ -73,11 +78,13 @@ test("every AWS host gets the AWS CLI its certificate fetch calls: stock hosts a
 test("the account the rendered sshd admits is the one cloud-init creates, with the stack's admin keys", async () => {
     const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8")).config[TIER_CONFIG_KEY];
     const review = await runReview("dev", validateTierConfig(structuredClone(raw), "dev"));
-    for (const instance of review.resources.filter((r) => r.type === "aws:ec2/instance:Instance")) {
-        const document = gunzipSync(Buffer.from(String(instance.props["userDataBase64"] ?? instance.props["userData"]), "base64")).toString();
+    const templates = review.resources.filter((r) => r.type === LAUNCH_TEMPLATE);
+    assert.ok(templates.length > 0);
+    for (const template of templates) {
+        const document = gunzipSync(Buffer.from(String(template.props["userData"]), "base64")).toString();
         const allow = /AllowUsers (.+)/.exec(document)?.[1]?.split(" ") ?? [];
         const users = (YAML.parse(document) as { users: { name: string; ssh_authorized_keys: string[] }[] }).users;
-        assert.deepEqual(users.map((u) => u.name), allow, instance.name);
+        assert.deepEqual(users.map((u) => u.name), allow, template.name);
         assert.deepEqual(users[0].ssh_authorized_keys, raw.aws.adminSshKeys);
     }
 });
@@ -99,4 +106,68 @@ test("AWS hosts (Ubuntu 22.04, nginx 1.18) get no ssl_conf_command: their unit l
         assert.match(files.find((f) => f.path === "/etc/nginx/apiproxy/openssl.cnf")?.content ?? "", /^Ciphersuites = TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384$/m, host);
         assert.match(files.find((f) => f.path === "/etc/systemd/system/nginx.service")?.content ?? "", /^Environment=OPENSSL_CONF=\/etc\/nginx\/apiproxy\/openssl\.cnf$/m, host);
     }
+});
+
+test("proxies run in one Auto Scaling group per pair, from its launch template, across two AZs, registered with both target groups", async () => {
+    const raw = load("prod");
+    const review = await runReview("prod", validateTierConfig(structuredClone(raw), "prod"));
+    assert.equal(review.resources.filter((r) => r.type === "aws:ec2/instance:Instance").length, 0);
+    const templates = review.resources.filter((r) => r.type === LAUNCH_TEMPLATE);
+    const groups = review.resources.filter((r) => r.type === GROUP);
+    assert.deepEqual(groups.map((g) => g.name), ["proxy-pair-0", "proxy-pair-1"], "pairCount 2");
+    const dmz = new Map(review.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.name.startsWith("dmz-dmz"))
+        .map((s) => [s.id, s.props["availabilityZone"]]));
+    const targetGroupArns = review.resources.filter((r) => r.type === "aws:lb/targetGroup:TargetGroup").map((g) => g.outputs["arn"]).sort();
+    for (const group of groups) {
+        const zones = (group.props["vpcZoneIdentifiers"] as string[]).map((id) => dmz.get(id));
+        assert.equal(new Set(zones).size, 2, `${group.name} spans two AZs: ${zones.join(", ")}`);
+        assert.ok(zones.every((z) => z !== undefined), "DMZ subnets");
+        const template = templates.find((t) => t.id === (group.props["launchTemplate"] as { id: string }).id);
+        assert.ok(template, `${group.name} launches from a template of this stack`);
+        assert.equal((group.props["launchTemplate"] as { version: string }).version, "1", "the template's latest version");
+        assert.deepEqual([...(group.props["targetGroupArns"] as string[])].sort(), targetGroupArns);
+        assert.equal(group.props["healthCheckType"], "ELB");
+    }
+    for (const group of review.resources.filter((r) => r.type === "aws:lb/targetGroup:TargetGroup")) {
+        assert.equal(group.props["deregistrationDelay"], 30, group.name);
+    }
+    for (const stack of ["prod", "dev"]) {
+        const r = stack === "prod" ? review : await runReview(stack, validateTierConfig(load(stack), stack));
+        const protectedFlag = stack === "prod";
+        for (const group of r.resources.filter((x) => x.type === GROUP)) {
+            const refresh = group.props["instanceRefresh"] as { strategy: string; preferences: Record<string, unknown> };
+            assert.equal(refresh.strategy, "Rolling");
+            assert.equal(refresh.preferences["minHealthyPercentage"], 50, "one proxy of the pair at a time");
+            assert.equal(group.props["protectFromScaleIn"], protectedFlag, `${stack}: scale-in protection follows deletionProtection`);
+            // dev boots the stock image, which installs its packages at first boot: longer warm-up.
+            assert.deepEqual([refresh.preferences["instanceWarmup"], group.props["healthCheckGracePeriod"]], stack === "prod" ? ["300", 600] : ["600", 900]);
+        }
+        for (const template of r.resources.filter((x) => x.type === LAUNCH_TEMPLATE)) {
+            assert.equal(template.props["disableApiTermination"], protectedFlag, `${stack}: termination protection follows deletionProtection`);
+        }
+    }
+    assert.ok(review.verdicts.some((v) => v.policy === "proxy-rolling-updates" && v.status === "pass"));
+    assert.ok(review.verdicts.some((v) => v.policy === "proxy-behind-nlb" && v.status === "pass"));
+});
+
+test("the golden image's pipeline publishes each build into the pairs' launch templates; their AMI is the image's newest build", async () => {
+    const review = await runReview("prod", validateTierConfig(load("prod"), "prod"));
+    const templates = review.resources.filter((r) => r.type === LAUNCH_TEMPLATE);
+    const pipeline = review.resources.find((r) => r.type === "aws:imagebuilder/imagePipeline:ImagePipeline");
+    assert.ok(pipeline);
+    assert.equal((pipeline.props["schedule"] as { scheduleExpression: string }).scheduleExpression, "cron(0 4 ? * SUN *)", "prod rebuilds weekly");
+    const distribution = review.resources.find((r) => r.type === "aws:imagebuilder/distributionConfiguration:DistributionConfiguration"
+        && r.outputs["arn"] === pipeline.props["distributionConfigurationArn"]);
+    assert.ok(distribution, "the pipeline's distribution configuration");
+    const [target] = distribution.props["distributions"] as { launchTemplateConfigurations: { launchTemplateId: string; default: boolean }[] }[];
+    assert.deepEqual(target.launchTemplateConfigurations, templates.map((t) => ({ launchTemplateId: t.id, default: true })));
+    const image = review.resources.find((r) => r.type === "aws:imagebuilder/image:Image");
+    assert.ok(image);
+    const built = (image.outputs["outputResources"] as { amis: { image: string }[] }[])[0].amis[0].image;
+    assert.ok(templates.every((t) => t.props["imageId"] === built), "the templates carry the golden AMI");
+    const recipe = review.resources.find((r) => r.type === "aws:imagebuilder/imageRecipe:ImageRecipe");
+    assert.equal(pipeline.props["imageRecipeArn"], recipe?.outputs["arn"], "the pipeline rebuilds the stack's recipe");
+    assert.equal(image.props["imageRecipeArn"], recipe?.outputs["arn"]);
+    const dev = await runReview("dev", validateTierConfig(load("dev"), "dev"));
+    assert.ok(!dev.resources.some((r) => r.type.startsWith("aws:imagebuilder/")), "a stock-image stack has no image pipeline");
 });

@@ -36,7 +36,7 @@ describe("review of the shipped stacks", () => {
             assert.equal(result.status, 0, result.stderr + result.stdout.slice(-3000));
             const report = JSON.parse(result.stdout);
             const types = new Set(report.resources.map((r: { type: string }) => r.type));
-            for (const type of ["aws:ec2/vpc:Vpc", "aws:ec2/instance:Instance", "aws:lb/loadBalancer:LoadBalancer", "aws:ec2/flowLog:FlowLog", "tls:index/locallySignedCert:LocallySignedCert"]) {
+            for (const type of ["aws:ec2/vpc:Vpc", "aws:ec2/launchTemplate:LaunchTemplate", "aws:autoscaling/group:Group", "aws:lb/loadBalancer:LoadBalancer", "aws:ec2/flowLog:FlowLog", "tls:index/locallySignedCert:LocallySignedCert"]) {
                 assert.ok(types.has(type), `plan lacks ${type}`);
             }
             assert.ok(report.verdicts.length > 0, "policies were evaluated");
@@ -44,7 +44,8 @@ describe("review of the shipped stacks", () => {
             assert.deepEqual(failures, []);
             const hosts = Object.keys(report.hosts);
             const tier = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config["api-proxy-security:tier"];
-            assert.equal(hosts.length, 2 * (tier.aws.pairCount ?? 1), "two hosts per pair");
+            // Both proxies of a pair launch from one template: one file set per pair.
+            assert.deepEqual(hosts, Array.from({ length: tier.aws.pairCount ?? 1 }, (_, p) => `proxy-${String.fromCharCode(97 + p)}`));
             for (const host of hosts) {
                 for (const file of report.hosts[host]) {
                     const onDisk = path.join(out, host, file.path);
@@ -60,7 +61,8 @@ describe("review of the shipped stacks", () => {
         const result = review(["staging"]);
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.stdout, /Resource plan for stack "staging"/);
-        assert.match(result.stdout, /aws:ec2\/instance:Instance\s+proxy-proxy-0\s+instanceType=c6id\.xlarge/);
+        assert.match(result.stdout, /aws:ec2\/launchTemplate:LaunchTemplate\s+proxy-pair-0/);
+        assert.match(result.stdout, /aws:autoscaling\/group:Group\s+proxy-pair-0/);
         assert.match(result.stdout, /Policy verdicts/);
         assert.match(result.stdout, /^PASS: 0 mandatory violation/m);
     });
