@@ -142,21 +142,21 @@ export const CONTROLS: readonly Control[] = [
         statement: "Only declared routes proxy; everything else is answered 404 locally.",
         level: "mandatory", sources: [seed],
         provisioned: [{ file: `${NGINX}/servers.conf`, pattern: "^\\s*return 404;.*undeclared paths" }],
-        enforcedBy: ["nginx-default-deny"], verifiedBy: { notLive: "proved by the local-stack test (undeclared and encoded paths never reach the upstream's log), not a verify row" },
+        enforcedBy: ["nginx-default-deny"], verifiedBy: { check: "default-deny" },
     },
     {
         id: "encoded-paths-refused", title: "Ambiguous paths refused",
         statement: "A raw path with path parameters (;), encoded dots, slashes, backslashes or percents, overlong UTF-8, backslashes or empty segments is refused with 400 before any route: nginx routes on the normalised path but proxies the raw one.",
         level: "mandatory", sources: [seed, unverified("OWASP ASVS 5.1.4")],
         provisioned: [{ file: `${NGINX}/route-maps.conf`, pattern: "^map \\$request_uri \\$apiproxy_suspicious_uri" }],
-        enforcedBy: ["nginx-encoded-paths-refused"], verifiedBy: { notLive: "proved by the local-stack test (..;, %2e%2e, //, overlong UTF-8 never reach the upstream's log)" },
+        enforcedBy: ["nginx-encoded-paths-refused"], verifiedBy: { check: "encoded-paths" },
     },
     {
         id: "requests-checked", title: "No request reaches an upstream unchecked",
         statement: "Every client-reachable proxying location checks an API key, signature, JWT or client certificate, validates against a schema, or is declared public with a reason.",
         level: "mandatory", sources: [seed, unverified("OWASP ASVS 13.1.4")],
         provisioned: [{ file: `${NGINX}/routes-public.conf`, pattern: "auth_request /_apiproxy/" }],
-        enforcedBy: ["nginx-requests-checked"], verifiedBy: { notLive: "proved by the local-stack test (each refusal absent from the upstream's log)" },
+        enforcedBy: ["nginx-requests-checked"], verifiedBy: { check: "request-checks" },
     },
     {
         id: "public-routes-reviewed", title: "Public routes are declared and reviewed",
@@ -174,11 +174,19 @@ export const CONTROLS: readonly Control[] = [
         enforcedBy: ["nginx-rate-limit-per-ip"], verifiedBy: { check: "rate-limit-events" },
     },
     {
+        id: "rate-limit-per-key", title: "Per-API-key rate limits",
+        statement: "The key service limits every recognised key id tier-wide; a key over its limit gets 429 with Retry-After, unknown keys never touch the limiter.",
+        level: "mandatory", sources: [seed, unverified("OWASP ASVS 11.1.4")],
+        provisioned: [{ file: "/etc/systemd/system/apiproxy-keycheck.service", pattern: "^ExecStart=\\S+ serve .*--rate-per-second \\d+ --burst \\d+" }],
+        enforcedBy: ["key-service-rate-limited"], verifiedBy: { notLive: "proved by the local-stack test and test/renderers/nginx/live-key-limit.test.ts (a key over its limit gets 429; random keys neither dodge nor drain it); a verify row would spend the test key's budget" },
+        onlyWhen: "the stack runs the key service (local and inventory targets; on aws it is the operator's)",
+    },
+    {
         id: "body-limit", title: "Request body limit",
         statement: "Bodies above the configured size are refused with 413 before any upstream sees them.",
         level: "mandatory", sources: [seed, cis("5.2.2")],
         provisioned: [{ file: `${NGINX}/request-limits.conf`, pattern: "^client_max_body_size " }],
-        enforcedBy: ["nginx-client-max-body-size"], verifiedBy: { notLive: "proved by the local-stack test (413, upstream never saw it)" },
+        enforcedBy: ["nginx-client-max-body-size"], verifiedBy: { check: "body-limit" },
     },
     {
         id: "client-timeouts", title: "Slow clients are cut",
@@ -192,7 +200,7 @@ export const CONTROLS: readonly Control[] = [
         statement: "The request line and headers are bounded by large_client_header_buffers within the ceiling.",
         level: "mandatory", sources: [cis("5.2.3"), devsec("nginx-06")],
         provisioned: [{ file: `${NGINX}/request-limits.conf`, pattern: "^large_client_header_buffers \\d+ \\d+k;" }],
-        enforcedBy: ["nginx-header-buffers-bounded"], verifiedBy: { notLive: "proved by the local-stack test (oversized headers and URIs get the JSON error, never reach the upstream)" },
+        enforcedBy: ["nginx-header-buffers-bounded"], verifiedBy: { check: "header-buffers" },
     },
     {
         id: "upstream-circuit-breaker", title: "Circuit breaker towards upstreams",
@@ -221,7 +229,7 @@ export const CONTROLS: readonly Control[] = [
         statement: "SYN cookies on, SYN backlog and somaxconn sized, FIN timeout short.",
         level: "mandatory", sources: [seed, linux("sysctl-11"), unverified("CIS Ubuntu 22.04 3.3.8")],
         provisioned: [{ file: "/etc/sysctl.d/60-apiproxy.conf", pattern: "^net\\.ipv4\\.tcp_syncookies = 1" }],
-        enforcedBy: ["sysctl-network-hardening"], verifiedBy: { notLive: "per-namespace values are applied in containers; the verify matrix does not read sysctls yet" },
+        enforcedBy: ["sysctl-network-hardening"], verifiedBy: { check: "syn-flood" },
     },
     {
         id: "host-firewall-default-deny", title: "Host firewall denies by default",
@@ -249,7 +257,7 @@ export const CONTROLS: readonly Control[] = [
         statement: "sshd refuses root and passwords and admits only the named accounts.",
         level: "mandatory", sources: [unverified("CIS Ubuntu 22.04 5.2"), unverified("NIST SP 800-53 IA-5")],
         provisioned: [{ file: "/etc/ssh/sshd_config", pattern: "^PermitRootLogin no" }],
-        enforcedBy: ["sshd-hardened"], verifiedBy: { notLive: "proved by the inventory-stack test (sshd admits the inventory's account only)" },
+        enforcedBy: ["sshd-hardened"], verifiedBy: { check: "sshd" },
     },
     {
         id: "mac-profile", title: "Mandatory access control for nginx",
@@ -261,17 +269,24 @@ export const CONTROLS: readonly Control[] = [
     // ---- AWS -----------------------------------------------------------------------------
     {
         id: "imdsv2", title: "IMDSv2 only",
-        statement: "Instances require session tokens for the metadata service.",
+        statement: "Instances (their launch templates) require session tokens for the metadata service.",
         level: "mandatory", sources: [aws("EC2.8")],
-        provisioned: [{ resource: "aws:ec2/instance:Instance", property: "metadataOptions.httpTokens" }],
+        provisioned: [{ resource: "aws:ec2/launchTemplate:LaunchTemplate", property: "metadataOptions.httpTokens" }],
         enforcedBy: ["imdsv2-required"], verifiedBy: { notLive: "AWS only; the local target has no metadata service" },
     },
     {
         id: "ebs-encrypted", title: "Encrypted volumes",
         statement: "Root and data volumes are encrypted with the tier's KMS key.",
         level: "mandatory", sources: [aws("EC2.3")],
-        provisioned: [{ resource: "aws:ec2/instance:Instance", property: "rootBlockDevice.encrypted" }],
+        provisioned: [{ resource: "aws:ec2/launchTemplate:LaunchTemplate", property: "blockDeviceMappings.0.ebs.encrypted" }],
         enforcedBy: ["ebs-encrypted"], verifiedBy: { notLive: "AWS only: there is no EC2 API to ask here" },
+    },
+    {
+        id: "rolling-image-updates", title: "Rolling image updates",
+        statement: "A new image replaces the proxies one per pair at a time: each pair's instance refresh keeps half of it in service, the leaving proxy's connections drain, and its replacement passes the NLB health check before the next one leaves.",
+        level: "mandatory", sources: [seed, aws("AutoScaling.1")],
+        provisioned: [{ resource: "aws:autoscaling/group:Group", property: "instanceRefresh.preferences.minHealthyPercentage" }],
+        enforcedBy: ["proxy-rolling-updates"], verifiedBy: { notLive: "AWS only: a refresh is followed through the Auto Scaling API (describe-instance-refreshes), not reachable here" },
     },
     {
         id: "flow-logs", title: "VPC flow logs",

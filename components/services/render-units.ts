@@ -7,6 +7,7 @@
  */
 import { hostFile, type HostFile } from "../core/host-file";
 import { KEYCHECK_POLICY_FILE } from "./render-auth-policy";
+import { citeControl } from "../core/controls";
 
 export const KEYCHECK_BINARY = "/usr/local/bin/apiproxy-keycheck";
 export const DEMO_UPSTREAM_BINARY = "/usr/local/bin/apiproxy-demo-upstream";
@@ -50,7 +51,7 @@ const SANDBOX = [
     "UMask=0077",
 ];
 
-function unit(description: string, binarySha256: string, after: string[], exec: string, extra: string[] = [], unitExtra: string[] = []): string {
+function unit(description: string, binarySha256: string, after: string[], exec: string, extra: string[] = [], unitExtra: string[] = [], execControl?: string): string {
     if (!SHA256.test(binarySha256)) throw new Error(`binarySha256 must be 64 hex digits, got ${binarySha256}`);
     return [
         "# Rendered by components/services (api-proxy-security). Do not edit on the host.",
@@ -62,6 +63,7 @@ function unit(description: string, binarySha256: string, after: string[], exec: 
         ...unitExtra,
         "",
         "[Service]",
+        ...(execControl ? [`# ${execControl}`] : []),
         `ExecStart=${exec}`,
         "Restart=on-failure",
         "RestartSec=1s",
@@ -111,7 +113,8 @@ export function renderKeycheckUnit(spec: KeycheckUnitSpec): HostFile[] {
             `LoadCredential=pepper:${KEYCHECK_PEPPER_FILE}`,
             ...(policy ? [`LoadCredential=policy:${KEYCHECK_POLICY_FILE}`, `# policy sha256: ${spec.policySha256} (a new policy changes this file: the delivery restarts the unit)`] : []),
         ],
-        ["Requires=redis-server.service"]);
+        ["Requires=redis-server.service"],
+        citeControl("rate-limit-per-key", "seed: rate limiting per API key - every recognised key id limited tier-wide (GCRA in Redis)"));
     return [hostFile({ path: `/etc/systemd/system/${KEYCHECK_UNIT}`, content, mode: "0644", owner: "root", group: "root", action: "service-restart" })];
 }
 

@@ -103,3 +103,17 @@ export function loadStackFile(file: string): TierConfig {
     }
     return validateTierConfig(config[TIER_CONFIG_KEY], file);
 }
+
+/** For the command-line tools: the stack's validated tier, or undefined after printing every
+ *  problem to stderr (the tool then exits 2, having changed nothing). */
+export function loadStackOrReport(projectRoot: string, stack: string): TierConfig | undefined {
+    try {
+        return loadStackFile(stackFilePath(projectRoot, stack));
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            console.error(err.message);
+            return undefined;
+        }
+        throw err;
+    }
+}

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { HostFile } from "../../components/core/host-file";
 import { filesFromBundle } from "../../policy-packs/api-proxy-baseline/lib/carriers";
 import { evaluatePolicies } from "../../policy-packs/api-proxy-baseline/evaluate";
-import { ConfigError, loadStackFile, stackFilePath, type TierConfig } from "../config/load";
+import { loadStackOrReport, type TierConfig } from "../config/load";
 import { packConfigFor } from "../review/pack-config";
 import { runReview } from "../review/run";
 import { buildEvidence, percent, renderHtml, renderMarkdown, type EvidenceInput } from "./report";
@@ -33,6 +33,17 @@ function verdictsByPolicy(verdicts: readonly { policy: string; status: "pass" | 
     const out: Record<string, "pass" | "fail"> = {};
     for (const v of verdicts) out[v.policy] = out[v.policy] === "fail" || v.status === "fail" ? "fail" : "pass";
     return out;
+}
+
+/** `stack export --show-secrets` writes a secret as {"4dabf18193072939515e22adb298388d": <sig>, "plaintext": "<JSON>"}. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+function reveal(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(reveal);
+    if (value === null || typeof value !== "object") return value;
+    const record = value as Record<string, unknown>;
+    if (SECRET_SIG in record && typeof record.plaintext === "string") return reveal(JSON.parse(record.plaintext));
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, reveal(v)]));
 }
 
 interface ExportedResource {
@@ -53,7 +64,7 @@ function fromState(stack: string): Pick<EvidenceInput, "hostFiles" | "resources"
         const stderr = String((err as { stderr?: unknown }).stderr ?? "").trim().split("\n").slice(-3).join("\n");
         throw new Error(`stack ${stack} has no deployed state to report on (npm run up first?): ${stderr}`);
     }
-    const resources = ((JSON.parse(text) as { deployment: { resources?: ExportedResource[] } }).deployment.resources ?? [])
+    const resources = ((reveal(JSON.parse(text)) as { deployment: { resources?: ExportedResource[] } }).deployment.resources ?? [])
         .filter((r) => !r.type.startsWith("pulumi:"));
     const hostFiles: Record<string, HostFile[]> = {};
     for (const r of resources) {
@@ -111,16 +122,8 @@ async function main(argv: readonly string[]): Promise<number> {
         console.error(USAGE);
         return 2;
     }
-    let tier: TierConfig;
-    try {
-        tier = loadStackFile(stackFilePath(ROOT, stack));
-    } catch (err) {
-        if (err instanceof ConfigError) {
-            console.error(err.message);
-            return 2;
-        }
-        throw err;
-    }
+    const tier = loadStackOrReport(ROOT, stack);
+    if (tier === undefined) return 2;
     const evidence = buildEvidence(await gather(stack, tier));
     const dir = outAt >= 0 ? path.resolve(argv[outAt + 1]) : path.join(ROOT, "reports", "evidence");
     fs.mkdirSync(dir, { recursive: true });

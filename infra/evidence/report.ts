@@ -80,9 +80,13 @@ function provisionEvidence(p: Provision, input: EvidenceInput): ProvisionEvidenc
 export function buildEvidence(input: EvidenceInput): Evidence {
     const rows = CONTROLS.map((control): EvidenceRow => {
         const found = control.provisioned.map((p) => provisionEvidence(p, input));
-        const provisioned = control.onlyWhen !== undefined && found.every((p) => !p.found)
-            ? found.map((p) => ({ ...p, notApplicable: `only when ${control.onlyWhen}; this stack does not` }))
-            : found;
+        // An AWS resource's control has nothing to provision on the local and inventory targets.
+        const awsOnly = control.provisioned.every((p) => "resource" in p && p.resource.startsWith("aws:"));
+        const provisioned = awsOnly && input.target !== "aws"
+            ? found.map((p) => ({ ...p, notApplicable: `an AWS resource; this stack's target is ${input.target}` }))
+            : control.onlyWhen !== undefined && found.every((p) => !p.found)
+                ? found.map((p) => ({ ...p, notApplicable: `only when ${control.onlyWhen}; this stack does not` }))
+                : found;
         const enforced = control.enforcedBy.map((policy) => ({ policy, verdict: input.verdicts[policy] ?? ("not evaluated" as const) }));
         const verified: EvidenceRow["verified"] = "check" in control.verifiedBy
             ? (() => {

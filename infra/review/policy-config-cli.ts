@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, loadStackFile, stackFilePath } from "../config/load";
+import { loadStackOrReport } from "../config/load";
 import { enginePolicyConfig } from "./pack-config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -20,16 +20,8 @@ function main(argv: readonly string[]): number {
         console.error(USAGE);
         return 2;
     }
-    let tier;
-    try {
-        tier = loadStackFile(stackFilePath(ROOT, stack));
-    } catch (err) {
-        if (err instanceof ConfigError) {
-            console.error(err.message);
-            return 2;
-        }
-        throw err;
-    }
+    const tier = loadStackOrReport(ROOT, stack);
+    if (tier === undefined) return 2;
     const out = outAt >= 0 ? path.resolve(argv[outAt + 1]) : path.join(ROOT, ".tools", "policy-config", `${stack}.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(enginePolicyConfig(tier), null, 2)}\n`);

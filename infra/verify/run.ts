@@ -4,6 +4,7 @@ import { driftRows } from "./checks/drift";
 import { firewallRows } from "./checks/firewall";
 import { headersRow, healthRows } from "./checks/http";
 import { pathMtuRow } from "./checks/network";
+import { refusalRows, sshdRows, synFloodRows } from "./checks/refusals";
 import { nofileRows, rateLimitRows } from "./checks/nginx";
 import { socketRows } from "./checks/sockets";
 import { tlsRows } from "./checks/tls";
@@ -14,6 +15,13 @@ const GROUPS: readonly [string, (ctx: VerifyContext) => CheckRow | CheckRow[]][]
     ["tls-handshake", tlsRows],
     ["sockets", socketRows],
     ["response-headers", headersRow],
+    ["default-deny", refusalRows("default-deny")],
+    ["request-checks", refusalRows("request-checks")],
+    ["body-limit", refusalRows("body-limit")],
+    ["header-buffers", refusalRows("header-buffers")],
+    ["encoded-paths", refusalRows("encoded-paths")],
+    ["sshd", sshdRows],
+    ["syn-flood", synFloodRows],
     ["health", healthRows],
     ["firewall", firewallRows],
     ["rate-limit-events", rateLimitRows],

@@ -28,6 +28,7 @@ import * as YAML from "yaml";
 import { KEYCHECK_POLICY_FILE } from "../../components/services/render-auth-policy";
 import { CERTIFICATE_PATHS } from "../../infra/spec/host-paths";
 import { claimsNow, curlHeaders, mintJwt, signatureHeaders, type JwtAlg } from "./request-auth-client";
+import { CONTROLS } from "../../components/core/controls";
 import {
     deploymentGate, makeTempDir, removeDir, repoRoot, requireEngine, runPulumi, runPulumiOk, runUpdate,
 } from "./engine-helpers";
@@ -221,10 +222,28 @@ describe("the local stack: the whole tier on this machine, from the client segme
             const proxies = ["proxy-a", "proxy-b"];
             const expected = [
                 "tls-handshake:client:443", "tls-handshake:client:8443", "response-headers:client", "certificate-expiry:client", "path-mtu:client",
+                "default-deny:client", "request-checks:client", "body-limit:client", "header-buffers:client", "encoded-paths:client",
+                ...proxies.flatMap((p) => [`sshd:${p}`, `syn-flood:${p}`]),
                 ...hosts.flatMap((h) => [`sockets:${h}`, `systemd-units:${h}`, `drift:${h}`]),
                 ...proxies.flatMap((p) => [`health:${p}`, `firewall:${p}`, `rate-limit-events:${p}`, `certificate-expiry:${p}`, `nofile:${p}`]),
             ];
             assert.deepEqual(fresh.report.rows.map((r) => r.id).sort(), expected.sort());
+
+            // npm run evidence -- local-it: all three columns, from the deployed state and this verify run.
+            const evidenceRun = spawnSync("npm", ["run", "evidence", "--", stack, "--out", work!], {
+                cwd: repoRoot, encoding: "utf8", env: { ...process.env, ...opts.env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024,
+            });
+            assert.equal(evidenceRun.status, 0, evidenceRun.stderr.split("\n").slice(-10).join("\n"));
+            const evidence = JSON.parse(fs.readFileSync(path.join(work!, `${stack}.json`), "utf8")) as {
+                totals: { controls: number; provisioned: number; enforced: number; verified: number };
+                rows: { id: string; columns: { provisioned: boolean; enforced: boolean; verified: boolean } }[];
+            };
+            const short = (column: "provisioned" | "enforced") => evidence.rows.filter((r) => !r.columns[column]).map((r) => r.id);
+            assert.deepEqual(short("provisioned"), [], "every control is provisioned (or not applicable) on the local stack");
+            assert.deepEqual(short("enforced"), [], "every control's policies pass on the local stack's state");
+            const liveControls = CONTROLS.filter((c) => "check" in c.verifiedBy).map((c) => c.id).sort();
+            assert.deepEqual(evidence.rows.filter((r) => r.columns.verified).map((r) => r.id).sort(), liveControls, "every live-checkable control verified by this run");
+            assert.ok(fs.existsSync(path.join(work!, `${stack}.html`)) && fs.existsSync(path.join(work!, `${stack}.md`)));
 
             // nginx stopped by hand on proxy-a: once the load balancer has taken it out, exactly its rows fail.
             inHost("proxy-a", ["systemctl", "stop", "nginx"]);

@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import type { StackValidationPolicy } from "@pulumi/policy";
 import {
-    hostFirewallDefaultDeny, macProfilePresent, nginxUnitSandboxed, sshdHardened,
+    hostFirewallDefaultDeny, keyServiceRateLimited, macProfilePresent, nginxUnitSandboxed, sshdHardened,
 } from "../../policy-packs/api-proxy-baseline/policies/host-hardening";
 import { HOST_FILES, T, editFile, validInstance, type HostFiles } from "./fixtures";
 import { assertCompliant, assertViolation, runStack } from "./util";
@@ -63,5 +63,21 @@ describe("host hardening policies", () => {
         const name = "mac-profile-present";
         assertViolation(await run(macProfilePresent, without(APPARMOR)), name, /neither an AppArmor profile/);
         assertViolation(await run(macProfilePresent, editFile(APPARMOR, "profile nginx /usr/sbin/nginx {", "profile nginx /usr/sbin/nginx flags=(complain) {")), name, /complain mode/);
+    });
+});
+
+describe("key-service-rate-limited", () => {
+    const NAME = "key-service-rate-limited";
+    const UNIT_PATH = "/etc/systemd/system/apiproxy-keycheck.service";
+    const unit = (exec: string): HostFiles => ({ [UNIT_PATH]: `[Unit]\nDescription=key service (hand-written)\n\n[Service]\nExecStart=${exec}\nDynamicUser=yes\n` });
+    const good = "/usr/local/bin/apiproxy-keycheck serve --listen 10.0.0.5:9000 --redis 127.0.0.1:6379 --pepper-file /p --rate-per-second 100 --burst 50";
+    it("accepts a limited key service; hosts without one are not judged", async () => {
+        assertCompliant(await run(keyServiceRateLimited, unit(good)));
+        assertCompliant(await run(keyServiceRateLimited, HOST_FILES));
+    });
+    it("rejects a key service without a limit, above the ceiling, or without a burst", async () => {
+        assertViolation(await run(keyServiceRateLimited, unit(good.replace(" --rate-per-second 100", ""))), NAME, /without --rate-per-second/);
+        assertViolation(await run(keyServiceRateLimited, unit(good.replace("--rate-per-second 100", "--rate-per-second 20000"))), NAME, /with --rate-per-second 20000; every API key needs a limit of 1-10000/);
+        assertViolation(await run(keyServiceRateLimited, unit(good.replace(" --burst 50", ""))), NAME, /without a --burst/);
     });
 });

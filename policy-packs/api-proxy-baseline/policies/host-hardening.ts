@@ -14,6 +14,7 @@ import { NFTABLES_PATH } from "../../../components/host/firewall-nftables";
 import { SELINUX_APPLY_PATH } from "../../../components/host/selinux";
 import { SSHD_CONFIG_PATH } from "../../../components/host/sshd";
 import { NGINX_UNIT_PATH } from "../../../components/host/systemd-unit";
+import { configSchemaFor, readConfig } from "./config";
 
 type Report = (message: string, urn?: string) => void;
 
@@ -155,4 +156,31 @@ export const macProfilePresent: StackValidationPolicy = {
     }),
 };
 
-export const hostHardeningPolicies = [hostFirewallDefaultDeny, nginxUnitSandboxed, sshdHardened, macProfilePresent];
+
+const KEYCHECK_UNIT_PATH = "/etc/systemd/system/apiproxy-keycheck.service";
+
+export const keyServiceRateLimited: StackValidationPolicy = {
+    name: "key-service-rate-limited",
+    description: "Checks that the key service the stack runs (apiproxy-keycheck) limits every API key: its unit starts it with --rate-per-second and --burst within the ceilings (the seed's per-API-key rate limit; nginx cannot key on the verified key id).",
+    enforcementLevel: "mandatory",
+    configSchema: configSchemaFor("rateLimitCeilingPerSecond"),
+    validateStack: async (args, reportViolation) => {
+        const cfg = readConfig(args);
+        for (const set of await hostFileSets(args.resources)) {
+            const unit = set.files.get(KEYCHECK_UNIT_PATH);
+            if (unit === undefined) continue;
+            const exec = unitSettings(unit).get("ExecStart")?.at(-1) ?? "";
+            const rate = Number(/--rate-per-second\s+(\d+)/.exec(exec)?.[1]);
+            const burst = Number(/--burst\s+(\d+)/.exec(exec)?.[1]);
+            const urn = set.origin.get(KEYCHECK_UNIT_PATH)?.urn;
+            if (!Number.isInteger(rate) || rate < 1 || rate > cfg.rateLimitCeilingPerSecond) {
+                reportViolation(`${set.label}: ${KEYCHECK_UNIT_PATH} starts the key service ${/--rate-per-second/.test(exec) ? `with --rate-per-second ${rate}` : "without --rate-per-second"}; every API key needs a limit of 1-${cfg.rateLimitCeilingPerSecond} requests/second.`, urn);
+            }
+            if (!Number.isInteger(burst) || burst < 0) {
+                reportViolation(`${set.label}: ${KEYCHECK_UNIT_PATH} starts the key service without a --burst.`, urn);
+            }
+        }
+    },
+};
+
+export const hostHardeningPolicies = [hostFirewallDefaultDeny, nginxUnitSandboxed, sshdHardened, macProfilePresent, keyServiceRateLimited];

@@ -4,39 +4,10 @@
  * parsed configuration of every proxy host (nginx-parse + nginx-query, nginx's own inheritance).
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { NGINX_CONF, nginxFiles } from "../lib/carriers";
-import { blame, hostFileSets } from "../lib/file-sets";
-import { NginxParseError, parseWithIncludes, type Directive } from "../lib/nginx-parse";
-import { effective, everywhere, viewOf, type NginxView } from "../lib/nginx-query";
-import { configSchemaFor, readConfig, type BaselineConfig } from "./config";
-
-type Check = (view: NginxView, cfg: BaselineConfig, report: (message: string) => void) => void;
-
-/** Runs `check` on every host file set whose nginx configuration parses (nginx-config-parses reports the others). */
-function onParsedNginx(check: Check): StackValidationPolicy["validateStack"] {
-    return async (args, reportViolation) => {
-        const cfg = readConfig(args);
-        const seen = new Set<string>();
-        for (const set of await hostFileSets(args.resources)) {
-            const files = nginxFiles(set);
-            if (!files) continue;
-            let view: NginxView;
-            try {
-                view = viewOf(parseWithIncludes(files, NGINX_CONF));
-            } catch (err) {
-                if (err instanceof NginxParseError) continue;
-                throw err;
-            }
-            check(view, cfg, (message) => {
-                const urn = blame(set, message, NGINX_CONF)?.urn;
-                const key = `${urn ?? ""}\u0000${message}`;
-                if (seen.has(key)) return;
-                seen.add(key);
-                reportViolation(message, urn);
-            });
-        }
-    };
-}
+import type { Directive } from "../lib/nginx-parse";
+import { effective, everywhere, type NginxView } from "../lib/nginx-query";
+import { configSchemaFor } from "./config";
+import { onNginx } from "./host-config";
 
 /** nginx time values: "10", "10s", "1m", "500ms" -> seconds; undefined when malformed. */
 export function parseSeconds(text: string | undefined): number | undefined {
@@ -53,7 +24,7 @@ export const nginxClientTimeouts: StackValidationPolicy = {
     description: "Checks that slow clients are cut: client_header_timeout, client_body_timeout, send_timeout and keepalive_timeout are set (nginx's defaults are 60-75 s) and at most the ceiling in every server.",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("maxClientTimeoutSeconds"),
-    validateStack: onParsedNginx((view, cfg, report) => {
+    validateStack: onNginx((view, cfg, report) => {
         for (const server of view.servers.filter((s) => s.tls)) {
             for (const name of CLIENT_TIMEOUTS) {
                 const d = effective(server.chain, name);
@@ -73,7 +44,7 @@ export const nginxHeaderBuffersBounded: StackValidationPolicy = {
     description: "Checks that request headers are bounded: large_client_header_buffers is set with buffers of at most the ceiling (oversized request lines and headers are refused, not buffered).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("maxLargeHeaderBufferKb"),
-    validateStack: onParsedNginx((view, cfg, report) => {
+    validateStack: onNginx((view, cfg, report) => {
         for (const server of view.servers.filter((s) => s.tls)) {
             const d = effective(server.chain, "large_client_header_buffers");
             if (d === undefined) {
@@ -102,7 +73,7 @@ export const nginxUpstreamCircuitBreaker: StackValidationPolicy = {
     name: "nginx-upstream-circuit-breaker",
     description: "Checks that the seed's circuit breaker is in place: every server of a proxied upstream pool is taken out after failures (max_fails >= 1 with a fail_timeout), and every proxied location bounds its retries (proxy/grpc_next_upstream_tries set and not 0, which is unbounded).",
     enforcementLevel: "mandatory",
-    validateStack: onParsedNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         const pools = upstreamServers(view);
         const used = new Set<string>();
         for (const server of view.servers) {
@@ -134,7 +105,7 @@ export const nginxLogging: StackValidationPolicy = {
     name: "nginx-logging",
     description: "Checks that requests and errors are logged: an error_log at main level, and an access_log in effect (not off) in every TLS server, in a format with escape=json.",
     enforcementLevel: "mandatory",
-    validateStack: onParsedNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         const errorLog = view.main.directives.find((d) => d.name === "error_log");
         if (errorLog === undefined || errorLog.args[0] === "/dev/null") {
             report(`nginx.conf has ${errorLog ? "error_log /dev/null" : "no error_log at main level"}: errors must be logged.`);
@@ -158,7 +129,7 @@ export const nginxSessionTicketsOff: StackValidationPolicy = {
     name: "nginx-session-tickets-off",
     description: "Checks that ssl_session_tickets is off in every TLS server (nginx's default is on, with a key that is never rotated: forward secrecy is lost for resumed sessions). Advisory: tickets with rotated keys are acceptable.",
     enforcementLevel: "advisory",
-    validateStack: onParsedNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         for (const server of view.servers.filter((s) => s.tls)) {
             const d = effective(server.chain, "ssl_session_tickets");
             if (d?.args[0] !== "off") {
@@ -203,7 +174,7 @@ export const nginxEncodedPathsRefused: StackValidationPolicy = {
     name: "nginx-encoded-paths-refused",
     description: "Checks that every client-reachable location that proxies or validates refuses ambiguous raw paths (path parameters, encoded dots/slashes/backslashes/percents, overlong UTF-8, backslashes, empty segments) with `if ($var) { return 400; }` on a map of $request_uri that catches each of them: nginx routes on the normalised path but proxies the raw one.",
     enforcementLevel: "mandatory",
-    validateStack: onParsedNginx((view, _cfg, report) => {
+    validateStack: onNginx((view, _cfg, report) => {
         const maps = requestUriMaps(view);
         for (const server of view.servers.filter((s) => s.tls)) {
             for (const location of server.locations) {

@@ -17,6 +17,7 @@ import { encodeBundle } from "../../../components/targets/inventory/bundle";
 import { loadStackFile } from "../../../infra/config/load";
 import { runReview, type ReviewResult } from "../../../infra/review/run";
 import { packConfigFor } from "../../../infra/review/pack-config";
+import { renderKeycheckUnit } from "../../../components/services/render-units";
 import { CHECK_NAMES } from "../../../infra/verify/run";
 import type { RecordedResource } from "../../../infra/review/mocks";
 import { allPolicies, evaluatePolicies } from "../../../policy-packs/api-proxy-baseline/evaluate";
@@ -30,7 +31,12 @@ before(async () => {
     const tier = loadStackFile(path.join(ROOT, "stacks", "Pulumi.prod.yaml"));
     packConfig = packConfigFor(tier);
     review = await runReview("prod", tier);
-    proxyFiles = Object.entries(review.hostFiles).find(([host]) => host.startsWith("proxy"))![1];
+    // prod's proxy files, plus the key service unit the local and inventory targets deliver to
+    // their key store (the aws target's key service is the operator's own).
+    proxyFiles = [
+        ...Object.entries(review.hostFiles).find(([host]) => host.startsWith("proxy"))![1],
+        ...renderKeycheckUnit({ listen: "10.0.96.10:9000", redis: "127.0.0.1:6379", redisUnit: "redis-server", binarySha256: "a".repeat(64), rateLimitPerApiKey: tier.limits.rateLimitPerApiKey }),
+    ];
 });
 
 const isFile = (p: FileProvision | ResourceProvision): p is FileProvision => "file" in p;
@@ -82,6 +88,7 @@ const FILE_MUTATIONS: Readonly<Record<string, (files: readonly HostFile[]) => Ho
     "upstream-circuit-breaker": (f) => editFile(f, `${NGINX}/upstreams.conf`, replace(/max_fails=\d+/, "max_fails=0")),
     "logging": (f) => editFile(f, `${NGINX}/logging.conf`, replace(/^access_log [^;]+;/m, "access_log off;")),
     "session-tickets-off": (f) => editFile(f, `${NGINX}/tls.conf`, replace("ssl_session_tickets off;", "ssl_session_tickets on;")),
+    "rate-limit-per-key": (f) => editFile(f, "/etc/systemd/system/apiproxy-keycheck.service", replace(/ --rate-per-second \d+/, "")),
     "syn-flood": (f) => editFile(f, "/etc/sysctl.d/60-apiproxy.conf", replace("net.ipv4.tcp_syncookies = 1", "net.ipv4.tcp_syncookies = 0")),
     "host-firewall-default-deny": (f) => editFile(f, "/etc/nftables.conf", replace("type filter hook input priority filter; policy drop;", "type filter hook input priority filter; policy accept;")),
     "proxy-sandbox": (f) => editFile(f, "/etc/systemd/system/nginx.service", replace(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE/m, "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SYS_ADMIN")),
@@ -94,8 +101,11 @@ const FILE_MUTATIONS: Readonly<Record<string, (files: readonly HostFile[]) => Ho
 const RESOURCE_MUTATIONS: Readonly<Record<string, (r: RecordedResource) => RecordedResource | undefined>> = {
     "tls-certificate-validity": (r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && !r.props.isCaCertificate
         ? { ...r, props: { ...r.props, validityPeriodHours: 400 * 24 } } : r,
-    "imdsv2": (r) => r.type === "aws:ec2/instance:Instance" ? { ...r, props: { ...r.props, metadataOptions: { ...(r.props.metadataOptions as object), httpTokens: "optional" } } } : r,
-    "ebs-encrypted": (r) => r.type === "aws:ec2/instance:Instance" ? { ...r, props: { ...r.props, rootBlockDevice: { ...(r.props.rootBlockDevice as object), encrypted: false } } } : r,
+    "imdsv2": (r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" ? { ...r, props: { ...r.props, metadataOptions: { ...(r.props.metadataOptions as object), httpTokens: "optional" } } } : r,
+    "ebs-encrypted": (r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate"
+        ? { ...r, props: { ...r.props, blockDeviceMappings: (r.props.blockDeviceMappings as { ebs: object }[]).map((m) => ({ ...m, ebs: { ...m.ebs, encrypted: "false" } })) } } : r,
+    "rolling-image-updates": (r) => r.type === "aws:autoscaling/group:Group"
+        ? { ...r, props: { ...r.props, instanceRefresh: { ...(r.props.instanceRefresh as { preferences: object }), preferences: { ...(r.props.instanceRefresh as { preferences: object }).preferences, minHealthyPercentage: 0 } } } } : r,
     "flow-logs": (r) => (r.type === "aws:ec2/flowLog:FlowLog" ? undefined : r),
     // A private network, but not the stack's management network: only the stack's own pack config can tell.
     "ssh-management-only": (r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.props.fromPort === 22

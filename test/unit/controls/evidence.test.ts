@@ -36,6 +36,14 @@ describe("the evidence report", () => {
         assert.match(row.provisioned[0].where, /^proxy-[ab]:\/etc\/nginx\/apiproxy\/tls\.conf:\d+$/);
         assert.ok(row.sources.some((s) => s.endsWith("(unverified)")), "unchecked sources say so");
     });
+    test("on the local and inventory targets, AWS resource controls have nothing to provision (n/a), the rest still must be found", () => {
+        const evidence = buildEvidence({ ...input, target: "local", resources: [] });
+        const imds = evidence.rows.find((r) => r.id === "imdsv2")!;
+        assert.match(imds.provisioned[0].notApplicable ?? "", /an AWS resource; this stack's target is local/);
+        assert.equal(imds.columns.provisioned, true);
+        const certificates = evidence.rows.find((r) => r.id === "tls-certificate-validity")!;
+        assert.equal(certificates.columns.provisioned, false, "the PKI's resources exist on every target: missing is missing");
+    });
     test("a missing line, a failing policy, a failed live check each cost their column", () => {
         const hostFiles = Object.fromEntries(Object.entries(input.hostFiles).map(([h, files]) =>
             [h, files.map((f) => (f.path === "/etc/nftables.conf" ? { ...f, content: "" } : f))]));
