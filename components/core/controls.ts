@@ -310,6 +310,13 @@ export const CONTROLS: readonly Control[] = [
         enforcedBy: ["sg-no-public-ingress-except-tls"], verifiedBy: { notLive: "AWS only; the local segments filter the same way (local-stack test)" },
     },
     {
+        id: "golden-image-in-prod", title: "Production boots the golden image",
+        statement: "Production proxies boot the hardened image the stack builds with Image Builder, never a stock AMI configured at first boot.",
+        level: "mandatory", sources: [seed],
+        provisioned: [{ resource: "aws:ec2/launchTemplate:LaunchTemplate", property: "imageId" }],
+        enforcedBy: ["golden-image-in-prod"], verifiedBy: { notLive: "AWS only: the AMI an instance runs is read from the EC2 API, not reachable here" },
+    },
+    {
         id: "egress-least-privilege", title: "Tier instances send only to named destinations",
         statement: "The security groups proxies and upstreams run in allow egress by protocol and port to named destinations only (no 0.0.0.0/0, no all-protocol rules).",
         level: "mandatory", sources: [seed, unverified("NIST SP 800-53 SC-7(5)")],

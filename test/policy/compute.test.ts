@@ -2,8 +2,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
 import * as YAML from "yaml";
-import { ebsEncrypted, imdsv2Required, instanceTypeApproved, noSecretsInUserData, proxyRollingUpdates } from "../../policy-packs/api-proxy-baseline/policies/compute";
-import { HOST_FILES, T, cloudConfig, editStack, validAsgStack, validComponent, validInstance, validLaunchTemplate, validStack } from "./fixtures";
+import { ebsEncrypted, goldenImageInProd, imdsv2Required, instanceTypeApproved, noSecretsInUserData, proxyRollingUpdates } from "../../policy-packs/api-proxy-baseline/policies/compute";
+import { HOST_FILES, T, cloudConfig, editStack, tags, validAsgStack, validComponent, validInstance, validLaunchTemplate, validStack } from "./fixtures";
 import { UNKNOWN, assertCompliant, assertNotApplicable, assertViolation, broken, runResource, runStack } from "./util";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -239,5 +239,20 @@ describe("proxy-rolling-updates", () => {
         assertCompliant(await runStack(proxyRollingUpdates, upstream));
         assertCompliant(await runStack(proxyRollingUpdates, group((p) => { p.instanceRefresh = UNKNOWN; })));
         assertCompliant(await runStack(proxyRollingUpdates, group((p) => { p.instanceRefresh.preferences.minHealthyPercentage = UNKNOWN; })));
+    });
+});
+
+describe("golden-image-in-prod", () => {
+    const NAME = "golden-image-in-prod";
+    const prodTemplate = (stack = validAsgStack()) => editStack("proxy-lt", (e) => ({ ...e, props: { ...e.props, tags: tags("proxy", "prod") } }), stack);
+    const image = { type: "aws:imagebuilder/image:Image", name: "proxy-image", props: { id: "img-1", outputResources: [{ amis: [{ image: "ami-0123456789abcdef0", region: "eu-west-1" }] }] } };
+    it("accepts a production proxy template booting the stack's Image Builder AMI, and does not judge other environments", async () => {
+        assertCompliant(await runStack(goldenImageInProd, [...prodTemplate(), image]));
+        assertCompliant(await runStack(goldenImageInProd, validAsgStack()), "dev boots what it likes");
+    });
+    it("rejects a production proxy booting an AMI no image of the stack built", async () => {
+        assertViolation(await runStack(goldenImageInProd, prodTemplate()), NAME, /Production proxy proxy-lt boots ami-0123456789abcdef0, which no Image Builder image of the stack built/);
+        const other = { ...image, props: { ...image.props, outputResources: [{ amis: [{ image: "ami-00000000000000000", region: "eu-west-1" }] }] } };
+        assertViolation(await runStack(goldenImageInProd, [...prodTemplate(), other]), NAME, /boots ami-0123456789abcdef0/);
     });
 });

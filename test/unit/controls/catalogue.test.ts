@@ -110,6 +110,7 @@ const RESOURCE_MUTATIONS: Readonly<Record<string, (r: RecordedResource) => Recor
     // A private network, but not the stack's management network: only the stack's own pack config can tell.
     "ssh-management-only": (r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.props.fromPort === 22
         ? { ...r, props: { ...r.props, cidrIpv4: "10.99.0.0/16" } } : r,
+    "golden-image-in-prod": (r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" ? { ...r, props: { ...r.props, imageId: "ami-0stock000000000000" } } : r,
     "egress-least-privilege": (r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.name === "proxy-proxy-out-dns-udp"
         ? { ...r, props: { ...r.props, cidrIpv4: "0.0.0.0/0" } } : r,
     "subnet-nacls": (r) => r.type === "aws:ec2/networkAclRule:NetworkAclRule" && r.props.fromPort === 443 && r.props.egress === false
