@@ -52,6 +52,7 @@ interface Outputs {
     jwks?: Record<string, Record<string, string>[]>;
     clientPrivateKeys: Record<string, string>; deliveries: Record<string, { notApplied: string[] }>;
     limits: { maxBodyBytes: number; largeHeaderBufferKb: number };
+    rateLimits: { perIp: { ratePerSecond: number; burst: number } };
 }
 
 interface VerifyRow { id: string; check: string; host: string; status: string; detail: string }
@@ -616,6 +617,45 @@ describe("the local stack: the whole tier on this machine, from the client segme
             const log = journal();
             for (const marker of ["lim-body", "lim-header", "lim-header-h2", "lim-uri"]) {
                 assert.ok(!log.includes(`${marker}-${stamp}`), `${marker}: reached the upstream`);
+            }
+        });
+
+    it("per-IP rate limit fidelity from one address at 0.8x, 2x and 10x for a bounded time: no false rejects at 0.8x, accepted = rate x time + burst within 2 %, the rest 429, logged; a second address at 0.8x meanwhile unaffected",
+        { skip: skipReason || false }, async () => {
+            deployment();
+            const { ratePerSecond: rate, burst } = out.rateLimits.perIp;
+            const seconds = 6;
+            const run = (offered: number, address: string): Promise<{ sent: number; ok: number; limited: number; other: number; failed: number }> => new Promise((resolve, reject) => {
+                const child = spawn("ip", ["netns", "exec", client, "node", path.join(__dirname, "rate-client.js"), lb, serverName, ca, out.testApiKey,
+                    "/api/v1/orders/rate", String(offered), String(seconds), address], { stdio: ["ignore", "pipe", "pipe"] });
+                let stdout = "";
+                let stderr = "";
+                child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+                child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+                child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`rate-client exit ${code}: ${stderr.slice(-400)}`))));
+            });
+            // A fresh bucket for each run: the zone forgets an address once its excess has drained.
+            const settle = () => new Promise((r) => setTimeout(r, 2000));
+            const second = "198.18.1.11";
+            const dev = execFileSync("ip", ["-n", client, "-o", "-4", "addr", "show"], { encoding: "utf8" }).split("\n").find((l) => l.includes(" 198.18.1.10/"))!.split(/\s+/)[1];
+            execFileSync("ip", ["-n", client, "addr", "add", `${second}/24`, "dev", dev]);
+            try {
+                const under = await run(rate * 0.8, "198.18.1.10");
+                assert.deepEqual([under.limited, under.other, under.failed], [0, 0, 0], `0.8x: ${JSON.stringify(under)}`);
+                const expected = rate * seconds + burst;
+                for (const factor of [2, 10]) {
+                    await settle();
+                    const [flood, bystander] = await Promise.all([run(rate * factor, "198.18.1.10"), factor === 10 ? run(rate * 0.8, second) : Promise.resolve(undefined)]);
+                    assert.equal(flood.failed + flood.other, 0, `${factor}x: ${JSON.stringify(flood)}`);
+                    assert.ok(Math.abs(flood.ok - expected) <= expected * 0.02, `${factor}x: accepted ${flood.ok}, expected ${expected} (${rate} r/s x ${seconds} s + burst ${burst}) within 2 %: ${JSON.stringify(flood)}`);
+                    assert.equal(flood.ok + flood.limited, flood.sent, "the rest answered 429");
+                    if (bystander) assert.deepEqual([bystander.limited, bystander.failed], [0, 0], `a second address at 0.8x during the 10x flood: ${JSON.stringify(bystander)}`);
+                    process.stdout.write(`rate limit ${factor}x: offered ${flood.sent}, accepted ${flood.ok} (expected ${expected}), 429 ${flood.limited}${bystander ? `; second address ${bystander.ok}/${bystander.sent}` : ""}\n`);
+                }
+                const logged = ["proxy-a", "proxy-b"].map((host) => inHost(host, ["sh", "-c", "grep -c 'limiting requests, excess' /var/log/nginx/error.log || true"]).trim());
+                assert.ok(logged.some((n) => Number(n) > 0), `"limiting requests" in an error log (proxy-a ${logged[0]}, proxy-b ${logged[1]})`);
+            } finally {
+                execFileSync("ip", ["-n", client, "addr", "del", `${second}/24`, "dev", dev]);
             }
         });
 

@@ -1,0 +1,47 @@
+// Runs inside the local stack's client network namespace (ip netns exec … node rate-client.js):
+// sends GET requests at a fixed rate for a bounded time over kept-alive HTTPS connections from one
+// source address, and prints one JSON line: how many were sent, answered 200, answered 429, failed.
+//   node rate-client.js HOST SERVERNAME CA_FILE API_KEY PATH RATE SECONDS LOCAL_ADDRESS
+// Request i is sent at start + i/RATE (not back to back), so the offered rate is the asked one.
+// Bounded: at most RATE*SECONDS requests, and the process exits 15 s after the last is sent.
+"use strict";
+const fs = require("node:fs");
+const https = require("node:https");
+
+const [host, servername, caFile, apiKey, path, rateText, secondsText, localAddress] = process.argv.slice(2);
+const rate = Number(rateText);
+const seconds = Number(secondsText);
+const total = Math.min(Math.round(rate * seconds), 20_000);
+const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: fs.readFileSync(caFile), servername, localAddress });
+const counts = { sent: 0, ok: 0, limited: 0, other: 0, failed: 0 };
+let done = 0;
+const started = process.hrtime.bigint();
+
+function finish() {
+    process.stdout.write(`${JSON.stringify({ ...counts, rate, seconds, elapsedSeconds: Number(process.hrtime.bigint() - started) / 1e9 })}\n`);
+    process.exit(0);
+}
+
+function send() {
+    counts.sent++;
+    const req = https.request({ host, port: 443, path, method: "GET", agent, headers: { host: servername, "x-api-key": apiKey }, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on("end", () => {
+            if (res.statusCode === 200) counts.ok++;
+            else if (res.statusCode === 429) counts.limited++;
+            else counts.other++;
+            if (++done === total) finish();
+        });
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => {
+        counts.failed++;
+        if (++done === total) finish();
+    });
+    req.end();
+}
+
+for (let i = 0; i < total; i++) {
+    setTimeout(send, (i * 1000) / rate);
+}
+setTimeout(finish, seconds * 1000 + 15_000).unref();
