@@ -88,6 +88,8 @@ export function renderHaproxy(spec: HaproxySpec): HostFile[] {
         "    option tcplog",
         "    option dontlognull",
         "    timeout connect 5s",
+        "    retries 3  # a refused connect (a proxy stopping, not yet marked down) is tried again",
+        "    option redispatch 1  # ... on the other proxy: no client sees the failover window",
         "    timeout client 60s  # at least the proxies' own read timeouts",
         "    timeout server 60s",
         "    timeout client-fin 5s  # half-closed connections do not linger",

@@ -10,7 +10,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { HAPROXY_CONFIG_PATH, HEALTH_FALL, HEALTH_INTERVAL_SECONDS, haproxyNofile, renderHaproxy, type HaproxySpec } from "../../../components/haproxy/render-haproxy";
+import { HAPROXY_CONFIG_PATH, HEALTH_FALL, HEALTH_INTERVAL_SECONDS, HEALTH_RISE, haproxyNofile, renderHaproxy, type HaproxySpec } from "../../../components/haproxy/render-haproxy";
 
 const spec: HaproxySpec = {
     bindAddress: "198.18.2.10",
@@ -61,6 +61,8 @@ describe("haproxy.cfg renderer", () => {
         assert.match(c, /option httpchk GET \/healthz\n/);
         assert.match(c, /check port 8081 inter 2s fall 3 rise 2/);
         assert.match(c, /maxconn 20000/);
+        assert.match(c, /^ {4}retries 3 {2}# /m);
+        assert.match(c, /^ {4}option redispatch 1 {2}# /m);
     });
 
     it("refuses bad input by field", () => {
@@ -143,7 +145,7 @@ describe("live haproxy on loopback in front of two stand-in proxies", { timeout:
 
     after(() => {
         haproxy?.kill("SIGKILL");
-        for (const s of servers) s.close();
+        for (const s of servers) if (s.listening) s.close();
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -165,5 +167,15 @@ describe("live haproxy on loopback in front of two stand-in proxies", { timeout:
         }
         assert.notEqual(now, first, "the failing proxy was taken out");
         healthy = { a: true, b: true };
+    });
+
+    it("a proxy that refuses connections before its checks have marked it down: the connection is retried on the other proxy (no client sees it)", async () => {
+        await new Promise((r) => setTimeout(r, (HEALTH_RISE * HEALTH_INTERVAL_SECONDS + 1) * 1000)); // both up again
+        const first = (await ask(frontPort, "127.0.0.9")).split(" ")[0];
+        const stopped = servers[first === "proxy-a" ? 0 : 1];
+        await new Promise((r) => stopped.close(r)); // refuses connections now; its status endpoint still answers 200
+        const answers = await Promise.all(Array.from({ length: 5 }, () => ask(frontPort, "127.0.0.9")));
+        const other = first === "proxy-a" ? "proxy-b" : "proxy-a";
+        assert.ok(answers.every((a) => a.startsWith(`${other} `)), `every connection answered by ${other}: ${answers.map((a) => a || "(closed, no answer)").join(", ")}`);
     });
 });
