@@ -14,16 +14,22 @@ const seconds = Number(secondsText);
 const total = Math.min(Math.round(rate * seconds), 20_000);
 const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: fs.readFileSync(caFile), servername, localAddress });
 const counts = { sent: 0, ok: 0, limited: 0, other: 0, failed: 0 };
+// When the first and the last request actually left (timers slip under load): the window the proxy saw.
+let firstSentAt;
+let lastSentAt;
 let done = 0;
 const started = process.hrtime.bigint();
 
 function finish() {
-    process.stdout.write(`${JSON.stringify({ ...counts, rate, seconds, elapsedSeconds: Number(process.hrtime.bigint() - started) / 1e9 })}\n`);
+    const windowSeconds = firstSentAt === undefined ? 0 : Number(lastSentAt - firstSentAt) / 1e9;
+    process.stdout.write(`${JSON.stringify({ ...counts, rate, seconds, windowSeconds, elapsedSeconds: Number(process.hrtime.bigint() - started) / 1e9 })}\n`);
     process.exit(0);
 }
 
 function send() {
     counts.sent++;
+    lastSentAt = process.hrtime.bigint();
+    if (firstSentAt === undefined) firstSentAt = lastSentAt;
     const req = https.request({ host, port: 443, path, method: "GET", agent, headers: { host: servername, "x-api-key": apiKey }, timeout: 10_000 }, (res) => {
         res.resume();
         res.on("end", () => {
