@@ -60,6 +60,18 @@ function headerVariable(header: string): string {
     return `$http_${identifier(header.toLowerCase())}`;
 }
 
+/** How every auth_request subrequest talks to the key service: correlated, kept alive, failing closed fast, bounded retries. */
+function keyServiceConnection(): string[] {
+    return [
+        directive("proxy_set_header X-Request-Id $request_id"),
+        directive("proxy_set_header Connection \"\""),
+        directive("proxy_http_version 1.1"),
+        directive(`proxy_connect_timeout ${API_KEY_SERVICE_CONNECT_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is down"),
+        directive(`proxy_read_timeout ${API_KEY_SERVICE_READ_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is slow"),
+        directive(`proxy_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, citeControl("upstream-circuit-breaker", "seed: circuit breaker - bounded retries to the key service")),
+    ];
+}
+
 /** One exact internal location per route with a signature or JWT check: the key service applies
  *  that route's policy (services/keycheck GET /auth/<route>), the API key included when required. */
 function renderRequestAuthLocation(route: RouteSpec): string[] {
@@ -79,12 +91,7 @@ function renderRequestAuthLocation(route: RouteSpec): string[] {
             : []),
         directive("proxy_set_header X-Original-Method $request_method"),
         directive("proxy_set_header X-Original-URI $request_uri", "the URI exactly as the client sent (and signed) it"),
-        directive("proxy_set_header X-Request-Id $request_id"),
-        directive("proxy_set_header Connection \"\""),
-        directive("proxy_http_version 1.1"),
-        directive(`proxy_connect_timeout ${API_KEY_SERVICE_CONNECT_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is down"),
-        directive(`proxy_read_timeout ${API_KEY_SERVICE_READ_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is slow"),
-        directive(`proxy_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, citeControl("upstream-circuit-breaker", "seed: circuit breaker - bounded retries to the key service")),
+        ...keyServiceConnection(),
         directive(`proxy_pass http://${API_KEY_SERVICE_UPSTREAM}${REQUEST_AUTH_CHECK_PATH_PREFIX}${route.name}`),
     ], `OWASP ASVS 13.1.4 / seed: route ${route.name} - ${what} checked before any upstream is contacted`);
 }
@@ -98,12 +105,7 @@ export function renderApiKeyAuth(spec: NginxSpec): string {
         directive(`proxy_set_header ${API_KEY_HEADER} $http_x_api_key`, "seed: API key validated by the key service"),
         directive("proxy_set_header X-Original-Method $request_method"),
         directive("proxy_set_header X-Original-URI $uri"),
-        directive("proxy_set_header X-Request-Id $request_id"),
-        directive("proxy_set_header Connection \"\""),
-        directive("proxy_http_version 1.1"),
-        directive(`proxy_connect_timeout ${API_KEY_SERVICE_CONNECT_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is down"),
-        directive(`proxy_read_timeout ${API_KEY_SERVICE_READ_TIMEOUT_SECONDS}s`, "fail closed fast when the key service is slow"),
-        directive(`proxy_next_upstream_tries ${UPSTREAM_NEXT_TRIES}`, citeControl("upstream-circuit-breaker", "seed: circuit breaker - bounded retries to the key service")),
+        ...keyServiceConnection(),
         directive(`proxy_pass http://${API_KEY_SERVICE_UPSTREAM}${checkPath}`),
     ], "OWASP ASVS 13.1.4: API key checked before any upstream is contacted");
     for (const route of requestAuthRoutes(spec)) lines.push("", ...renderRequestAuthLocation(route));

@@ -117,3 +117,12 @@ export function loadStackOrReport(projectRoot: string, stack: string): TierConfi
         throw err;
     }
 }
+
+/** For the command-line tools taking `<stack> [--out PATH]`: the two, or undefined when the
+ *  arguments do not fit (the tool then prints its usage and exits 2). */
+export function stackAndOut(argv: readonly string[]): { stack: string; out?: string } | undefined {
+    const stack = argv.find((a) => !a.startsWith("--"));
+    const outAt = argv.indexOf("--out");
+    if (stack === undefined || (outAt >= 0 && (!argv[outAt + 1] || argv[outAt + 1].startsWith("--")))) return undefined;
+    return { stack, ...(outAt >= 0 ? { out: argv[outAt + 1] } : {}) };
+}

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { HostFile } from "../../components/core/host-file";
 import { filesFromBundle } from "../../policy-packs/api-proxy-baseline/lib/carriers";
 import { evaluatePolicies } from "../../policy-packs/api-proxy-baseline/evaluate";
-import { loadStackOrReport, type TierConfig } from "../config/load";
+import { loadStackOrReport, stackAndOut, type TierConfig } from "../config/load";
 import { packConfigFor } from "../review/pack-config";
 import { runReview } from "../review/run";
 import { buildEvidence, percent, renderHtml, renderMarkdown, type EvidenceInput } from "./report";
@@ -116,16 +116,16 @@ async function gather(stack: string, tier: TierConfig): Promise<EvidenceInput> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-    const stack = argv.find((a) => !a.startsWith("--"));
-    const outAt = argv.indexOf("--out");
-    if (stack === undefined || (outAt >= 0 && !argv[outAt + 1])) {
+    const args = stackAndOut(argv);
+    if (args === undefined) {
         console.error(USAGE);
         return 2;
     }
+    const { stack } = args;
     const tier = loadStackOrReport(ROOT, stack);
     if (tier === undefined) return 2;
     const evidence = buildEvidence(await gather(stack, tier));
-    const dir = outAt >= 0 ? path.resolve(argv[outAt + 1]) : path.join(ROOT, "reports", "evidence");
+    const dir = args.out ? path.resolve(args.out) : path.join(ROOT, "reports", "evidence");
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, `${stack}.md`), renderMarkdown(evidence));
     fs.writeFileSync(path.join(dir, `${stack}.html`), renderHtml(evidence));

@@ -7,22 +7,22 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadStackOrReport } from "../config/load";
+import { loadStackOrReport, stackAndOut } from "../config/load";
 import { enginePolicyConfig } from "./pack-config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const USAGE = "usage: npm run policy-config -- <stack> [--out FILE]";
 
 function main(argv: readonly string[]): number {
-    const stack = argv.find((a) => !a.startsWith("--"));
-    const outAt = argv.indexOf("--out");
-    if (stack === undefined || (outAt >= 0 && !argv[outAt + 1])) {
+    const args = stackAndOut(argv);
+    if (args === undefined) {
         console.error(USAGE);
         return 2;
     }
+    const { stack } = args;
     const tier = loadStackOrReport(ROOT, stack);
     if (tier === undefined) return 2;
-    const out = outAt >= 0 ? path.resolve(argv[outAt + 1]) : path.join(ROOT, ".tools", "policy-config", `${stack}.json`);
+    const out = args.out ? path.resolve(args.out) : path.join(ROOT, ".tools", "policy-config", `${stack}.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(enginePolicyConfig(tier), null, 2)}\n`);
     console.log(`${path.relative(process.cwd(), out)} written. Preview with the stack's own pack configuration:`);
