@@ -52,7 +52,10 @@ export interface AuthPolicySpec {
     }>>;
 }
 
-const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** A signing key's id or a JWT kid (the key service refuses any other: services/keycheck policy.go). */
+export const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** 256 bits: an HMAC-SHA256 key should be at least the hash's output (RFC 2104 3; NIST SP 800-107r1 5.3.4). */
+export const MIN_SIGNATURE_SECRET_BYTES = 32;
 const ROUTE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const MIN_RSA_BITS = 2048;
@@ -111,7 +114,7 @@ export function authPolicyProblems(spec: AuthPolicySpec): string[] {
             const at = `signatures.keys[${i}]`;
             check(KEY_ID.test(k.id), problems, `${at}.id: must match ${KEY_ID}`);
             check(!ids.has(k.id), problems, `${at}.id: "${k.id}" appears twice`);
-            check(Buffer.byteLength(k.secret, "utf8") >= 32, problems, `${at}.secret: must be at least 32 bytes`);
+            check(Buffer.byteLength(k.secret, "utf8") >= MIN_SIGNATURE_SECRET_BYTES, problems, `${at}.secret: must be at least ${MIN_SIGNATURE_SECRET_BYTES} bytes`);
             checkWindow(k, at, problems);
             ids.add(k.id);
             clients.add(k.client);

@@ -10,6 +10,7 @@ import { DEFAULTS, LIMITS, CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { checkInstanceType } from "../../components/compute/instance-catalogue";
 import { APPROVED_TLS } from "./approved-tls";
 import { CLIENT_COMMON_NAME, PUBLIC_REASON } from "../../components/nginx/validate";
+import { KEY_ID } from "../../components/services/render-auth-policy";
 import { isCanonicalIpv4Cidr, isIpv4, parseHostPort, parseIpv4Cidr, parseSize } from "./units";
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -67,8 +68,6 @@ const upstreamServer = z.strictObject({
 /** RFC 3339 instant with an explicit offset ("2026-12-15T00:00:00Z"): the edge of a key's overlap window. */
 const instant = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, { error: "must be an RFC 3339 time with offset, quoted in YAML (an unquoted one becomes a YAML timestamp), e.g. '2026-12-15T00:00:00Z'" })
     .refine((v) => !Number.isNaN(Date.parse(v)), { error: "is not a real date" });
-/** A key id clients send (signature keys) or tokens name (JWT kid). */
-const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const keyWindow = {
     /** Accepted from then on (default: at once). */
     notBefore: instant.optional(),

@@ -6,10 +6,9 @@
  */
 import { z } from "zod";
 import { ConfigError, type TierConfig } from "./load";
+import { MIN_SIGNATURE_SECRET_BYTES } from "../../components/services/render-auth-policy";
 
 export const SIGNATURE_SECRETS_CONFIG_KEY = "signatureSecrets";
-/** 256 bits: the HMAC-SHA256 key should be at least the hash's output (RFC 2104 3; NIST SP 800-107r1 5.3.4). */
-export const MIN_SIGNATURE_SECRET_BYTES = 32;
 
 const secretsSchema = z.record(z.string(), z.string());
 

@@ -54,7 +54,8 @@ export interface Evidence {
     readonly totals: { readonly controls: number; readonly provisioned: number; readonly enforced: number; readonly verified: number };
 }
 
-function propertyAt(props: Record<string, unknown>, dotted: string): unknown {
+/** The value at a dotted property path ("metadataOptions.httpTokens", "blockDeviceMappings.0.ebs.encrypted"). */
+export function propertyAt(props: Record<string, unknown>, dotted: string): unknown {
     return dotted.split(".").reduce<unknown>((value, key) => (value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined), props);
 }
 

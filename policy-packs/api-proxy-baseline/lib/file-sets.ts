@@ -137,7 +137,7 @@ function imageSets(resources: readonly PolicyResource[], components: readonly Ca
 }
 
 /** AMI ids an Image Builder image produced (`outputResources[].amis[].image`). */
-function amisOf(image: PolicyResource): string[] {
+export function amisOf(image: PolicyResource): string[] {
     const amis: string[] = [];
     for (const output of known(() => asArray(image.props.outputResources)) ?? []) {
         for (const ami of known(() => asArray(asRecord(output)?.amis)) ?? []) {

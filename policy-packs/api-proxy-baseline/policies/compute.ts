@@ -6,6 +6,7 @@
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { groupAttachedTo, launchTemplateVersionOf, proxyGroups } from "../lib/auto-scaling";
 import { carriedFiles } from "../lib/carriers";
+import { IMAGE_TYPE, amisOf } from "../lib/file-sets";
 import { TYPES, asArray, asBoolean, asNumber, asRecord, asString, environmentOf, forTypes, known, ofType, refersTo, roleOf, type Props } from "../lib/resource";
 import { findSecrets } from "../lib/secrets";
 import { INSTANCE_CATALOGUE, configSchemaFor, readConfig } from "./config";
@@ -237,22 +238,6 @@ export const proxyRollingUpdates: StackValidationPolicy = {
     },
 };
 
-const IMAGE_BUILDER_IMAGE = "aws:imagebuilder/image:Image";
-
-/** The AMIs the stack's Image Builder images produced (their outputResources). */
-function stackAmis(resources: readonly PolicyResource[]): Set<string> {
-    const amis = new Set<string>();
-    for (const image of ofType(resources, IMAGE_BUILDER_IMAGE)) {
-        for (const output of known(() => asArray(image.props.outputResources)) ?? []) {
-            for (const ami of known(() => asArray(asRecord(output)?.amis)) ?? []) {
-                const id = known(() => asString(asRecord(ami)?.image));
-                if (id) amis.add(id);
-            }
-        }
-    }
-    return amis;
-}
-
 export const goldenImageInProd: StackValidationPolicy = {
     name: "golden-image-in-prod",
     description: "Checks that production proxies (instances and launch templates with a production apiproxy:environment) boot an image the stack built with Image Builder (the hardened golden image), never a stock AMI configured at first boot.",
@@ -260,8 +245,8 @@ export const goldenImageInProd: StackValidationPolicy = {
     configSchema: configSchemaFor("prodEnvironments"),
     validateStack: (args, reportViolation) => {
         const { prodEnvironments } = readConfig(args);
-        const built = stackAmis(args.resources);
-        const images = ofType(args.resources, IMAGE_BUILDER_IMAGE);
+        const images = ofType(args.resources, IMAGE_TYPE);
+        const built = new Set(images.flatMap(amisOf));
         for (const proxy of ofType(args.resources, TYPES.instance, TYPES.launchTemplate)) {
             if (roleOf(proxy.props) !== "proxy" || !prodEnvironments.includes(environmentOf(proxy.props) ?? "")) continue;
             const property = proxy.type === TYPES.instance ? "ami" : "imageId";

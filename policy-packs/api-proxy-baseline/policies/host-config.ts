@@ -102,7 +102,7 @@ function conflictMessage(set: HostFileSet, path: string, carriers: readonly Poli
         + "the host's copy depends on component order, so its configuration cannot be verified.";
 }
 
-function tlsServers(view: NginxView): ServerView[] {
+export function tlsServers(view: NginxView): ServerView[] {
     return view.servers.filter((s) => s.tls);
 }
 

@@ -14,6 +14,7 @@ import { NFTABLES_PATH } from "../../../components/host/firewall-nftables";
 import { SELINUX_APPLY_PATH } from "../../../components/host/selinux";
 import { SSHD_CONFIG_PATH } from "../../../components/host/sshd";
 import { NGINX_UNIT_PATH } from "../../../components/host/systemd-unit";
+import { KEYCHECK_UNIT } from "../../../components/services/render-units";
 import { configSchemaFor, readConfig } from "./config";
 
 type Report = (message: string, urn?: string) => void;
@@ -157,7 +158,7 @@ export const macProfilePresent: StackValidationPolicy = {
 };
 
 
-const KEYCHECK_UNIT_PATH = "/etc/systemd/system/apiproxy-keycheck.service";
+const KEYCHECK_UNIT_PATH = `/etc/systemd/system/${KEYCHECK_UNIT}`;
 
 export const keyServiceRateLimited: StackValidationPolicy = {
     name: "key-service-rate-limited",

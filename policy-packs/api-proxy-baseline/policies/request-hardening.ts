@@ -7,7 +7,7 @@ import type { StackValidationPolicy } from "@pulumi/policy";
 import type { Directive } from "../lib/nginx-parse";
 import { effective, everywhere, type NginxView } from "../lib/nginx-query";
 import { configSchemaFor } from "./config";
-import { onNginx } from "./host-config";
+import { onNginx, tlsServers } from "./host-config";
 
 /** nginx time values: "10", "10s", "1m", "500ms" -> seconds; undefined when malformed. */
 export function parseSeconds(text: string | undefined): number | undefined {
@@ -25,7 +25,7 @@ export const nginxClientTimeouts: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("maxClientTimeoutSeconds"),
     validateStack: onNginx((view, cfg, report) => {
-        for (const server of view.servers.filter((s) => s.tls)) {
+        for (const server of tlsServers(view)) {
             for (const name of CLIENT_TIMEOUTS) {
                 const d = effective(server.chain, name);
                 const seconds = parseSeconds(d?.args[0]);
@@ -45,7 +45,7 @@ export const nginxHeaderBuffersBounded: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("maxLargeHeaderBufferKb"),
     validateStack: onNginx((view, cfg, report) => {
-        for (const server of view.servers.filter((s) => s.tls)) {
+        for (const server of tlsServers(view)) {
             const d = effective(server.chain, "large_client_header_buffers");
             if (d === undefined) {
                 report(`${server.label} has no large_client_header_buffers: bound the request line and headers explicitly.`);
@@ -111,7 +111,7 @@ export const nginxLogging: StackValidationPolicy = {
             report(`nginx.conf has ${errorLog ? "error_log /dev/null" : "no error_log at main level"}: errors must be logged.`);
         }
         const formats = new Map(everywhere(view.http?.directives ?? [], "log_format").map((d) => [d.args[0], d]));
-        for (const server of view.servers.filter((s) => s.tls)) {
+        for (const server of tlsServers(view)) {
             const access = effective(server.chain, "access_log");
             if (access === undefined || access.args[0] === "off") {
                 report(`${server.label} ${access ? `switches access_log off (${access.source})` : "has no access_log"}: requests must be logged.`);
@@ -130,7 +130,7 @@ export const nginxSessionTicketsOff: StackValidationPolicy = {
     description: "Checks that ssl_session_tickets is off in every TLS server (nginx's default is on, with a key that is never rotated: forward secrecy is lost for resumed sessions). Advisory: tickets with rotated keys are acceptable.",
     enforcementLevel: "advisory",
     validateStack: onNginx((view, _cfg, report) => {
-        for (const server of view.servers.filter((s) => s.tls)) {
+        for (const server of tlsServers(view)) {
             const d = effective(server.chain, "ssl_session_tickets");
             if (d?.args[0] !== "off") {
                 report(`${server.label} leaves ssl_session_tickets ${d ? d.args[0] : "on (nginx's default)"}: turn it off unless ticket keys are rotated.`);
@@ -176,7 +176,7 @@ export const nginxEncodedPathsRefused: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     validateStack: onNginx((view, _cfg, report) => {
         const maps = requestUriMaps(view);
-        for (const server of view.servers.filter((s) => s.tls)) {
+        for (const server of tlsServers(view)) {
             for (const location of server.locations) {
                 const own = location.chain[location.chain.length - 1].directives;
                 const handles = location.passes.length > 0 || own.some((d) => d.name === "js_content");

@@ -17,6 +17,7 @@ import { encodeBundle } from "../../../components/targets/inventory/bundle";
 import { loadStackFile } from "../../../infra/config/load";
 import { runReview, type ReviewResult } from "../../../infra/review/run";
 import { packConfigFor } from "../../../infra/review/pack-config";
+import { propertyAt } from "../../../infra/evidence/report";
 import { renderKeycheckUnit } from "../../../components/services/render-units";
 import { CHECK_NAMES } from "../../../infra/verify/run";
 import type { RecordedResource } from "../../../infra/review/mocks";
@@ -40,10 +41,6 @@ before(async () => {
 });
 
 const isFile = (p: FileProvision | ResourceProvision): p is FileProvision => "file" in p;
-
-function propertyAt(props: Record<string, unknown>, dotted: string): unknown {
-    return dotted.split(".").reduce<unknown>((value, key) => (value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined), props);
-}
 
 /** A delivery of these files (a command:remote:Command whose stdin is the bundle): the pack reads it like any host. */
 function delivery(files: readonly HostFile[]): RecordedResource {
