@@ -13,6 +13,7 @@
  * here (NIST SP 800-52r2's section text and the CIS OS benchmarks were not available): treat
  * its number as unverified.
  */
+import { REJECTION_LOG_SAMPLE_EVERY } from "../nginx/constants";
 
 export type ControlLevel = "mandatory" | "advisory";
 
@@ -193,7 +194,7 @@ export const CONTROLS: readonly Control[] = [
         statement: "Header, body, send and keepalive timeouts are set and at most 10 s (no slowloris).",
         level: "mandatory", sources: [seed, cis("5.2.1"), cis("2.4.3"), cis("2.4.4"), devsec("nginx-17")],
         provisioned: [{ file: `${NGINX}/request-limits.conf`, pattern: "^client_header_timeout \\d+s;" }],
-        enforcedBy: ["nginx-client-timeouts"], verifiedBy: { notLive: "a slow-loris drill belongs to the fault drills (not built yet)" },
+        enforcedBy: ["nginx-client-timeouts"], verifiedBy: { notLive: "proved by the local-stack test's slow-client drill (headers trickling in are cut at client_header_timeout, a stalled body at client_body_timeout); a drill holds connections for 10 s, too long for the verify matrix" },
     },
     {
         id: "header-buffers", title: "Bounded request headers",
@@ -207,13 +208,13 @@ export const CONTROLS: readonly Control[] = [
         statement: "A failing upstream server is taken out (max_fails, fail_timeout) and retries are bounded, so clients get a fast 503, never a hang.",
         level: "mandatory", sources: [seed],
         provisioned: [{ file: `${NGINX}/upstreams.conf`, pattern: "^\\s*server \\S+ weight=\\d+ max_fails=[1-9]\\d* fail_timeout=\\d+s;" }],
-        enforcedBy: ["nginx-upstream-circuit-breaker"], verifiedBy: { notLive: "the upstream-down drill belongs to the fault drills (not built yet)" },
+        enforcedBy: ["nginx-upstream-circuit-breaker"], verifiedBy: { notLive: "proved by the local-stack test's upstream-down drill (502 within 1 s under load, recovery when it returns); stopping an upstream is not for a read-only verify" },
     },
     {
         id: "logging", title: "Structured access and error logs",
-        statement: "Every TLS request is logged as JSON (no secrets) and errors go to the error log.",
+        statement: `Every TLS request is logged as JSON (no secrets) and errors go to the error log; rate-limit refusals are sampled (one in ${REJECTION_LOG_SAMPLE_EVERY}, each sampled line says so), so a flood cannot grow the logs at its own rate.`,
         level: "mandatory", sources: [cis("3.1"), cis("3.2"), cis("3.3"), unverified("OWASP ASVS 7.1.3")],
-        provisioned: [{ file: `${NGINX}/logging.conf`, pattern: "^access_log \\S+ apiproxy_json;" }],
+        provisioned: [{ file: `${NGINX}/logging.conf`, pattern: "^access_log \\S+ apiproxy_json( if=\\$apiproxy_log_kept)?;" }],
         enforcedBy: ["nginx-logging"], verifiedBy: { check: "rate-limit-events" },
     },
     {

@@ -94,6 +94,9 @@ export const JWT_SUBJECT_HEADER = "X-Apiproxy-Subject";
 
 // ---- Rate and size limits ---------------------------------------------------------------
 
+/** One refused request in this many is written to the access log (a sampled line says so in
+ *  `sample_rate`): a flood costs the log 1/this of its lines, and refusals stay visible. */
+export const REJECTION_LOG_SAMPLE_EVERY = 100;
 /** seed: limit_req rate=50r/s per source IP. */
 export const DEFAULT_RATE_PER_IP = 50;
 /** seed: burst=20 nodelay - absorbs page-load bursts without queueing latency. */

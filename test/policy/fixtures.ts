@@ -57,7 +57,11 @@ http {
         "~^[^?]*//" 1;
         default 0;
     }
-    access_log /var/log/nginx/access.log apiproxy_json;
+    split_clients $request_id $log_sampled { 1% 1; * 0; }
+    map $status:$log_sampled $log_kept { "429:0" 0; default 1; }
+    access_log /var/log/nginx/access.log apiproxy_json if=$log_kept;
+    limit_req_log_level info;
+    limit_conn_log_level info;
     limit_req_zone $binary_remote_addr zone=per_ip:10m rate=50r/s;
     limit_req_zone $http_x_api_key zone=per_key:10m rate=200r/s;
     limit_req zone=per_ip burst=20 nodelay;

@@ -46,7 +46,15 @@ describe("request hardening policies", () => {
         const name = "nginx-logging";
         assertViolation(await run(nginxLogging, editFile(NGINX, /\nerror_log [^\n]*/, "")), name, /no error_log at main level/);
         assertViolation(await run(nginxLogging, editFile(SERVERS, "    listen 8443 ssl;\n", "    listen 8443 ssl;\n    access_log off;\n")), name, /switches access_log off/);
-        assertViolation(await run(nginxLogging, editFile(NGINX, "access_log /var/log/nginx/access.log apiproxy_json;", "access_log /var/log/nginx/access.log apiproxy;")), name, /not a JSON format/);
+        assertViolation(await run(nginxLogging, editFile(NGINX, "access_log /var/log/nginx/access.log apiproxy_json if=$log_kept;", "access_log /var/log/nginx/access.log apiproxy;")), name, /not a JSON format/);
+    });
+    it("nginx-logging: an access-log condition that skips more than sampled 429s, refusals written to the error log", async () => {
+        const name = "nginx-logging";
+        assertViolation(await run(nginxLogging, editFile(NGINX, "default 1; }", "default 0; }")), name, /leaves every answer it does not list unlogged \(default 0\)/);
+        assertViolation(await run(nginxLogging, editFile(NGINX, `"429:0" 0;`, `"429:0" 0; "401:0" 0;`)), name, /leaves "401:0" unlogged: only refusals \(429\) may be sampled/);
+        assertViolation(await run(nginxLogging, editFile(NGINX, "if=$log_kept;", "if=$undefined_var;")), name, /\$undefined_var is not set by a map/);
+        assertViolation(await run(nginxLogging, editFile(NGINX, "limit_req_log_level info;", "limit_req_log_level warn;")), name, /limit_req_log_level warn at .* is at or above error_log's level \(warn\)/);
+        assertViolation(await run(nginxLogging, editFile(NGINX, /\n\s*limit_conn_log_level info;/, "")), name, /limit_conn_log_level is unset \(nginx logs refusals at "error"\)/);
     });
     it("nginx-session-tickets-off (advisory): tickets on, or left to nginx's default", async () => {
         const name = "nginx-session-tickets-off";

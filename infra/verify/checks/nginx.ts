@@ -1,7 +1,8 @@
 /**
- * nginx on each proxy. Rate-limit events: how often limit_req refused ("limiting requests") and
- * limit_conn ("limiting connections") since the error log was last rotated - informational, the
- * row passes with the counts. Open files: the limits in force for the master
+ * nginx on each proxy. Rate-limit events: the 429 answers in the access log since it was last
+ * rotated (sampled: each line stands for its sample_rate refusals), split by what refused them
+ * (limit_req, limit_conn, the key service's per-key limit) - informational, the row passes with
+ * the counts. Open files: the limits in force for the master
  * (/proc/<pid>/limits) against the unit's LimitNOFILE, and for each worker against
  * worker_rlimit_nofile. A master under LimitNOFILE passes only where the delivery reported
  * exactly that shortfall as not applicable on the host (a container under this machine's hard
@@ -21,19 +22,26 @@ function noProxies(ctx: VerifyContext, check: string): CheckRow[] {
 
 export function rateLimitRows(ctx: VerifyContext): CheckRow[] {
     if (proxies(ctx).length === 0) return noProxies(ctx, "rate-limit-events");
-    const errorLog = path.posix.join(LOG_DIRECTORY, "error.log");
+    const accessLog = path.posix.join(LOG_DIRECTORY, "access.log");
     return proxies(ctx).map((host) => {
-        const remediation = `grep 'limiting requests' ${errorLog} on ${host.name} names the zone and client; many events from one client is abuse or a too-low limits.rateLimitPerIp`;
+        const remediation = `grep '"status":"429"' ${accessLog} on ${host.name} names the client (each line stands for sample_rate refusals); many from one client is abuse or a too-low limits.rateLimitPerIp`;
         const shell = ctx.hostShell(host.name);
         if (typeof shell === "string") return row("rate-limit-events", host.name, "skip", shell, remediation);
-        const script = `test -r "$1" || { echo "no $1" >&2; exit 3; }; printf '%s %s\\n' "$(grep -c 'limiting requests' "$1")" "$(grep -c 'limiting connections' "$1")"`;
-        const result = shell(["sh", "-c", script, "count", errorLog]);
-        const [requests, connections] = result.stdout.trim().split(" ").map(Number);
-        if (result.code === 3 || !Number.isInteger(requests)) {
-            return row("rate-limit-events", host.name, "fail", `cannot read ${errorLog}: ${result.stderr.trim()}`, `nginx logs to ${errorLog}; check the log directory exists and nginx -t passes on ${host.name}`);
+        // Each 429 line stands for sample_rate refusals (logging.conf samples them); which limit refused it is in limit_req/limit_conn.
+        const script = [
+            'test -r "$1" || { echo "no $1" >&2; exit 3; }',
+            `awk -F'"sample_rate":"' '/"status":"429"/ { n++; split($2, a, /"/); w = a[1] + 0; if (w < 1) w = 1; est += w;`
+            + ` if ($0 ~ /"limit_req":"REJECTED/) req += w; else if ($0 ~ /"limit_conn":"REJECTED/) conn += w; else key += w }`
+            + ` END { printf "%d %d %d %d %d\\n", n, est, req, conn, key }' "$1"`,
+        ].join("\n");
+        const result = shell(["sh", "-c", script, "count", accessLog]);
+        const [lines, estimated, byIp, byConnections, byKey] = result.stdout.trim().split(" ").map(Number);
+        if (result.code !== 0 || !Number.isInteger(lines)) {
+            return row("rate-limit-events", host.name, "fail", `cannot read ${accessLog}: ${result.stderr.trim() || `exit ${result.code}`}`, `nginx logs to ${accessLog}; check the log directory exists and nginx -t passes on ${host.name}`);
         }
-        return row("rate-limit-events", host.name, "pass", `${requests} request(s) refused by limit_req, ${connections} connection(s) by limit_conn in ${errorLog}`, remediation,
-            { limitingRequests: requests, limitingConnections: connections });
+        return row("rate-limit-events", host.name, "pass",
+            `${lines} sampled 429 line(s) in ${accessLog} stand for about ${estimated} refusal(s): ${byIp} by limit_req, ${byConnections} by limit_conn, ${byKey} by the per-key limit`, remediation,
+            { sampledLines: lines, estimatedRefusals: estimated, limitReq: byIp, limitConn: byConnections, perKey: byKey });
     });
 }
 

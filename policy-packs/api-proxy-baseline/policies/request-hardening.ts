@@ -103,7 +103,7 @@ export const nginxUpstreamCircuitBreaker: StackValidationPolicy = {
 
 export const nginxLogging: StackValidationPolicy = {
     name: "nginx-logging",
-    description: "Checks that requests and errors are logged: an error_log at main level, and an access_log in effect (not off) in every TLS server, in a format with escape=json.",
+    description: "Checks that requests and errors are logged: an error_log at main level, and an access_log in effect (not off) in every TLS server, in a format with escape=json, whose condition (if any) skips nothing but sampled 429 refusals; and that a flood cannot grow the logs at its own rate: limit_req/limit_conn refusals log below error_log's level.",
     enforcementLevel: "mandatory",
     validateStack: onNginx((view, _cfg, report) => {
         const errorLog = view.main.directives.find((d) => d.name === "error_log");
@@ -121,9 +121,46 @@ export const nginxLogging: StackValidationPolicy = {
             if (!format?.args.includes("escape=json")) {
                 report(`access_log at ${access.source} uses format "${access.args[1] ?? "combined"}", which is not a JSON format (log_format ... escape=json).`);
             }
+            const condition = access.args.find((a) => a.startsWith("if="))?.slice(3);
+            if (condition !== undefined) {
+                for (const problem of unloggedAnswers(view, condition)) report(`access_log at ${access.source} (${condition}): ${problem}`);
+            }
+        }
+        // One error-log line per refused request grows the log with the attacker's rate (~4 MB/s
+        // at 19k refusals/s): refusals must log below the error_log level (and be sampled in the access log).
+        const errorLevel = LOG_LEVELS.indexOf(errorLog?.args[1] ?? "error");
+        for (const name of ["limit_req_log_level", "limit_conn_log_level"]) {
+            for (const d of [...everywhere(view.http?.directives ?? [], name)]) {
+                if (LOG_LEVELS.indexOf(d.args[0]) <= errorLevel || d.args[0] === undefined) {
+                    report(`${name} ${d.args[0]} at ${d.source} is at or above error_log's level (${errorLog?.args[1] ?? "error"}): each refused request writes an error-log line, so a flood fills the log; log refusals at a lower level and sample them in the access log.`);
+                }
+            }
+        }
+        const levelsUnset = ["limit_req_log_level", "limit_conn_log_level"].filter((n) => everywhere(view.http?.directives ?? [], n).length === 0);
+        if (levelsUnset.length > 0 && everywhere(view.http?.directives ?? [], "limit_req_zone").length > 0 && errorLevel >= LOG_LEVELS.indexOf("error")) {
+            report(`${levelsUnset.join(" and ")} ${levelsUnset.length > 1 ? "are" : "is"} unset (nginx logs refusals at "error"), at or above error_log's level: each refused request writes an error-log line, so a flood fills the log.`);
         }
     }),
 };
+
+/** nginx's error_log levels, most severe first. */
+const LOG_LEVELS = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"];
+
+/** What an access_log `if=$var` leaves unlogged: $var must come from a map whose default logs
+ *  (not "" or "0") and whose only unlogged entries are keyed on status 429 (sampled refusals). */
+function unloggedAnswers(view: NginxView, variable: string): string[] {
+    const map = everywhere(view.http?.directives ?? [], "map").find((d) => d.args[1] === variable);
+    if (!map) return [`${variable} is not set by a map at http level, so what it leaves unlogged cannot be checked`];
+    const off = (value: string | undefined) => value === undefined || value === "" || value === "0";
+    const problems: string[] = [];
+    const entries = map.block ?? [];
+    const fallback = entries.find((e) => e.name === "default");
+    if (off(fallback?.args[0])) problems.push(`the map at ${map.source} leaves every answer it does not list unlogged (default ${fallback?.args[0] ?? "\"\""})`);
+    for (const e of entries.filter((e) => e.name !== "default" && off(e.args[0]))) {
+        if (!/^429(:|$)/.test(e.name)) problems.push(`the map at ${e.source} leaves "${e.name}" unlogged: only refusals (429) may be sampled`);
+    }
+    return problems;
+}
 
 export const nginxSessionTicketsOff: StackValidationPolicy = {
     name: "nginx-session-tickets-off",

@@ -15,6 +15,7 @@ import {
     workerSizing,
 } from "../../../components/nginx";
 import type { NginxSpec } from "../../../components/nginx/types";
+import { REJECTION_LOG_SAMPLE_EVERY } from "../../../components/nginx/constants";
 import { validSpec } from "./fixtures";
 import { location, locations, proxiedLocations, render, routeMatcher, values } from "./helpers";
 import { argsOf, children, only, walk, type Directive } from "./parse";
@@ -410,11 +411,20 @@ describe("logging", () => {
         const json = JSON.parse(format.args[2].replace(/\$[a-z_0-9]+/g, "x")) as Record<string, string>;
         for (const field of ["time", "request_id", "client_ip", "method", "uri", "status", "bytes_sent", "request_time",
             "upstream_addr", "upstream_status", "upstream_response_time", "tls_protocol", "tls_cipher",
-            "client_cert_subject", "api_key_present", "api_key_id"]) {
+            "client_cert_subject", "api_key_present", "api_key_id", "limit_req", "limit_conn", "sample_rate"]) {
             assert.ok(field in json, field);
         }
-        assert.deepEqual(values(r.http, "access_log"), [`${validSpec.logDirectory}/access.log apiproxy_json`]);
+        assert.deepEqual(values(r.http, "access_log"), [`${validSpec.logDirectory}/access.log apiproxy_json if=$apiproxy_log_kept`]);
         assert.deepEqual(values(r.main, "error_log"), [`${validSpec.logDirectory}/error.log warn`]);
+    });
+    it("samples 429 refusals (one in REJECTION_LOG_SAMPLE_EVERY, by the random request id) and logs every other answer; refusals stay out of the error log", () => {
+        const split = children(r.http, "split_clients").find((d) => d.args[1] === "$apiproxy_log_sampled")!;
+        assert.equal(split.args[0], "$request_id");
+        assert.deepEqual(split.block!.map((d) => [d.name, ...d.args]), [[`${100 / REJECTION_LOG_SAMPLE_EVERY}%`, "1"], ["*", "0"]]);
+        const kept = children(r.http, "map").find((d) => d.args[1] === "$apiproxy_log_kept")!;
+        assert.deepEqual(kept.block!.map((d) => [d.name, ...d.args]), [["429:0", "0"], ["default", "1"]]);
+        assert.deepEqual(values(r.http, "limit_req_log_level"), ["info"]);
+        assert.deepEqual(values(r.http, "limit_conn_log_level"), ["info"]);
     });
     it("never logs the API key itself (nor query strings)", () => {
         assert.doesNotMatch(format.args[2], /\$http_x_api_key|\$request_uri|\$args|\$query_string|\$request"/);
