@@ -21,7 +21,7 @@ export const NOFILE_KERNEL_MAXIMUM = 1_048_576;
 
 /**
  * nofile for a concurrency target: 2 fds per proxied session plus 25% headroom plus 1024
- * fixed. The nginx renderer should reuse it for worker_rlimit_nofile.
+ * fixed; also nginx's worker_rlimit_nofile (components/nginx/render-main.ts workerSizing).
  */
 export function nofileFor(concurrencyTarget: number): number {
     if (!Number.isInteger(concurrencyTarget) || concurrencyTarget < 1) {

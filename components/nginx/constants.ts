@@ -155,8 +155,6 @@ export const UPSTREAM_ZONE_KILOBYTES = 64;
 
 // ---- Worker sizing ----------------------------------------------------------------------
 
-/** seed: minimum 4 cores; `worker_processes auto` gives at least this many workers. */
-export const MIN_WORKER_PROCESSES = 4;
 /** seed: Concurrency Threshold 10,000 to 100,000 concurrent sessions. */
 export const MIN_CONCURRENCY_TARGET = 10_000;
 export const MAX_CONCURRENCY_TARGET = 100_000;

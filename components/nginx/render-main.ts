@@ -1,6 +1,7 @@
 /** nginx.conf: process model, sizing, and the http{} skeleton that includes one file per concern. */
 import { citeControl } from "../core/controls";
-import { DEFAULT_MASTER_UNPRIVILEGED, DEFAULT_NJS_MODULE_PATH, MIN_WORKER_PROCESSES } from "./constants";
+import { NOFILE_BASE, nofileFor } from "../host/limits";
+import { DEFAULT_MASTER_UNPRIVILEGED, DEFAULT_NJS_MODULE_PATH } from "./constants";
 import { VALIDATION_MODULE_NAME, validatedRoutes } from "./render-validation";
 import { block, directive, fileContent } from "./lines";
 import type { NginxLayout } from "./layout";
@@ -12,22 +13,31 @@ export interface WorkerSizing {
 }
 
 /**
- * Sizing from the concurrency target (10k-100k sessions):
- *   worker_connections  = ceil(2 * target / MIN_WORKER_PROCESSES)
- *     each proxied session holds two connections (client + upstream); the seed's minimum of
- *     4 cores means `worker_processes auto` starts at least 4 workers, so the tier still
- *     reaches its target on the smallest supported host (more cores = headroom).
- *   worker_rlimit_nofile = 2 * worker_connections
- *     a connection may also hold a temp file (buffered body), plus logs and listeners.
- * The host renderer's LimitNOFILE must be >= worker_rlimit_nofile.
+ * Sizing from the concurrency target (10k-100k sessions), measured on the local stack:
+ *   worker_connections = 2 * target, in every worker
+ *     each proxied session holds two connections (client + upstream), and one worker must be
+ *     able to hold them all: nginx spreads accepts unevenly (10,000 connections at a 2-worker
+ *     proxy split about 70/30), and a host may have fewer cores than workers were assumed to
+ *     be. Sized per worker as ceil(2 * target / 4 workers), a flood of the target hit
+ *     "worker_connections are not enough" and nginx closed 30 % of the connections. A slot
+ *     costs ~0.5 KB of worker memory (20,000 slots: ~10 MB).
+ *   worker_rlimit_nofile = nofileFor(target) (components/host/limits.ts), the unit's LimitNOFILE
+ *     two descriptors per session plus 25 % headroom plus the fixed ones.
+ * Where the delivery target knows the host's open-file ceiling (`nofileCeiling`, from the
+ * inventory's facts) both fit under it - a worker whose setrlimit fails keeps the master's
+ * limit and runs out of descriptors first - and the delivery reports the unit's shortfall.
  */
-export function workerSizing(concurrencyTarget: number): WorkerSizing {
-    const workerConnections = Math.ceil((2 * concurrencyTarget) / MIN_WORKER_PROCESSES);
-    return { workerConnections, workerRlimitNofile: 2 * workerConnections };
+export function workerSizing(concurrencyTarget: number, nofileCeiling = Infinity): WorkerSizing {
+    const workerRlimitNofile = Math.min(nofileFor(concurrencyTarget), nofileCeiling);
+    const workerConnections = Math.min(2 * concurrencyTarget, workerRlimitNofile - NOFILE_BASE);
+    if (workerConnections < 1) throw new Error(`nofileCeiling: ${nofileCeiling} leaves nginx no connections (it needs more than ${NOFILE_BASE})`);
+    return { workerConnections, workerRlimitNofile };
 }
 
 export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
-    const sizing = workerSizing(spec.concurrencyTarget);
+    const sizing = workerSizing(spec.concurrencyTarget, spec.nofileCeiling);
+    const capped = spec.nofileCeiling !== undefined && spec.nofileCeiling < nofileFor(spec.concurrencyTarget)
+        ? `; capped at this host's open-file ceiling ${spec.nofileCeiling}` : "";
     const group = spec.runGroup ?? spec.runUser;
     const temp = spec.tempDirectory;
     const tempPaths =
@@ -52,7 +62,7 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
         directive("worker_cpu_affinity auto", "seed: bind workers to cores (cache locality)"),
         directive(
             `worker_rlimit_nofile ${sizing.workerRlimitNofile}`,
-            `2 x worker_connections (concurrencyTarget ${spec.concurrencyTarget})`,
+            `seed: "Too many open files" - the unit's LimitNOFILE: 2 fds per session + 25 % + ${NOFILE_BASE} (concurrencyTarget ${spec.concurrencyTarget})${capped}`,
         ),
         directive(`pid ${spec.pidFile}`),
         directive(`error_log ${spec.logDirectory}/error.log warn`, citeControl("logging", "OWASP ASVS 7.1.3 / CIS NGINX Benchmark 3.3: error logging")),
@@ -64,7 +74,7 @@ export function renderMainConf(spec: NginxSpec, layout: NginxLayout): string {
             directive("multi_accept on", "seed: drain the accept queue during bursts"),
             directive(
                 `worker_connections ${sizing.workerConnections}`,
-                `ceil(2 x ${spec.concurrencyTarget} / ${MIN_WORKER_PROCESSES} workers)`,
+                `2 x ${spec.concurrencyTarget}: one worker holds the whole target (accepts spread unevenly)${capped}`,
             ),
         ]),
         "",

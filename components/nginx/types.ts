@@ -174,6 +174,9 @@ export interface NginxSpec {
     readonly mtlsVerifyDepth: number;
     /** Target concurrent sessions (10k-100k): sizes worker_connections/rlimit. */
     readonly concurrencyTarget: number;
+    /** The host's open-file hard limit, where the delivery target knows it (inventory facts):
+     *  worker_rlimit_nofile and worker_connections fit under it. Default: no ceiling. */
+    readonly nofileCeiling?: number;
     readonly rateLimits: {
         /** Default per-IP rate limit. Default: 50 (DEFAULT_RATE_PER_IP) r/s, burst 20 (DEFAULT_BURST_PER_IP),
          *  zone 10 (DEFAULT_RATE_ZONE_MEGABYTES) MB. */

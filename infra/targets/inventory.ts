@@ -232,10 +232,12 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
     const proxyDeliveries: HostDelivery[] = [];
     for (const host of proxies) {
         const profile = osProfile(host.os);
-        const nginxFiles = renderNginx({
+        // Sized to the host's open-file ceiling where it is lower than the target needs (the delivery reports the unit's shortfall).
+        const nginxFiles = prepared.get(host.name)!.facts.apply((facts) => renderNginx({
             ...buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup, nginxVersion: profile.nginxVersion }),
             ...(lb ? { proxyProtocol: { trustedAddresses: [lb.address] } } : {}),
-        });
+            nofileCeiling: facts.nofileCeiling,
+        }));
         const hardening = renderHost(buildHostSpec(tier, {
             hostname: host.name, os: host.os, logVolume: false,
             // Behind the load balancer only it reaches the listeners; without one, the tier's
@@ -255,7 +257,7 @@ export function provisionInventory(tier: TierConfig, hosts: readonly InventoryHo
             // TLS upstreams present certificates of the tier's PKI (output upstreamCertificates).
             ...(tlsUpstreams ? [{ path: CERTIFICATE_PATHS.upstreamCa, content: caBundle, mode: "0644", owner: "root", group: "root", action: "nginx-reload" } as HostFile] : []),
         ]);
-        hostFiles[host.name] = certificates.apply((certs) => [...hardening, ...nginxFiles, ...certs]);
+        hostFiles[host.name] = pulumi.all([nginxFiles, certificates]).apply(([nginx, certs]) => [...hardening, ...nginx, ...certs]);
         const delivery = deliver(host, hostFiles[host.name], after(host, [...keyDeliveries, ...upstreamDeliveries]));
         proxyDeliveries.push(delivery);
         reports[host.name] = delivery.report;

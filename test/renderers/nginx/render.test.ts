@@ -434,14 +434,23 @@ describe("logging", () => {
 
 describe("process model", () => {
     it("sizes workers from the concurrency target", () => {
+        // One worker holds the whole target (2 connections per session); the descriptors are the unit's LimitNOFILE.
         const sizing = workerSizing(validSpec.concurrencyTarget);
-        assert.deepEqual(sizing, { workerConnections: 25_000, workerRlimitNofile: 50_000 });
-        assert.deepEqual(values(r.main, "worker_rlimit_nofile"), ["50000"]);
+        assert.equal(validSpec.concurrencyTarget, 50_000);
+        assert.deepEqual(sizing, { workerConnections: 100_000, workerRlimitNofile: 126_024 });
+        assert.deepEqual(values(r.main, "worker_rlimit_nofile"), ["126024"]);
         const events = only(r.main, "events");
-        assert.deepEqual(values(events, "worker_connections"), ["25000"]);
+        assert.deepEqual(values(events, "worker_connections"), ["100000"]);
         assert.deepEqual(values(events, "use"), ["epoll"]);
         assert.deepEqual(values(events, "multi_accept"), ["on"]);
-        assert.deepEqual(workerSizing(100_000).workerConnections, 50_000);
+        assert.deepEqual(workerSizing(100_000).workerConnections, 200_000);
+        // Under a host's open-file ceiling (this machine's containers: 20,000) both fit, and the lines say so.
+        assert.deepEqual(workerSizing(10_000, 20_000), { workerConnections: 18_976, workerRlimitNofile: 20_000 });
+        assert.deepEqual(workerSizing(10_000, 100_000), { workerConnections: 20_000, workerRlimitNofile: 26_024 });
+        assert.throws(() => workerSizing(10_000, 1000), /nofileCeiling: 1000 leaves nginx no connections/);
+        const capped = render({ ...validSpec, concurrencyTarget: 10_000, nofileCeiling: 20_000 });
+        assert.deepEqual(values(capped.main, "worker_rlimit_nofile"), ["20000"]);
+        assert.match(capped.text, /worker_connections 18976;.*capped at this host's open-file ceiling 20000/);
         assert.throws(() => render({ ...validSpec, concurrencyTarget: 500 }), /concurrencyTarget/);
     });
     it("runs auto workers with CPU affinity, the pid path and the run user", () => {
