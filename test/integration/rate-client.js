@@ -1,9 +1,10 @@
 // Runs inside the local stack's client network namespace (ip netns exec … node rate-client.js):
 // sends GET requests at a fixed rate for a bounded time over kept-alive HTTPS connections from one
-// source address, and prints one JSON line: how many were sent, answered 200, answered 429, failed.
+// source address, and prints one JSON line: how many were sent, answered 200, answered 429, failed;
+// the count and slowest answer per status (and per error), and when each status was first and last seen.
 //   node rate-client.js HOST SERVERNAME CA_FILE API_KEY PATH RATE SECONDS LOCAL_ADDRESS
 // Request i is sent at start + i/RATE (not back to back), so the offered rate is the asked one.
-// Bounded: at most RATE*SECONDS requests, and the process exits 15 s after the last is sent.
+// Bounded: at most RATE*SECONDS (and 40,000) requests, and the process exits 15 s after the last is sent.
 "use strict";
 const fs = require("node:fs");
 const https = require("node:https");
@@ -11,9 +12,18 @@ const https = require("node:https");
 const [host, servername, caFile, apiKey, path, rateText, secondsText, localAddress] = process.argv.slice(2);
 const rate = Number(rateText);
 const seconds = Number(secondsText);
-const total = Math.min(Math.round(rate * seconds), 20_000);
+const total = Math.min(Math.round(rate * seconds), 40_000);
 const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: fs.readFileSync(caFile), servername, localAddress });
 const counts = { sent: 0, ok: 0, limited: 0, other: 0, failed: 0 };
+/** status (or "error: <message>") -> { n, maxMs, firstAt, lastAt } (seconds since start). */
+const statuses = {};
+function seen(key, sentAt) {
+    const now = process.hrtime.bigint();
+    const s = (statuses[key] ??= { n: 0, maxMs: 0, firstAt: Number(now - started) / 1e9, lastAt: 0 });
+    s.n++;
+    s.maxMs = Math.max(s.maxMs, Number(now - sentAt) / 1e6);
+    s.lastAt = Number(now - started) / 1e9;
+}
 // When the first and the last request actually left (timers slip under load): the window the proxy saw.
 let firstSentAt;
 let lastSentAt;
@@ -22,17 +32,19 @@ const started = process.hrtime.bigint();
 
 function finish() {
     const windowSeconds = firstSentAt === undefined ? 0 : Number(lastSentAt - firstSentAt) / 1e9;
-    process.stdout.write(`${JSON.stringify({ ...counts, rate, seconds, windowSeconds, elapsedSeconds: Number(process.hrtime.bigint() - started) / 1e9 })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...counts, rate, seconds, windowSeconds, elapsedSeconds: Number(process.hrtime.bigint() - started) / 1e9, statuses })}\n`);
     process.exit(0);
 }
 
 function send() {
     counts.sent++;
     lastSentAt = process.hrtime.bigint();
+    const sentAt = lastSentAt;
     if (firstSentAt === undefined) firstSentAt = lastSentAt;
     const req = https.request({ host, port: 443, path, method: "GET", agent, headers: { host: servername, "x-api-key": apiKey }, timeout: 10_000 }, (res) => {
         res.resume();
         res.on("end", () => {
+            seen(String(res.statusCode), sentAt);
             if (res.statusCode === 200) counts.ok++;
             else if (res.statusCode === 429) counts.limited++;
             else counts.other++;
@@ -40,7 +52,8 @@ function send() {
         });
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => {
+    req.on("error", (err) => {
+        seen(`error: ${err.code ?? err.message}`, sentAt);
         counts.failed++;
         if (++done === total) finish();
     });
