@@ -8,10 +8,14 @@
 // keyed on the key service's id (random keys neither dodge nor drain it); a no-op second up;
 // destroy leaves nothing.
 // On the same deployment: `npm run verify` (infra/verify) passes every row, and names proxy-a's
-// rows when its nginx is stopped by hand; the live security checks (mTLS with a foreign and an
-// expired certificate, encoded path variants, body/header/URI limits answered with the JSON
-// error body, security headers on every kind of answer, no secret in plaintext at rest), each
-// refusal proved absent from the upstream's own journal.
+// rows when its nginx is stopped by hand; the live security checks (testssl, mTLS with a foreign
+// and an expired certificate, encoded path variants, body/header/URI limits answered with the JSON
+// error body, slow headers and bodies cut by the timeouts, security headers on every kind of
+// answer, per-IP rate-limit fidelity through both proxies, no secret in plaintext at rest), each
+// refusal proved absent from the upstream's own journal; and the fault drills, each under bounded
+// steady load counting failed requests: a proxy stopped, certificates rotated, a refused config
+// pushed, a reload with WebSocket and gRPC streams open, the upstream stopped and too slow, a
+// connection flood to the concurrency target, SYN bursts, a 60 s flood at 10x the rate limit.
 // State goes to a temp backend and the config to stacks/Pulumi.local-it.yaml, a copy of the
 // local stack file removed afterwards (git-ignored), so a user's own `npm run up` state and
 // stack file are untouched; its network plan is the local stack's, so no other local stack may
@@ -977,6 +981,11 @@ describe("the local stack: the whole tier on this machine, from the client segme
             const sd = Math.sqrt(flood.limited * p * (1 - p));
             assert.ok(Math.abs(sampled - flood.limited * p) <= 5 * sd + 1, `sampled ${sampled} of ${flood.limited} refusals (expected ${(flood.limited * p).toFixed(0)} +- ${(5 * sd).toFixed(0)})`);
             assert.ok(perRefusal < 15, `the access log grew ${perRefusal.toFixed(1)} B per refused request (a full line is ~600 B, and an error line ~250 B more)`);
+            // The volume holds a day of this flood until the daily rotation (logrotate.ts) compresses it.
+            const available = Number(inHost(proxy, ["df", "-B1", "--output=avail", "/var/log/nginx"]).trim().split("\n").pop());
+            const perDay = ((grown.access + grown.error) / 60) * 86_400;
+            process.stdout.write(`drill: at this rate a day of the flood writes ${(perDay / 2 ** 30).toFixed(2)} GiB; the log volume has ${(available / 2 ** 30).toFixed(1)} GiB free\n`);
+            assert.ok(perDay < available, `a day of this flood (${perDay} B) fits the log volume (${available} B free)`);
             assert.ok(Math.abs(estimated - flood.limited) <= 5 * sd * 100 + 100, `verify's estimate ${estimated} of ${flood.limited} refusals`);
         });
 
