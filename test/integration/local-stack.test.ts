@@ -669,7 +669,7 @@ describe("the local stack: the whole tier on this machine, from the client segme
             }
         });
 
-    it("per-IP rate limit fidelity from one address at 0.8x, 2x and 10x for a bounded time: no false rejects at 0.8x, accepted = rate x time + burst within 2 % (10x: 5 %, never above), the rest 429, sampled in the access log; a second address at 0.8x during the 2x flood unaffected; the same through the other proxy",
+    it("per-IP rate limit fidelity from one address at 0.8x, 2x and 10x for a bounded time: no false rejects at 0.8x, accepted = rate x time + burst within 2 % (never above), the rest 429, sampled in the access log; a second address at 0.8x during the 2x flood unaffected; the same through the other proxy",
         { skip: skipReason || false }, async () => {
             deployment();
             const { ratePerSecond: rate, burst } = out.rateLimits.perIp;
@@ -698,10 +698,10 @@ describe("the local stack: the whole tier on this machine, from the client segme
                     // limit_req admits the burst, then one request per 1/rate s of the window the requests arrived in
                     // (the client's timers slip under load: the window it actually sent in, not the nominal 6 s).
                     const expected = Math.round(rate * flood.windowSeconds) + burst + 1;
-                    // At 10x nginx admits slightly less than the ideal (measured here 1.2-1.9 % below alone, 3.4-3.7 %
-                    // during a fresh-clone CI run with the machine's other core busy); the cause is not pinned down
-                    // (issue 13 measures it). 2x must be within 2 %; 10x within 5 %, never above.
-                    const tolerance = factor === 2 ? 0.02 : 0.05;
+                    // Within 2 % below, never above. (10x used to admit 1-4 % less: the first requests waited for TLS
+                    // handshakes, so the proxy saw a shorter window than the client; rate-client now warms its
+                    // connections up first.)
+                    const tolerance = 0.02;
                     assert.ok(flood.ok <= expected * 1.02 && flood.ok >= expected * (1 - tolerance),
                         `${factor}x through ${proxy}: accepted ${flood.ok}, expected ${expected} (${rate} r/s x ${flood.windowSeconds.toFixed(2)} s + burst ${burst} + 1) within ${tolerance * 100} %: ${JSON.stringify(flood)}`);
                     assert.equal(flood.ok + flood.limited, flood.sent, "the rest answered 429");
@@ -959,10 +959,21 @@ describe("the local stack: the whole tier on this machine, from the client segme
             const estimate = () => verify().report.rows.find((r) => r.check === "rate-limit-events" && r.host === proxy)?.data?.estimatedRefusals ?? NaN;
             // verify sends requests of its own: its runs come before the first and after the last reading.
             const estimateBefore = estimate();
-            const before = { access: size("/var/log/nginx/access.log"), error: size("/var/log/nginx/error.log"), lines: accessLines(proxy), lines429: count('"status":"429"'), lines200: count('"status":"200"') };
+            const warmUp = '"uri":"/apiproxy-rate-client-warm-up"';
+            const before = { access: size("/var/log/nginx/access.log"), error: size("/var/log/nginx/error.log"), lines: accessLines(proxy), lines429: count('"status":"429"'), lines200: count('"status":"200"'), warmUp: count(warmUp) };
             await sleep(1500);
-            const flood = await load(rate * 10, 60, "/api/v1/orders/flood");
+            // The load balancer's view of the pair during the flood: a flood from one client must not flap health checks.
+            const flooding = load(rate * 10, 60, "/api/v1/orders/flood");
+            let done = false;
+            const states = new Set<string>();
+            void flooding.finally(() => (done = true));
+            while (!done) {
+                for (const [server, state] of Object.entries(await haproxyServers())) if (server.startsWith("proxies-https/")) states.add(`${server}=${state}`);
+                await sleep(1000);
+            }
+            const flood = await flooding;
             await sleep(500);
+            assert.deepEqual([...states].sort(), ["proxies-https/proxy-a=2", "proxies-https/proxy-b=2"], "both proxies stayed up at the load balancer throughout");
             const grown = { access: size("/var/log/nginx/access.log") - before.access, error: size("/var/log/nginx/error.log") - before.error, lines: accessLines(proxy) - before.lines };
             const sampled = count('"status":"429"') - before.lines429;
             const admittedLines = count('"status":"200"') - before.lines200;
@@ -975,7 +986,7 @@ describe("the local stack: the whole tier on this machine, from the client segme
             assert.ok(flood.limited > flood.ok * 5, `the flood was refused mostly: ${JSON.stringify(flood)}`);
             assert.ok(grown.error < 2048, `the error log grew ${grown.error} B: refusals must not write error lines`);
             assert.equal(admittedLines, flood.ok, "every admitted request logged");
-            assert.equal(grown.lines, admittedLines + sampled, "nothing else logged");
+            assert.equal(grown.lines, admittedLines + sampled + count(warmUp) - before.warmUp, "nothing else logged (but the client's warm-up 404s)");
             // One refusal in 100 logged (binomial: within 5 standard deviations).
             const p = 0.01;
             const sd = Math.sqrt(flood.limited * p * (1 - p));
