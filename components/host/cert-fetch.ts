@@ -8,7 +8,7 @@
  */
 import { cite, file, lines } from "./common";
 import { osProfile } from "./os";
-import { NGINX_BINARY, NGINX_LOG_DIR, NGINX_STATE_DIR } from "./paths";
+import { NGINX_BINARY, NGINX_LOG_DIR, NGINX_RUNTIME_DIR, NGINX_STATE_DIR } from "./paths";
 import { shellQuote } from "../core/shell";
 import type { HostFile } from "../core/host-file";
 import type { CertificateSecretSpec, HostSpec } from "./types";
@@ -28,6 +28,16 @@ export const CERT_FETCH_RANDOM_DELAY = "10min";
 export const PRIVATE_KEY_MODE = "0640";
 /** Certificates and CA bundles are public. */
 export const CERTIFICATE_MODE = "0644";
+
+/**
+ * `nginx -t` as the proxy user, with the one capability its unit gives nginx: the check binds
+ * every listener, and as a plain user binding 443 fails (13: Permission denied); as root it would
+ * create files nginx, unprivileged, could not reopen. For first boot and the certificate fetch.
+ */
+export function nginxConfigTest(os: HostSpec["os"]): string {
+    const { proxyUser, proxyGroup } = osProfile(os);
+    return `setpriv --reuid=${proxyUser} --regid=${proxyGroup} --init-groups --inh-caps=+net_bind_service --ambient-caps=+net_bind_service -- ${NGINX_BINARY} -t -q`;
+}
 
 /** Plain-data arguments of the renderer: the secret ids and where each one lands. */
 export interface CertFetchArgs {
@@ -65,7 +75,6 @@ export function renderCertFetchConfig(spec: HostSpec, args: CertFetchArgs): stri
 }
 
 export function renderCertFetchScript(spec: HostSpec): string {
-    const { proxyUser } = osProfile(spec.os);
     return lines(
         "#!/usr/bin/env bash",
         "# Managed by api-proxy-security (components/host/cert-fetch.ts).",
@@ -107,8 +116,8 @@ export function renderCertFetchScript(spec: HostSpec): string {
         '[ "${#changed[@]}" -gt 0 ] || exit 0',
         'if command -v restorecon >/dev/null; then restorecon "${changed[@]}"; fi',
         "",
-        "# seed: validate before reload; as the proxy user, so root never creates files nginx cannot open",
-        `if ! runuser -u ${proxyUser} -- ${NGINX_BINARY} -t -q; then`,
+        "# seed: validate before reload; as the proxy user (with CAP_NET_BIND_SERVICE, as its unit runs it), so root never creates files nginx cannot open",
+        `if ! ${nginxConfigTest(spec.os)}; then`,
         '    echo "apiproxy-fetch-certs: nginx -t failed; restoring previous TLS material" >&2',
         "    for dest in \"${changed[@]}\"; do",
         '        if [ -f "$dest.apiproxy-previous" ]; then mv -f "$dest.apiproxy-previous" "$dest"; fi',
@@ -116,14 +125,16 @@ export function renderCertFetchScript(spec: HostSpec): string {
         "    exit 1",
         "fi",
         "# seed: rotation without downtime - reload (SIGHUP), never restart; before first start there is nothing to reload",
+        "# Queued, not awaited: nginx.service is ordered after this unit, so its reload job runs once this one has finished",
+        "# (waiting for it here would deadlock).",
         "if systemctl is-active --quiet nginx.service; then",
-        "    systemctl reload nginx.service",
+        "    systemctl reload --no-block nginx.service",
         "fi",
     );
 }
 
 export function renderCertFetchService(spec: HostSpec, args: CertFetchArgs): string {
-    const { proxyGroup } = osProfile(spec.os);
+    const { proxyUser, proxyGroup } = osProfile(spec.os);
     const directories = uniqueDirectories(args.secrets);
     return lines(
         "# Managed by api-proxy-security (components/host/cert-fetch.ts).",
@@ -137,10 +148,14 @@ export function renderCertFetchService(spec: HostSpec, args: CertFetchArgs): str
         "Type=oneshot",
         cite("least privilege: create the certificate directories outside the sandbox, owned root:<proxy group>"),
         ...directories.map((directory) => `ExecStartPre=+/usr/bin/install -d -m 0750 -o root -g ${proxyGroup} ${directory}`),
+        cite("seed: validate before reload - `nginx -t` opens the pid file, in the runtime dir nginx.service makes only while nginx runs (RuntimeDirectory=nginx, 0750)"),
+        `ExecStartPre=+/usr/bin/install -d -m 0750 -o ${proxyUser} -g ${proxyGroup} ${NGINX_RUNTIME_DIR}`,
         `ExecStart=${CERT_FETCH_SCRIPT_PATH}`,
         cite("seed: read-only OS; writable only the certificate dirs and what `nginx -t` opens"),
         "ProtectSystem=strict",
-        `ReadWritePaths=${[...directories, NGINX_LOG_DIR, NGINX_STATE_DIR].join(" ")}`,
+        // "-": systemd sets these up for every spawn, also ExecStartPre's, before it created the
+        // certificate dirs on a fresh host (a missing path would fail the spawn, 226/NAMESPACE).
+        `ReadWritePaths=${[...directories.map((d) => `-${d}`), NGINX_LOG_DIR, NGINX_STATE_DIR, `-${NGINX_RUNTIME_DIR}`].join(" ")}`,
         cite("NIST SP 800-53 AC-6"),
         "ProtectHome=yes",
         cite("NIST SP 800-53 SC-4"),

@@ -23,7 +23,7 @@ import { gzipSync } from "zlib";
 import * as YAML from "yaml";
 import { ACTION_ORDER, type HostAction, type HostFile } from "../core/host-file";
 import { assertNever, osProfile } from "./os";
-import { NGINX_BINARY } from "./paths";
+import { nginxConfigTest } from "./cert-fetch";
 import type { HostOs } from "./types";
 
 /** A public key line: type, base64 key, optional comment (no newlines, no options). */
@@ -44,7 +44,17 @@ export interface CloudInitOptions {
     /** The admin account sshd's AllowUsers names, created at first boot with these public keys
      *  (key-only, passwordless sudo). Without it nobody can log in over SSH (SSM still works). */
     readonly admin?: { readonly name: string; readonly authorizedKeys: readonly string[] };
+    /** Whether first boot installs the packages (a stock image). A golden image carries them:
+     *  its first boot must not need a mirror its security group does not reach (apt would fail
+     *  and leave cloud-init in error). Default: true (DEFAULT_INSTALL_PACKAGES) */
+    readonly installPackages?: boolean;
+    /** The apt archives first boot installs from (the declared package mirror, the one the
+     *  security group admits), replacing the image's sources. Default: the image's own sources. */
+    readonly aptMirror?: { readonly primary: string; readonly security: string };
 }
+
+/** Stock images install at first boot. */
+export const DEFAULT_INSTALL_PACKAGES = true;
 
 /** nginx's own comment forms as the nginx renderer writes them: a whole comment line, or
  *  "<directive>;  # control" / "<block> {  # control" (components/nginx/lines.ts). */
@@ -138,7 +148,6 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
         }
         seen.add(f.path);
     }
-    const { proxyUser } = osProfile(opts.os);
     const packages = [...new Set([...basePackages(opts.os), ...(opts.extraPackages ?? [])])];
     const onHost = [...(opts.bakedFiles ?? DEFAULT_BAKED_FILES).filter((b) => !seen.has(b.path)), ...files];
     const actions = ACTION_ORDER.flatMap((action) =>
@@ -147,7 +156,7 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
         "set -eu",
         ...actions,
         // seed: validate before starting, as the proxy user (root would create log files nginx cannot reopen).
-        `runuser -u ${proxyUser} -- ${NGINX_BINARY} -t -q`,
+        nginxConfigTest(opts.os),
         "systemctl enable nginx.service",
         // First boot only (runcmd runs once per instance, before the instance is in service):
         // the package started nginx with its vendor unit; the hardened unit needs a fresh start.
@@ -167,8 +176,16 @@ export function renderCloudInit(files: readonly HostFile[], opts: CloudInitOptio
                 ssh_authorized_keys: [...opts.admin.authorizedKeys],
             }],
         } : {}),
-        package_update: true,
-        packages,
+        // seed: packages from the declared mirror only (NIST SP 800-53 SC-7(5): egress to named destinations)
+        ...(opts.aptMirror ? {
+            apt: {
+                // Debian's cloud images preserve the image's sources by default: the mirror must replace them.
+                preserve_sources_list: false,
+                primary: [{ arches: ["default"], uri: opts.aptMirror.primary }],
+                security: [{ arches: ["default"], uri: opts.aptMirror.security }],
+            },
+        } : {}),
+        ...(opts.installPackages ?? DEFAULT_INSTALL_PACKAGES ? { package_update: true, packages } : {}),
         write_files: files.map(compactForUserData).map((f) => ({
             path: f.path,
             content: f.content,

@@ -1,5 +1,5 @@
 /**
- * Kernel network and self-protection settings -> /etc/sysctl.d/60-apiproxy.conf.
+ * Kernel network and self-protection settings -> /etc/sysctl.d/99-zz-apiproxy.conf.
  * The seed's SYN-flood/ephemeral-port keys are kept exactly (backlogs only ever scale up),
  * plus baseline hardening that does not break a reverse proxy. sysctl.d allows comments
  * only on their own line, so each key is preceded by the control it satisfies.
@@ -9,7 +9,11 @@ import { cite, file, lines } from "./common";
 import type { HostFile } from "../core/host-file";
 import type { HostSpec } from "./types";
 
-export const SYSCTL_PATH = "/etc/sysctl.d/60-apiproxy.conf";
+/** Named to sort after every file the distributions ship: sysctl --system applies all of
+ *  /etc/sysctl.d, /run/sysctl.d and /usr/lib/sysctl.d in one lexicographic order and the last
+ *  value wins (Debian's procps /usr/lib/sysctl.d/99-protect-links.conf set fs.protected_fifos
+ *  back to 1 after a 60-apiproxy.conf, proved by the AWS boot test). */
+export const SYSCTL_PATH = "/etc/sysctl.d/99-zz-apiproxy.conf";
 
 /** Seed: SYN backlog that absorbs bursts at the low end of 10k-100k sessions. */
 export const SEED_TCP_MAX_SYN_BACKLOG = 4096;

@@ -69,6 +69,15 @@ export function amiDistribution(
     };
 }
 
+/** The AWSTOE component documents of the image (what Image Builder runs on the build instance). */
+export function goldenImageDocuments(environment: string, hostFiles: readonly HostFile[], packages: readonly string[] = DEFAULT_IMAGE_PACKAGES): string[] {
+    return renderToeDocuments(hostFiles, {
+        name: `apiproxy-${environment}-host-files`,
+        description: `apiproxy ${environment}: packages and rendered host configuration`,
+        packages,
+    });
+}
+
 /** The `Ec2ImageBuilderArn` tag value of every build of a recipe version (EC2 filter wildcard). */
 export function imageFamilyPattern(recipeArn: string): string {
     return `${recipeArn.replace(":image-recipe/", ":image/")}/*`;
@@ -128,11 +137,7 @@ export class GoldenImage extends pulumi.ComponentResource {
         }
         let documents: string[];
         try {
-            documents = renderToeDocuments(args.hostFiles, {
-                name: `apiproxy-${args.environment}-host-files`,
-                description: `apiproxy ${args.environment}: packages and rendered host configuration`,
-                packages,
-            });
+            documents = goldenImageDocuments(args.environment, args.hostFiles, packages);
         } catch (error) {
             throw new pulumi.ResourceError(`hostFiles: ${(error as Error).message}`, this);
         }

@@ -2,7 +2,8 @@
  * AWSTOE component documents for the golden image (pure: HostFiles in, YAML text out).
  *
  * FORMAT CONTRACT (the policy pack parses the text):
- *   - phase `build` has a step `InstallPackages` (ExecuteBash), then a step `WriteHostFiles`
+ *   - phase `build` has a step `InstallPackages` (ExecuteBash, first document only), a step
+ *     `CreateDirectories` (ExecuteBash: the files' directories), then a step `WriteHostFiles`
  *     with `action: CreateFile` whose `inputs` is a list of exactly
  *     `{ path, content, permissions, owner, group }` (permissions is the HostFile mode string);
  *   - phase `validate` has a step `ValidateHostFiles` (ExecuteBash) checking modes/owners and
@@ -80,6 +81,13 @@ function document(files: readonly HostFile[], opts: ToeOptions, part: number, pa
             },
         });
     }
+    // CreateFile writes into an existing directory: the files' own (e.g. /etc/nginx/apiproxy) are
+    // made first. mkdir -p leaves existing directories' owner and mode alone.
+    build.push({
+        name: "CreateDirectories",
+        action: "ExecuteBash",
+        inputs: { commands: ["set -euo pipefail", `mkdir -p -- ${[...new Set(files.map((f) => f.path.slice(0, f.path.lastIndexOf("/"))))].map(shellQuote).join(" ")}`] },
+    });
     build.push({
         name: "WriteHostFiles",
         action: "CreateFile",

@@ -9,6 +9,7 @@ import * as aws from "@pulumi/aws";
 import { isIpv6Cidr, isOpenCidr, parseIpv4Cidr, subnetTiers, vpcResolverCidr } from "./cidr";
 import { dmzNaclRules, NaclRulePlan, overQuota, privateNaclRules } from "./nacl-rules";
 import { DEFAULT_PROXY_PORTS, DEFAULT_UPSTREAM_PORTS, ProxyPorts } from "./ports";
+import type { PackageMirrorEgress } from "./package-mirror";
 import { tierTags } from "./tags";
 import { keyPolicy } from "../secrets/key-policy";
 
@@ -25,6 +26,8 @@ export const DEFAULT_MANAGEMENT_CIDRS: readonly string[] = [];
 /** Interface endpoints instances need: Session Manager (ssm, ssmmessages, ec2messages), secrets, logs, KMS. */
 export const INTERFACE_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages", "secretsmanager", "logs", "kms"] as const;
 /** Flow records aggregated per minute instead of AWS's default ten: faster incident response. */
+/** Golden images install nothing at boot: no mirror path. */
+export const DEFAULT_DMZ_PACKAGE_MIRROR: readonly PackageMirrorEgress[] = [];
 const FLOW_LOG_AGGREGATION_SECONDS = 60;
 /** The smallest subnet AWS allows. */
 const SMALLEST_SUBNET_PREFIX = 28;
@@ -50,6 +53,8 @@ export interface DmzNetworkArgs {
     readonly upstreamPorts?: readonly number[];
     /** Key-store (Redis) port in the private subnets, opened from the DMZ; usually 6379 (DEFAULT_KEY_STORE_PORT). Default: undefined (no key-store). */
     readonly keyStorePort?: number;
+    /** The package mirror stock hosts install from at first boot (packageMirrorEgress): the DMZ ACL lets it out. Default: [] (DEFAULT_DMZ_PACKAGE_MIRROR) */
+    readonly packageMirror?: readonly PackageMirrorEgress[];
     /** Extra tags for every resource. */
     readonly tags?: Readonly<Record<string, string>>;
 }
@@ -114,7 +119,7 @@ export class DmzNetwork extends pulumi.ComponentResource {
         };
 
         const { public: publicCidrs, dmz: dmzCidrs, private: privateCidrs } = tiers;
-        const dmzRules = dmzRulesCheck(dmzNaclRules({ vpcCidr: cidr, trafficCidrs, managementCidrs, privateCidrs, ports, upstreamPorts: privatePorts }), "trafficCidrs/managementCidrs");
+        const dmzRules = dmzRulesCheck(dmzNaclRules({ vpcCidr: cidr, trafficCidrs, managementCidrs, privateCidrs, ports, upstreamPorts: privatePorts, packageMirror: args.packageMirror ?? DEFAULT_DMZ_PACKAGE_MIRROR }), "trafficCidrs/managementCidrs");
         const privateRules = dmzRulesCheck(privateNaclRules({ dmzCidrs, upstreamPorts: privatePorts }), "upstreamPorts");
 
         const parent = { parent: this };

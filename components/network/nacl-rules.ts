@@ -47,6 +47,8 @@ export interface DmzNaclInput {
     readonly privateCidrs: readonly string[];
     readonly ports: ProxyPorts;
     readonly upstreamPorts: readonly number[];
+    /** Where stock hosts install packages from at first boot (packageMirrorEgress). */
+    readonly packageMirror?: readonly { readonly cidr: string; readonly port: number }[];
 }
 
 /** DMZ subnets: the proxies. */
@@ -71,6 +73,7 @@ export function dmzNaclRules(input: DmzNaclInput): NaclRulePlan[] {
         // http; the proxies' security group allows no port 80, so only the build instance uses it.
         tcp(true, ANYWHERE, 80, 80, "apt mirrors through NAT during image builds"),
         ...input.upstreamPorts.flatMap((port) => input.privateCidrs.map((cidr) => tcp(true, cidr, port, port, "to upstreams"))),
+        ...(input.packageMirror ?? []).map((m) => tcp(true, m.cidr, m.port, m.port, "apt mirror: stock hosts install packages at first boot")),
         udp(true, vpcCidr, 53, 53, "DNS to the VPC resolver"),
         tcp(true, vpcCidr, 53, 53, "DNS (large answers) to the VPC resolver"),
     ]);

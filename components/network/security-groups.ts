@@ -9,8 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { isIpv6Cidr, isOpenCidr, parseIpv4Cidr, vpcResolverCidr } from "./cidr";
 import { DEFAULT_KEY_STORE_PORT, DEFAULT_PROXY_PORTS, DEFAULT_UPSTREAM_PORTS, ProxyPorts } from "./ports";
+import type { PackageMirrorEgress } from "./package-mirror";
 import { tierTags } from "./tags";
 
+/** No package mirror unless the hosts install at boot: golden images carry their packages. */
+export const DEFAULT_PACKAGE_MIRROR_EGRESS: readonly PackageMirrorEgress[] = [];
 /** No SSH path unless asked: Session Manager is the way in. */
 export const DEFAULT_SG_MANAGEMENT_CIDRS: readonly string[] = [];
 
@@ -43,6 +46,8 @@ export interface ProxySecurityGroupsArgs {
     readonly endpointSecurityGroupId: pulumi.Input<string>;
     /** Prefix lists reachable on 443 (e.g. DmzNetwork.s3PrefixListId). Default: []. */
     readonly httpsPrefixListIds?: readonly pulumi.Input<string>[];
+    /** The package mirror stock hosts install from at first boot (packageMirrorEgress). Default: [] (DEFAULT_PACKAGE_MIRROR_EGRESS) */
+    readonly packageMirror?: readonly PackageMirrorEgress[];
     /** Key-store egress; undefined = none. Default: undefined. */
     readonly keyStore?: KeyStoreAccess;
     /** Extra tags for every resource. */
@@ -79,6 +84,10 @@ export class ProxySecurityGroups extends pulumi.ComponentResource {
         }
         if ((args.keyStore?.cidrs ?? []).some(isOpenCidr)) {
             throw new pulumi.ResourceError("keyStore.cidrs must not be /0", this);
+        }
+        const packageMirror = args.packageMirror ?? DEFAULT_PACKAGE_MIRROR_EGRESS;
+        if (packageMirror.some((m) => isOpenCidr(m.cidr))) {
+            throw new pulumi.ResourceError("packageMirror: a mirror is one network, never /0", this);
         }
 
         const parent = { parent: this };
@@ -134,6 +143,9 @@ export class ProxySecurityGroups extends pulumi.ComponentResource {
             (args.keyStore.cidrs ?? []).forEach((cidr, i) =>
                 egress(`proxy-out-key-store-${i}`, `key-store ${cidr} on ${port}`, "tcp", port, source(cidr)));
         }
+
+        packageMirror.forEach((mirror, i) =>
+            egress(`proxy-out-package-mirror-${i}`, `apt mirror ${mirror.cidr} on ${mirror.port} (stock image: packages installed at first boot)`, "tcp", mirror.port, source(mirror.cidr)));
 
         // ---- upstream ingress: the proxy security group only ----
         upstreamPorts.forEach((port) =>

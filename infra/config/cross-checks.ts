@@ -5,6 +5,7 @@
 import type { ConfigProblem, TierConfig } from "./load";
 import { isIpv4, parseHostPort, parseIpv4Cidr } from "./units";
 import { subnetTiers } from "../../components/network/cidr";
+import { packageMirrorProblems } from "../../components/network/package-mirror";
 import { MANAGEMENT_CIDR, PRIVATE_CIDR } from "../../components/targets/local/address-plan";
 import { NJS_OS } from "../../components/targets/inventory/roles";
 
@@ -63,6 +64,16 @@ export function crossFieldProblems(tier: TierConfig): ConfigProblem[] {
         }
         if (PRODUCTION_ENVIRONMENTS.includes(tier.environment) && aws.image !== "golden") {
             add("aws.image", `must be "golden" in environment "${tier.environment}" (hosts come from the baked, reviewed image)`);
+        }
+        // Stock hosts install packages at first boot; their security group reaches a declared mirror only.
+        if (aws.image === "stock" && aws.packageMirror === undefined) {
+            add("aws.packageMirror", 'is required when aws.image is "stock": first boot installs nginx, nftables and the AWS CLI with apt, and the proxies\' security group opens egress only to a declared mirror ({url: http://<mirror>[:port]/<archive path>, securityUrl?, cidrs?: where it is when url names it by DNS})');
+        }
+        if (aws.image === "golden" && aws.packageMirror !== undefined) {
+            add("aws.packageMirror", 'only applies to aws.image "stock": golden hosts install nothing at boot (the image build reaches the mirrors through NAT)');
+        }
+        if (aws.packageMirror !== undefined) {
+            packageMirrorProblems(aws.packageMirror).forEach(({ field, message }) => add(`aws.packageMirror.${field}`, message));
         }
         if (aws.flowLogRetentionDays !== undefined && aws.flowLogRetentionDays < 90 && PRODUCTION_ENVIRONMENTS.includes(tier.environment)) {
             add("aws.flowLogRetentionDays", "must be at least 90 days in production (incident response needs flow history)");

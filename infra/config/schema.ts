@@ -256,6 +256,12 @@ const awsTarget = z.strictObject({
     /** Public keys of the admins: cloud-init creates the account sshd admits (apiproxy-admin) with them. */
     adminSshKeys: z.array(z.string().regex(SSH_PUBLIC_KEY, { error: "must be a public key in authorized_keys form (ssh-ed25519 AAAA... comment)" }))
         .min(1, { error: "names at least one admin public key: without one, the SSH account the hosts admit would not exist" }),
+    /** Stock images only: the apt mirror first boot installs from (components/network/package-mirror.ts). */
+    packageMirror: z.strictObject({
+        url: z.string(),
+        securityUrl: z.string().optional(),
+        cidrs: z.array(cidr).min(1).optional(),
+    }).optional(),
     /** A Route 53 hosted zone holding serverName: the stack then owns its alias record to the NLB. */
     hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: "must be a Route 53 hosted zone id (Z...)" }).optional(),
     flowLogRetentionDays: z.number().int().refine((d) => CLOUDWATCH_RETENTION_DAYS.includes(d), {

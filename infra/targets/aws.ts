@@ -13,6 +13,7 @@ import { CERT_FETCH_CONFIG_PATH } from "../../components/host/cert-fetch";
 import { renderNginx } from "../../components/nginx";
 import { DmzNetwork } from "../../components/network/dmz-network";
 import { ProxySecurityGroups } from "../../components/network/security-groups";
+import { packageMirrorEgress } from "../../components/network/package-mirror";
 import { TlsSecrets } from "../../components/secrets/tls-secrets";
 import { GoldenImage, UBUNTU_2204_AMD64_AMI_PARAMETER } from "../../components/image/golden-image";
 import { GoldenImagePipeline } from "../../components/image/golden-image-pipeline";
@@ -21,7 +22,7 @@ import { STOCK_IMAGE_GRACE_PERIOD_SECONDS, STOCK_IMAGE_WARMUP_SECONDS } from "..
 import type { AwsTierConfig } from "../config/load";
 import { PRODUCTION_ENVIRONMENTS } from "../config/cross-checks";
 import { isIpv4, parseHostPort } from "../config/units";
-import { vpcResolverCidr } from "../../components/network/cidr";
+import { subnetTiers, vpcResolverCidr } from "../../components/network/cidr";
 import { buildNginxSpec } from "../spec/nginx-spec";
 import { buildHostSpec } from "../spec/host-spec";
 import { CERTIFICATE_PATHS, SSH_ADMIN_USERS } from "../spec/host-paths";
@@ -48,60 +49,29 @@ function notBakedInto(image: readonly HostFile[], files: readonly HostFile[]): H
     });
 }
 
-export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
-    const environment = tier.environment;
-    const production = PRODUCTION_ENVIRONMENTS.includes(environment);
-    const tags = { ...tier.tags };
-    const provider = new aws.Provider(`aws-${tier.aws.region}`, { region: tier.aws.region as aws.Region });
-    const awsOpts = { provider };
-    const profile = osProfile(AWS_HOST_OS);
+/** Where an AWS proxy sits: the subnet tiers DmzNetwork carves (subnetTiers), plain CIDRs. */
+export interface AwsHostNetwork {
+    readonly publicCidrs: readonly string[];
+    readonly dmzCidrs: readonly string[];
+    readonly privateCidrs: readonly string[];
+}
 
-    const pki = tierPki(tier);
+/** The Secrets Manager ARNs a proxy fetches its TLS material from. */
+export interface AwsCertificateSecretArns {
+    readonly chain: string;
+    readonly key: string;
+    readonly clientCa: string;
+}
 
-    const upstreamPorts = [...new Set(tier.upstreams.flatMap((u) => u.servers.map((s) => parseHostPort(s.address)?.port ?? 0)))].sort((a, b) => a - b);
-    const keyService = parseHostPort(tier.apiKeyService);
-    const network = new DmzNetwork("dmz", {
-        environment,
-        cidr: tier.aws.vpcCidr,
-        availabilityZones: tier.aws.availabilityZones,
-        flowLogRetentionDays: tier.aws.flowLogRetentionDays ?? tier.logRetentionDays,
-        natPerAz: tier.aws.natGatewayPerAz,
-        trafficCidrs: tier.trafficCidrs,
-        managementCidrs: tier.managementCidrs,
-        ports: tier.ports,
-        upstreamPorts,
-        keyStorePort: keyService?.port,
-        tags,
-    }, awsOpts);
+/** The subnet tiers DmzNetwork carves from the stack's VPC (the same subnetTiers call), for
+ *  rendering a host's files without the network resources (the boot tests). */
+export function awsHostNetwork(tier: AwsTierConfig): AwsHostNetwork {
+    const tiers = subnetTiers(tier.aws.vpcCidr, tier.aws.availabilityZones.length);
+    return { publicCidrs: tiers.public, dmzCidrs: tiers.dmz, privateCidrs: tiers.private };
+}
 
-    const securityGroups = new ProxySecurityGroups("proxy", {
-        environment,
-        vpcId: network.vpcId,
-        vpcCidr: network.vpcCidr,
-        trafficCidrs: tier.trafficCidrs,
-        healthCheckCidrs: network.publicCidrs,
-        managementCidrs: tier.managementCidrs,
-        ports: tier.ports,
-        upstreamPorts,
-        endpointSecurityGroupId: network.endpointSecurityGroupId,
-        httpsPrefixListIds: [network.s3PrefixListId],
-        // A literal address is pinned; a DNS name may resolve to any private-subnet address.
-        keyStore: keyService ? { port: keyService.port, cidrs: isIpv4(keyService.host) ? [`${keyService.host}/32`] : [...network.privateCidrs] } : undefined,
-        tags,
-    }, awsOpts);
-
-    const serverCertificate = pki.serverCertificates[SERVER_ENDPOINT];
-    const tlsSecrets = new TlsSecrets("tls", {
-        environment,
-        serverCertificateChain: serverCertificate.certificateChainPem,
-        serverPrivateKey: serverCertificate.privateKeyPem,
-        clientCaBundle: pki.clientCaPem,
-        recoveryWindowInDays: production ? 30 : 7,
-        tags,
-    }, awsOpts);
-
-    const nginxFiles = renderNginx(buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup, nginxVersion: profile.nginxVersion }));
-    const placement = (hostname: string, secretArns?: { chain: string; key: string; clientCa: string }) => buildHostSpec(tier, {
+function awsHostSpec(tier: AwsTierConfig, network: AwsHostNetwork, hostname: string, secretArns?: AwsCertificateSecretArns) {
+    return buildHostSpec(tier, {
         hostname,
         os: AWS_HOST_OS,
         healthCheckCidrs: network.publicCidrs,
@@ -119,15 +89,108 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
             ],
         } : undefined,
     });
+}
 
-    // The image carries everything that does not depend on deploy-time values: the host files
-    // rendered for a generic proxy, less the certificate-fetch config (secret ARNs are only
-    // known at deploy time; user data carries it). Any other file that differs per host is
-    // found by comparison (notBakedInto) and goes to user data too.
+/** nginx's files as the AWS hosts' OS (Ubuntu 22.04, nginx 1.18) runs them. */
+export function renderAwsNginxFiles(tier: AwsTierConfig): HostFile[] {
+    const profile = osProfile(AWS_HOST_OS);
+    return renderNginx(buildNginxSpec(tier, { runUser: profile.proxyUser, runGroup: profile.proxyGroup, nginxVersion: profile.nginxVersion }));
+}
+
+/**
+ * What the golden image carries: everything that does not depend on deploy-time values - the
+ * host files rendered for a generic proxy, less the certificate-fetch config (secret ARNs are
+ * only known at deploy time; user data carries it). Any other file that differs per host is
+ * found by comparison (notBakedInto) and goes to user data too.
+ */
+export function renderAwsImageFiles(tier: AwsTierConfig, network: AwsHostNetwork, nginxFiles = renderAwsNginxFiles(tier)): HostFile[] {
     const deployTimePlaceholder = { chain: "deploy-time", key: "deploy-time", clientCa: "deploy-time" };
-    const imageFiles: HostFile[] = tier.aws.image === "golden"
-        ? [...renderHost(placement("proxy", deployTimePlaceholder)).filter((f) => f.path !== CERT_FETCH_CONFIG_PATH), ...nginxFiles]
+    return [...renderHost(awsHostSpec(tier, network, "proxy", deployTimePlaceholder)).filter((f) => f.path !== CERT_FETCH_CONFIG_PATH), ...nginxFiles];
+}
+
+/** Every file one AWS proxy runs with (host hardening, nginx, the upstream CA where a pool speaks TLS). */
+export function renderAwsHostFiles(
+    tier: AwsTierConfig, network: AwsHostNetwork, hostname: string, secretArns: AwsCertificateSecretArns, caBundle: string,
+    nginxFiles = renderAwsNginxFiles(tier),
+): HostFile[] {
+    // Upstreams with TLS are verified against the tier's own CA (public material: fine in user data).
+    const upstreamCa: HostFile[] = tier.upstreams.some((u) => u.tls) && CERTIFICATE_PATHS.upstreamCa
+        ? [{ path: CERTIFICATE_PATHS.upstreamCa, content: caBundle, mode: "0644", owner: "root", group: "root", action: "nginx-reload" }]
         : [];
+    return [...renderHost(awsHostSpec(tier, network, hostname, secretArns)), ...nginxFiles, ...upstreamCa];
+}
+
+/** The `#cloud-config` document a proxy boots with (before gzip): the files its image lacks. */
+export function renderAwsUserData(tier: AwsTierConfig, hostname: string, hostFiles: readonly HostFile[], imageFiles: readonly HostFile[]): string {
+    return renderCloudInit(notBakedInto(imageFiles, hostFiles), {
+        os: AWS_HOST_OS, hostname, bakedFiles: imageFiles, extraPackages: AWS_HOST_EXTRA_PACKAGES,
+        // The account the rendered sshd admits (AllowUsers), with the stack's admin keys.
+        admin: { name: SSH_ADMIN_USERS[0], authorizedKeys: tier.aws.adminSshKeys },
+        // A stock image installs at first boot, from the declared mirror (the only one its
+        // security group reaches); a golden image already carries the packages.
+        installPackages: tier.aws.image === "stock",
+        ...(tier.aws.packageMirror ? {
+            aptMirror: { primary: tier.aws.packageMirror.url, security: tier.aws.packageMirror.securityUrl ?? tier.aws.packageMirror.url },
+        } : {}),
+    });
+}
+
+export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
+    const environment = tier.environment;
+    const production = PRODUCTION_ENVIRONMENTS.includes(environment);
+    const tags = { ...tier.tags };
+    const provider = new aws.Provider(`aws-${tier.aws.region}`, { region: tier.aws.region as aws.Region });
+    const awsOpts = { provider };
+
+    const pki = tierPki(tier);
+
+    const upstreamPorts = [...new Set(tier.upstreams.flatMap((u) => u.servers.map((s) => parseHostPort(s.address)?.port ?? 0)))].sort((a, b) => a - b);
+    const keyService = parseHostPort(tier.apiKeyService);
+    const packageMirror = tier.aws.packageMirror ? packageMirrorEgress(tier.aws.packageMirror) : [];
+    const network = new DmzNetwork("dmz", {
+        environment,
+        cidr: tier.aws.vpcCidr,
+        availabilityZones: tier.aws.availabilityZones,
+        flowLogRetentionDays: tier.aws.flowLogRetentionDays ?? tier.logRetentionDays,
+        natPerAz: tier.aws.natGatewayPerAz,
+        trafficCidrs: tier.trafficCidrs,
+        managementCidrs: tier.managementCidrs,
+        ports: tier.ports,
+        upstreamPorts,
+        keyStorePort: keyService?.port,
+        packageMirror,
+        tags,
+    }, awsOpts);
+
+    const securityGroups = new ProxySecurityGroups("proxy", {
+        environment,
+        vpcId: network.vpcId,
+        vpcCidr: network.vpcCidr,
+        trafficCidrs: tier.trafficCidrs,
+        healthCheckCidrs: network.publicCidrs,
+        managementCidrs: tier.managementCidrs,
+        ports: tier.ports,
+        upstreamPorts,
+        endpointSecurityGroupId: network.endpointSecurityGroupId,
+        httpsPrefixListIds: [network.s3PrefixListId],
+        // A literal address is pinned; a DNS name may resolve to any private-subnet address.
+        packageMirror,
+        keyStore: keyService ? { port: keyService.port, cidrs: isIpv4(keyService.host) ? [`${keyService.host}/32`] : [...network.privateCidrs] } : undefined,
+        tags,
+    }, awsOpts);
+
+    const serverCertificate = pki.serverCertificates[SERVER_ENDPOINT];
+    const tlsSecrets = new TlsSecrets("tls", {
+        environment,
+        serverCertificateChain: serverCertificate.certificateChainPem,
+        serverPrivateKey: serverCertificate.privateKeyPem,
+        clientCaBundle: pki.clientCaPem,
+        recoveryWindowInDays: production ? 30 : 7,
+        tags,
+    }, awsOpts);
+
+    const nginxFiles = renderAwsNginxFiles(tier);
+    const imageFiles = tier.aws.image === "golden" ? renderAwsImageFiles(tier, network, nginxFiles) : [];
     const goldenImage = tier.aws.image === "golden"
         ? new GoldenImage("proxy-image", {
             environment,
@@ -147,22 +210,12 @@ export function deployAwsTier(tier: AwsTierConfig): TierDeployment {
         tlsSecrets.secretArns.serverPrivateKey,
         tlsSecrets.secretArns.clientCaBundle,
         pki.caBundlePem,
-    ]).apply(([chain, key, clientCa, caBundle]) => {
-        // Upstreams with TLS are verified against the tier's own CA (public material: fine in user data).
-        const upstreamCa: HostFile[] = tier.upstreams.some((u) => u.tls) && CERTIFICATE_PATHS.upstreamCa
-            ? [{ path: CERTIFICATE_PATHS.upstreamCa, content: caBundle, mode: "0644", owner: "root", group: "root", action: "nginx-reload" }]
-            : [];
-        return Object.fromEntries(hostNames.map((hostname) => [hostname,
-            [...renderHost(placement(hostname, { chain, key, clientCa })), ...nginxFiles, ...upstreamCa]]));
-    });
+    ]).apply(([chain, key, clientCa, caBundle]) => Object.fromEntries(hostNames.map((hostname) =>
+        [hostname, renderAwsHostFiles(tier, network, hostname, { chain, key, clientCa }, caBundle, nginxFiles)])));
     // Golden hosts get a small plain document; stock hosts carry every file, gzipped to fit 16 KiB.
     const userDataEncoding = tier.aws.image === "golden" ? "text" : "gzip-base64";
     const userData = hostFiles.apply((hosts) => hostNames.map((hostname) => {
-        const document = renderCloudInit(notBakedInto(imageFiles, hosts[hostname]), {
-            os: AWS_HOST_OS, hostname, bakedFiles: imageFiles, extraPackages: AWS_HOST_EXTRA_PACKAGES,
-            // The account the rendered sshd admits (AllowUsers), with the stack's admin keys.
-            admin: { name: SSH_ADMIN_USERS[0], authorizedKeys: tier.aws.adminSshKeys },
-        });
+        const document = renderAwsUserData(tier, hostname, hosts[hostname], imageFiles);
         return userDataEncoding === "text" ? document : gzipUserData(document);
     }));
 

@@ -271,5 +271,6 @@ case "$sub" in
     boot) cmd_boot "$@" ;;
     netns-up) cmd_netns_up "$@" ;;
     netns-down) cmd_netns_down "$@" ;;
+    cgroup-dirs) cgroup_dirs "$@" ;; # for other container tooling (test/integration/aws-boot/container.sh)
     *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -55,7 +55,7 @@ test("cloud-init: runcmd applies actions in ACTION_ORDER and runs nginx -t befor
         script.indexOf("systemctl daemon-reload"),
         script.indexOf("nft -c -f /etc/nftables.conf"),
         script.indexOf("sshd -t"),
-        script.indexOf("runuser -u www-data -- /usr/sbin/nginx -t -q"),
+        script.indexOf("setpriv --reuid=www-data --regid=www-data --init-groups --inh-caps=+net_bind_service --ambient-caps=+net_bind_service -- /usr/sbin/nginx -t -q"),
         script.indexOf("systemctl restart nginx.service"),
     ];
     assert.ok(positions.every((p) => p >= 0), JSON.stringify(positions));
@@ -64,7 +64,7 @@ test("cloud-init: runcmd applies actions in ACTION_ORDER and runs nginx -t befor
     assert.match(script, /^set -eu$/m);
     assert.match(script, /systemctl start apiproxy-fetch-certs\.service[\s\S]*nginx -t/);
     const rhel = renderCloudInit(renderHost(rhelHost), { os: rhelHost.os, hostname: rhelHost.hostname });
-    assert.match(rhel, /apiproxy-selinux-apply[\s\S]*firewall-cmd --reload[\s\S]*runuser -u nginx/);
+    assert.match(rhel, /apiproxy-selinux-apply[\s\S]*firewall-cmd --reload[\s\S]*setpriv --reuid=nginx/);
 });
 
 test("cloud-init: gzipped user data round-trips and fits the AWS limit; oversize is refused", () => {
@@ -130,4 +130,25 @@ test("cloud-init: nginx files travel without comments, every directive kept exac
     }
     const sshd = files.find((f) => f.path === "/etc/ssh/sshd_config")!;
     assert.equal(compactForUserData(sshd), sshd, "non-nginx files are not touched");
+});
+
+test("cloud-init: a declared package mirror replaces the image's apt sources even where the image preserves them", () => {
+    const mirror = { primary: "http://10.255.40.10:3142/archive.ubuntu.com/ubuntu", security: "http://10.255.40.10:3142/security.ubuntu.com/ubuntu" };
+    const withMirror = parse(renderCloudInit(files, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, aptMirror: mirror })) as {
+        apt: { preserve_sources_list: boolean; primary: { arches: string[]; uri: string }[]; security: { arches: string[]; uri: string }[] };
+    };
+    // Debian's cloud images ship `apt: {preserve_sources_list: true}` in cloud.cfg: with it, cloud-init
+    // logs the mirror and keeps the image's sources, so first boot installs from an archive the
+    // security group does not reach (found booting the dev user data on Debian 12).
+    assert.equal(withMirror.apt.preserve_sources_list, false);
+    assert.deepEqual(withMirror.apt.primary, [{ arches: ["default"], uri: mirror.primary }]);
+    assert.deepEqual(withMirror.apt.security, [{ arches: ["default"], uri: mirror.security }]);
+    assert.equal((doc as unknown as Record<string, unknown>)["apt"], undefined, "no mirror declared: the image's sources");
+});
+
+test("cloud-init: a golden image's first boot installs nothing (installPackages: false)", () => {
+    const golden = parse(renderCloudInit(files, { os: ubuntuHost.os, hostname: ubuntuHost.hostname, installPackages: false })) as Record<string, unknown>;
+    assert.equal(golden["package_update"], undefined);
+    assert.equal(golden["packages"], undefined);
+    assert.equal(doc.packages.includes("nginx"), true, "a stock image's first boot does");
 });

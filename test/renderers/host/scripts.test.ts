@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CERT_FETCH_CONFIG_PATH, CERT_FETCH_SCRIPT_PATH, CERT_FETCH_SERVICE_PATH, CERT_FETCH_TIMER_PATH, renderCertFetch } from "../../../components/host/cert-fetch";
 import { renderHost } from "../../../components/host/index";
+import { renderCloudInit } from "../../../components/host/cloud-init";
 import { LOG_VOLUME_SCRIPT_PATH, renderLogVolume } from "../../../components/host/log-volume";
 import { LOGROTATE_PATH, PACKAGE_LOGROTATE_PATH, renderLogrotate } from "../../../components/host/logrotate";
 import { debianHost, rhelHost, ubuntuHost } from "./fixtures";
@@ -87,8 +88,8 @@ test("cert fetch: atomic write, reload only on change, nginx -t first, never res
     assert.match(fetchScript, /mv -f "\$tmp" "\$dest"/);
     assert.match(fetchScript, /cmp -s "\$tmp" "\$dest"/);
     assert.match(fetchScript, /\[ "\$\{#changed\[@\]\}" -gt 0 \] \|\| exit 0/);
-    const test = fetchScript.indexOf("runuser -u www-data -- /usr/sbin/nginx -t -q");
-    const reload = fetchScript.indexOf("systemctl reload nginx.service");
+    const test = fetchScript.indexOf("setpriv --reuid=www-data --regid=www-data --init-groups --inh-caps=+net_bind_service --ambient-caps=+net_bind_service -- /usr/sbin/nginx -t -q");
+    const reload = fetchScript.indexOf("systemctl reload --no-block nginx.service");
     assert.ok(test > 0 && reload > test, "nginx -t before reload");
     assert.doesNotMatch(fetchScript, /systemctl (restart|try-restart|reload-or-restart)/);
     assert.match(fetchScript, /restoring previous TLS material/);
@@ -98,16 +99,48 @@ test("cert fetch: hourly timer and a sandboxed oneshot; only on AWS hosts", () =
     assert.match(findFile(certFiles, CERT_FETCH_TIMER_PATH).content, /^OnUnitActiveSec=1h$/m);
     const service = findFile(certFiles, CERT_FETCH_SERVICE_PATH).content;
     assert.match(service, /^ProtectSystem=strict$/m);
-    assert.match(service, /^ReadWritePaths=\/etc\/nginx\/tls /m);
+    assert.match(service, /^ReadWritePaths=-\/etc\/nginx\/tls /m);
     assert.match(service, /^ExecStartPre=\+\/usr\/bin\/install -d -m 0750 -o root -g www-data \/etc\/nginx\/tls$/m);
     assert.ok(!renderHost(debianHost).some((f) => f.path === CERT_FETCH_SCRIPT_PATH));
     assert.ok(renderHost(rhelHost).some((f) => f.path === CERT_FETCH_SCRIPT_PATH));
     assert.match(findFile(renderHost(rhelHost), CERT_FETCH_CONFIG_PATH).content, /\|0640\|root\|nginx'/);
 });
 
+test("cert fetch: the directories its ExecStartPre creates may be missing when systemd sets up the sandbox", () => {
+    // systemd sets up ReadWritePaths= for every process it spawns, also the `+` ExecStartPre, and a
+    // missing path fails the spawn (226/NAMESPACE). On a fresh host /etc/nginx/tls does not exist yet:
+    // booting the dev user data on Debian 12 failed exactly so. "-" lets the first spawn proceed; the
+    // main process, spawned after the directories exist, gets them writable.
+    const service = findFile(certFiles, CERT_FETCH_SERVICE_PATH).content;
+    const created = [...service.matchAll(/^ExecStartPre=\+\/usr\/bin\/install -d .* (\S+)$/gm)].map((m) => m[1]);
+    assert.ok(created.length > 0);
+    const writable = /^ReadWritePaths=(.+)$/m.exec(service)?.[1]?.split(" ") ?? [];
+    for (const dir of created) assert.ok(writable.includes(`-${dir}`), `${dir} must be ReadWritePaths=-${dir}: ${writable.join(" ")}`);
+});
+
+test("cert fetch: `nginx -t` in its sandbox can open nginx's pid file (before nginx ever ran, and while it runs)", () => {
+    // nginx -t creates the pid file to test it: /run/nginx must exist (nginx.service makes it only
+    // while nginx runs) and be writable under ProtectSystem=strict. Booting the dev user data on
+    // Debian 12, the first fetch failed with open() "/run/nginx/nginx.pid" failed (2: No such file or directory).
+    const service = findFile(certFiles, CERT_FETCH_SERVICE_PATH).content;
+    assert.match(service, /^ExecStartPre=\+\/usr\/bin\/install -d -m 0750 -o www-data -g www-data \/run\/nginx$/m);
+    assert.ok((/^ReadWritePaths=(.+)$/m.exec(service)?.[1] ?? "").split(" ").includes("-/run/nginx"));
+});
+
+test("cert fetch: queues nginx's reload instead of waiting for it (nginx.service is ordered after the fetch)", () => {
+    // A blocking `systemctl reload nginx.service` from inside the fetch waits for the reload job,
+    // which waits for the fetch's own start job to finish (nginx After=apiproxy-fetch-certs):
+    // booting the dev user data on Debian 12, first boot hung there (Type=oneshot: no timeout),
+    // and every rotation by the timer would too.
+    const unit = renderHost(ubuntuHost).find((f) => f.path === "/etc/systemd/system/nginx.service")?.content ?? "";
+    assert.match(unit, /^After=.*apiproxy-fetch-certs\.service/m, "the ordering that makes a blocking reload deadlock");
+    assert.match(fetchScript, /^\s*systemctl reload --no-block nginx\.service$/m);
+    assert.doesNotMatch(fetchScript, /systemctl reload nginx\.service/);
+});
+
 test("cert fetch runs: writes each secret atomically with its mode, reloads only on change, restores on a failing nginx -t", () => {
     withTempDir((dir) => {
-        // Destinations and the config are relocated into the temp dir; aws/runuser/systemctl are stubs.
+        // Destinations and the config are relocated into the temp dir; aws/setpriv/systemctl are stubs.
         const relocate = (text: string) => text.replaceAll("/etc/nginx/tls/", `${dir}/tls/`);
         const config = writeIn(dir, "cert-secrets.conf", relocate(fetchConfig));
         const script = writeIn(dir, "fetch", fetchScript.replace(`. ${CERT_FETCH_CONFIG_PATH}`, `. ${config}`), true);
@@ -118,7 +151,7 @@ test("cert fetch runs: writes each secret atomically with its mode, reloads only
             'id=""; while [ $# -gt 0 ]; do [ "$1" = --secret-id ] && id="$2"; shift; done',
             `printf -- '-----BEGIN X-----\\n%s %s\\n-----END X-----\\n' "$id" "$(cat ${dir}/generation)"`,
         ].join("\n"), true);
-        writeIn(dir, "bin/runuser", `#!/usr/bin/env bash\necho runuser "$@" >>${dir}/calls\nexit "$(cat ${dir}/nginx-t-status)"\n`, true);
+        writeIn(dir, "bin/setpriv", `#!/usr/bin/env bash\necho setpriv "$@" >>${dir}/calls\nexit "$(cat ${dir}/nginx-t-status)"\n`, true);
         writeIn(dir, "bin/systemctl", `#!/usr/bin/env bash\necho systemctl "$@" >>${dir}/calls\n[ "$1" != is-active ] || exit 0\n`, true);
         const env = { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` };
         const calls = () => run("bash", ["-c", `cat ${dir}/calls 2>/dev/null; : >${dir}/calls`]).stdout;
@@ -130,7 +163,7 @@ test("cert fetch runs: writes each secret atomically with its mode, reloads only
         const key = run("stat", ["-c", "%a %U %G", `${dir}/tls/server.key`]).stdout.trim();
         assert.equal(key, "640 root www-data", "private key 0640 root:<proxy group>");
         assert.equal(run("stat", ["-c", "%a", `${dir}/tls/server.crt`]).stdout.trim(), "644");
-        assert.match(calls(), /systemctl reload nginx\.service/, "first fetch reloads");
+        assert.match(calls(), /systemctl reload --no-block nginx\.service/, "first fetch reloads");
 
         result = run("bash", [script], { env });
         assert.equal(result.status, 0, result.stderr);
@@ -148,7 +181,28 @@ test("cert fetch runs: writes each secret atomically with its mode, reloads only
         assert.equal(result.status, 0, result.stderr);
         assert.match(run("cat", [`${dir}/tls/server.key`]).stdout, / 2\n/, "rotated");
         const rotation = calls();
-        assert.match(rotation, /systemctl reload nginx\.service/);
+        assert.match(rotation, /systemctl reload --no-block nginx\.service/);
         assert.doesNotMatch(rotation, /restart/, "rotation is a reload, never a restart");
+    });
+});
+
+test("nginx -t as the proxy user, as first boot and the certificate fetch run it, can bind 443 (the real nginx, as www-data)", { skip: (process.getuid?.() !== 0 || !have("nginx") || !have("unshare")) && "needs root, nginx and unshare" }, () => {
+    // nginx -t binds every listener. As www-data without CAP_NET_BIND_SERVICE that fails for 443:
+    // booting the dev user data on Debian 12, the first fetch stopped at
+    // `nginx: [emerg] bind() to 0.0.0.0:443 failed (13: Permission denied)`.
+    const userData = renderCloudInit(renderHost(ubuntuHost), { os: ubuntuHost.os, hostname: ubuntuHost.hostname });
+    const commands = {
+        fetch: /^if ! (.+); then$/m.exec(fetchScript)?.[1] ?? "",
+        "cloud-init": /^\s*((?:runuser|setpriv) .*\/usr\/sbin\/nginx -t -q)$/m.exec(userData)?.[1] ?? "",
+    };
+    withTempDir((dir) => {
+        run("chmod", ["0777", dir]);
+        const conf = writeIn(dir, "nginx.conf", `pid ${dir}/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n    access_log off;\n    server { listen 443; }\n}\n`);
+        for (const [where, command] of Object.entries(commands)) {
+            assert.match(command, /\/usr\/sbin\/nginx -t -q$/, where);
+            // In a network namespace of its own: port 443 there is free whatever this machine runs.
+            const result = run("unshare", ["-n", "sh", "-c", `ip link set lo up; ${command} -e stderr -c ${conf}`]);
+            assert.equal(result.status, 0, `${where}: ${command}\n${result.stderr}`);
+        }
     });
 });

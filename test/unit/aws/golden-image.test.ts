@@ -15,7 +15,7 @@ let GoldenImagePipeline: typeof PipelineModule.GoldenImagePipeline;
 
 const FILES: HostFile[] = [
     { path: "/etc/nginx/nginx.conf", content: "user www-data;\nworker_processes auto;\n", mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
-    { path: "/etc/sysctl.d/60-apiproxy.conf", content: "net.ipv4.tcp_syncookies = 1\n", mode: "0644", owner: "root", group: "root", action: "sysctl-reload" },
+    { path: "/etc/sysctl.d/99-zz-apiproxy.conf", content: "net.ipv4.tcp_syncookies = 1\n", mode: "0644", owner: "root", group: "root", action: "sysctl-reload" },
     { path: "/etc/nftables.conf", content: "table inet filter {}\n", mode: "0600", owner: "root", group: "root", action: "firewall-reload" },
     { path: "/etc/ssh/sshd_config.d/50-apiproxy.conf", content: "PermitRootLogin no\n", mode: "0600", owner: "root", group: "root", action: "sshd-reload" },
 ];
@@ -72,13 +72,13 @@ test("image: one AWSTOE component writes every HostFile with CreateFile {path, c
 
 test("image: packages are installed before the files are written; validation checks sysctl/nft/sshd and modes, not nginx -t", () => {
     const build = steps(componentDoc(), "build");
-    assert.deepEqual(build.map((s) => [s.name, s.action]), [["InstallPackages", "ExecuteBash"], ["WriteHostFiles", "CreateFile"]]);
+    assert.deepEqual(build.map((s) => [s.name, s.action]), [["InstallPackages", "ExecuteBash"], ["CreateDirectories", "ExecuteBash"], ["WriteHostFiles", "CreateFile"]]);
     assert.ok(build[0].inputs.commands.some((c: string) => /apt-get install .*'nginx'.*'nftables'/.test(c)));
     const validate = steps(componentDoc(), "validate");
     assert.equal(validate[0].action, "ExecuteBash");
     const commands: string[] = validate[0].inputs.commands;
     assert.ok(commands.includes("nft -c -f /etc/nftables.conf"));
-    assert.ok(commands.includes("sysctl -p '/etc/sysctl.d/60-apiproxy.conf' >/dev/null"));
+    assert.ok(commands.includes("sysctl -p '/etc/sysctl.d/99-zz-apiproxy.conf' >/dev/null"));
     assert.ok(commands.includes("sshd -t"));
     assert.ok(commands.some((c) => c.includes("'/etc/nftables.conf'") && c.includes("'600 root:root'")));
     assert.ok(!commands.some((c) => /nginx -t/.test(c)), "nginx -t needs the certificates that arrive at boot");
@@ -193,4 +193,22 @@ test("image: documents over Image Builder's 16,000-character limit are split, sa
         big.map((f) => f.path));
     assert.equal(parsed.filter((d) => steps(d, "build").some((s: any) => s.name === "InstallPackages")).length, 1);
     assert.throws(() => renderToeDocuments([{ ...FILES[0]!, content: "x".repeat(COMPONENT_DATA_LIMIT) }], { name: "t", description: "t", packages: [] }), /does not fit/);
+});
+
+test("image: each document makes the directories its files land in before CreateFile writes them", () => {
+    // Running the dev image's documents on a Debian 12 build instance, CreateFile stopped at
+    // /etc/nginx/apiproxy/logging.conf: nothing had made /etc/nginx/apiproxy. Each part makes its
+    // own files' directories (mkdir -p: existing ones keep their owner and mode).
+    const docs = renderToeDocuments([
+        { path: "/etc/nginx/apiproxy/logging.conf", content: "x\n", mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
+        { path: "/etc/ssl/apiproxy/client-ca.pem", content: "y\n", mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
+    ], { name: "t", description: "t", packages: ["nginx"] }).map((d) => parse(d));
+    for (const doc of docs) {
+        const build = steps(doc, "build");
+        const mkdir = build.findIndex((s) => s.name === "CreateDirectories");
+        const write = build.findIndex((s) => s.action === "CreateFile");
+        assert.ok(mkdir >= 0 && mkdir < write, JSON.stringify(build.map((s) => s.name)));
+        const dirs = [...new Set(build[write].inputs.map((i: { path: string }) => i.path.slice(0, i.path.lastIndexOf("/"))))];
+        assert.deepEqual(build[mkdir].inputs.commands, ["set -euo pipefail", `mkdir -p -- ${dirs.map((d) => `'${d}'`).join(" ")}`]);
+    }
 });

@@ -171,3 +171,48 @@ test("the golden image's pipeline publishes each build into the pairs' launch te
     const dev = await runReview("dev", validateTierConfig(load("dev"), "dev"));
     assert.ok(!dev.resources.some((r) => r.type.startsWith("aws:imagebuilder/")), "a stock-image stack has no image pipeline");
 });
+
+test("stock hosts install from the declared package mirror, and only it: apt sources, security group and DMZ ACL name the same one", async () => {
+    const raw = load("dev");
+    const review = await runReview("dev", validateTierConfig(structuredClone(raw), "dev"));
+    const mirror = raw.aws.packageMirror as { url: string; securityUrl: string };
+    for (const template of review.resources.filter((r) => r.type === LAUNCH_TEMPLATE)) {
+        const document = YAML.parse(gunzipSync(Buffer.from(String(template.props["userData"]), "base64")).toString()) as {
+            apt?: { primary: { uri: string }[]; security: { uri: string }[] }; packages?: string[]; package_update?: boolean;
+        };
+        assert.equal(document.package_update, true, "a stock host installs at first boot");
+        assert.ok(document.packages?.includes("nginx"));
+        assert.deepEqual(document.apt?.primary.map((p) => p.uri), [mirror.url], template.name);
+        assert.deepEqual(document.apt?.security.map((p) => p.uri), [mirror.securityUrl], template.name);
+    }
+    const egress = review.resources.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.name.includes("package-mirror"));
+    assert.deepEqual(egress.map((r) => [r.props["cidrIpv4"], r.props["ipProtocol"], r.props["fromPort"], r.props["toPort"]]), [["10.255.40.10/32", "tcp", 3142, 3142]]);
+    const acl = review.resources.filter((r) => r.type === "aws:ec2/networkAclRule:NetworkAclRule" && r.props["egress"] === true && r.props["cidrBlock"] === "10.255.40.10/32");
+    assert.deepEqual(acl.map((r) => [r.props["fromPort"], r.props["toPort"]]), [[3142, 3142]], "the DMZ ACL lets the mirror's port out");
+    // The review still passes with the new egress (least privilege: one /32, one port).
+    assert.ok(review.verdicts.some((v) => v.policy === "sg-egress-least-privilege" && v.status === "pass"), JSON.stringify(review.verdicts.filter((v) => v.status !== "pass")));
+});
+
+test("a stock stack without a package mirror is refused, naming the field; a golden one may not declare one", () => {
+    const raw = load("dev");
+    const { packageMirror: _, ...aws } = raw.aws as Record<string, unknown>;
+    assert.throws(() => validateTierConfig({ ...structuredClone(raw), aws }, "dev"), /tier\.aws\.packageMirror: is required when aws\.image is "stock"/);
+    const prod = load("prod");
+    assert.throws(() => validateTierConfig({ ...structuredClone(prod), aws: { ...prod.aws, packageMirror: { url: "http://10.40.5.10/ubuntu" } } }, "prod"),
+        /tier\.aws\.packageMirror: only applies to aws\.image "stock"/);
+    assert.throws(() => validateTierConfig({ ...structuredClone(raw), aws: { ...raw.aws, packageMirror: { url: "http://mirror.internal:3142/ubuntu" } } }, "dev"),
+        /tier\.aws\.packageMirror\.cidrs: is required when url or securityUrl names the mirror by DNS/);
+});
+
+test("golden hosts install nothing at first boot: their image carries the packages, and no mirror is reachable from them", async () => {
+    const review = await runReview("prod", validateTierConfig(load("prod"), "prod"));
+    const templates = review.resources.filter((r) => r.type === LAUNCH_TEMPLATE);
+    assert.ok(templates.length > 0);
+    for (const template of templates) {
+        // Launch templates carry user data base64-encoded; golden hosts' is plain text inside.
+        const document = YAML.parse(Buffer.from(String(template.props["userData"]), "base64").toString("utf8")) as Record<string, unknown>;
+        assert.ok(document["write_files"], `${template.name}: the decoded document is the cloud-config`);
+        assert.equal(document["package_update"], undefined, `${template.name}: apt-get update at boot would fail (no mirror egress) and leave cloud-init in error`);
+        assert.equal(document["packages"], undefined, template.name);
+    }
+});
