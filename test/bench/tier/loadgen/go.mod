@@ -1,0 +1,3 @@
+module apiproxy.local/benchload
+
+go 1.26

@@ -1,0 +1,264 @@
+/**
+ * The tier bench's own deployment of the local target, and how it reaches into the containers.
+ *
+ * The bench deploys a twin of `stacks/Pulumi.local.yaml` as stack `tier-bench` (temp backend,
+ * temp config file: a user's `local` state and stack file are never touched), with only what
+ * a throughput bench needs changed, each reason in `benchConfig`. It uses the local target's
+ * fixed address plan, so no other local stack may run at the same time (scripts/bench.sh holds
+ * /tmp/apx-local-stack.lock for the whole deploy -> measure -> destroy cycle).
+ *
+ * Containers are reached as test/integration/local-stack.test.ts does: the systemd-nspawn pid in
+ * .tools/local-stacks/<fabric>/<host>/nspawn.pid, its child is the container's init, and
+ * `nsenter -t <init>` enters it. Their cgroups (cgroup v2) give each service's CPU time,
+ * exited processes included, and the processes to pin.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { makeTempDir, removeDir, repoRoot, runPulumi, runPulumiOk, runUpdate } from "../../integration/engine-helpers";
+import { parseCgroupCpuUsec, parseProcStat } from "./measure";
+
+export const FABRIC = "apx-local";
+export const STACK = "tier-bench";
+export const HOSTS = ["lb", "proxy-a", "proxy-b", "upstream-1", "keystore"] as const;
+export type Host = (typeof HOSTS)[number];
+export const PROXY_UNDER_TEST: Host = "proxy-a";
+export const PROXY_ADDRESS = "198.18.3.10";
+export const LB_ADDRESS = "198.18.2.10";
+export const CLIENT_NAMESPACE = `${FABRIC}-client`;
+export const CLIENT_ADDRESS = "198.18.1.10";
+export const SERVER_NAME = "api.tier.test";
+/** The public route the bench adds: the upstream's /healthz (it answers "ok" without logging), no API key. */
+export const BENCH_PATH = "/healthz";
+/** A second public route with its own per-IP limit, for limit_req fidelity. */
+export const LIMITED_PATH = "/bench/limited";
+export const LIMITED_RATE = { ratePerSecond: 50, burst: 20 };
+
+/**
+ * The bench stack's config: stacks/Pulumi.local.yaml plus
+ * - per-IP limit raised to the schema's ceiling (10,000 r/s): the throughput runs measure the
+ *   proxy, not the limiter (which still runs on every proxied request);
+ * - concurrencyTarget 100,000 (the seed's upper end), so the idle-connection run finds the
+ *   provisioned sizing's limit rather than the local stack's 10,000;
+ * - two declared public routes: the upstream's /healthz (proxied, no API-key subrequest; the
+ *   upstream answers it without logging, so the load core is not spent on its journal) and
+ *   /bench/limited with the local stack's own 50 r/s, burst 20, per IP (limit_req fidelity);
+ * - the proxies' own status endpoint moved to /status (healthPath), as /healthz is now a route.
+ */
+export function benchConfig(localStackYaml: string): string {
+    // Edited as a document, so the file keeps its quoting (an unquoted RFC 3339 time would reach the engine as a YAML timestamp).
+    const doc = YAML.parseDocument(localStackYaml);
+    doc.delete("encryptionsalt");
+    const tier = ["config", "api-proxy-security:tier"];
+    doc.setIn([...tier, "concurrencyTarget"], 100_000);
+    doc.setIn([...tier, "healthPath"], "/status");
+    doc.setIn([...tier, "limits", "rateLimitPerIp"], doc.createNode({ ratePerSecond: 10_000, burst: 1_000 }));
+    const reason = "tier bench (npm run bench): proxied throughput without an API-key subrequest";
+    doc.addIn([...tier, "routes"], doc.createNode({ name: "bench", path: BENCH_PATH, exact: true, methods: ["GET"], upstream: "orders", apiKey: false, public: { reason } }));
+    doc.addIn([...tier, "routes"], doc.createNode({
+        name: "bench-limited", path: LIMITED_PATH, exact: true, methods: ["GET"], upstream: "orders", apiKey: false,
+        public: { reason: "tier bench: limit_req fidelity" }, rateLimitPerIp: LIMITED_RATE,
+    }));
+    return doc.toString();
+}
+
+export interface BenchStack {
+    caFile: string;
+    work: string;
+    timings: { firstUpMs: number };
+    pulumi(args: string[], timeoutMs?: number): Promise<{ code: number; ms: number; stdout: string; stderr: string }>;
+    destroy(): Promise<number>;
+}
+
+export function localStackRunning(): boolean {
+    return execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).includes(`${FABRIC}-`);
+}
+
+export async function deployBenchStack(log: (line: string) => void): Promise<BenchStack> {
+    if (localStackRunning()) {
+        throw new Error(`a local stack is running (namespaces ${FABRIC}-*): the bench deploys its own twin on the same address plan; ` +
+            "run it under the lock after `npm run down` (scripts/bench.sh takes /tmp/apx-local-stack.lock)");
+    }
+    const work = makeTempDir("tier-bench");
+    const configFile = path.join(repoRoot, "stacks", `Pulumi.${STACK}.yaml`);
+    const opts = {
+        cwd: repoRoot, timeoutMs: 900_000,
+        env: { PULUMI_BACKEND_URL: `file://${work}`, PULUMI_CONFIG_PASSPHRASE: "tier-bench-only", PULUMI_CONFIG_PASSPHRASE_FILE: undefined },
+    };
+    fs.writeFileSync(configFile, benchConfig(fs.readFileSync(path.join(repoRoot, "stacks", "Pulumi.local.yaml"), "utf8")));
+    let created = false;
+    const cleanup = () => {
+        fs.rmSync(configFile, { force: true });
+        removeDir(work);
+    };
+    try {
+        await runPulumiOk(["stack", "init", STACK], opts);
+        created = true;
+        log("deploying the bench stack (tier-bench: the local stack's config + bench routes)");
+        const started = Date.now();
+        await runUpdate(["up", "--yes", "--skip-preview", "--stack", STACK], opts, STACK);
+        const firstUpMs = Date.now() - started;
+        const ca = (await runPulumiOk(["stack", "output", "caBundlePem", "--show-secrets", "--stack", STACK], opts)).stdout;
+        const caFile = path.join(work, "ca.pem");
+        fs.writeFileSync(caFile, ca);
+        return {
+            caFile, work, timings: { firstUpMs },
+            async pulumi(args, timeoutMs = 600_000) {
+                const begin = Date.now();
+                const r = await runPulumi([...args, "--stack", STACK], { ...opts, timeoutMs });
+                return { ...r, ms: Date.now() - begin };
+            },
+            async destroy() {
+                const begin = Date.now();
+                try {
+                    await runUpdate(["destroy", "--yes", "--skip-preview", "--stack", STACK], opts, STACK);
+                    await runPulumi(["stack", "rm", STACK, "--yes"], opts);
+                    return Date.now() - begin;
+                } finally {
+                    cleanup();
+                }
+            },
+        };
+    } catch (err) {
+        if (created) await runPulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK], opts);
+        cleanup();
+        throw err;
+    }
+}
+
+/** The container's init process (systemd-nspawn's child), in this machine's pid namespace. */
+export function containerInit(host: Host): number {
+    const pid = fs.readFileSync(path.join(repoRoot, ".tools", "local-stacks", FABRIC, host, "nspawn.pid"), "utf8").trim();
+    return Number(execFileSync("pgrep", ["-P", pid], { encoding: "utf8" }).trim().split("\n")[0]);
+}
+
+/** Runs a command inside a container (all its namespaces); with `networkOnly`, this machine's binary in its network. */
+export function inHost(host: Host, args: string[], options: { networkOnly?: boolean; timeoutMs?: number; allowFail?: boolean } = {}): string {
+    const r = spawnSync("nsenter", ["-t", String(containerInit(host)), options.networkOnly ? "-n" : "-a", ...args],
+        { encoding: "utf8", timeout: options.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0 && !options.allowFail) throw new Error(`${host}: ${args.join(" ")} exited ${r.status}: ${(r.stderr || r.error?.message || "").slice(-800)}`);
+    return r.stdout;
+}
+
+/** A path inside a container's file system, from this machine. */
+export function containerPath(host: Host, file: string): string {
+    return path.join(`/proc/${containerInit(host)}/root`, file);
+}
+
+/**
+ * The container's cgroup directories, one per hierarchy that tracks it: cgroup v2 (mounted at
+ * /sys/fs/cgroup or, on a hybrid machine like this one, /sys/fs/cgroup/unified) and v1's
+ * name=systemd. Read from its init's /proc/<pid>/cgroup, without the trailing init.scope.
+ */
+function containerCgroups(host: Host): string[] {
+    const mounts = fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" "));
+    const v2 = mounts.find((m) => m[2] === "cgroup2")?.[1];
+    const v1systemd = mounts.find((m) => m[2] === "cgroup" && m[3]?.split(",").includes("name=systemd"))?.[1];
+    const dirs: string[] = [];
+    for (const line of fs.readFileSync(`/proc/${containerInit(host)}/cgroup`, "utf8").split("\n")) {
+        const [, controllers, rel] = line.split(":");
+        if (rel === undefined) continue;
+        const root = controllers === "" ? v2 : controllers === "name=systemd" ? v1systemd : undefined;
+        if (root) dirs.push(path.join(root, rel.replace(/\/init\.scope$/, "")));
+    }
+    if (dirs.length === 0) throw new Error(`${host}: no cgroup v2 or name=systemd cgroup`);
+    return dirs;
+}
+
+export function containerCgroup(host: Host): string {
+    return containerCgroups(host)[0];
+}
+
+/** The cgroup directory of a systemd unit inside a container (the first hierarchy that has it). */
+export function unitCgroup(host: Host, unit: string): string {
+    const dirs = containerCgroups(host).map((d) => path.join(d, "system.slice", unit));
+    const found = dirs.find((d) => fs.existsSync(d));
+    if (!found) throw new Error(`${host}: no cgroup for ${unit} (looked in ${dirs.join(", ")})`);
+    return found;
+}
+
+/**
+ * CPU seconds a unit's processes used so far (utime + stime): the cgroup v2 cpu.stat when the
+ * unit has one (exited processes included), else the sum over its live processes (/proc).
+ */
+export function unitCpuSeconds(host: Host, unit: string): number {
+    const v2 = containerCgroups(host).map((d) => path.join(d, "system.slice", unit, "cpu.stat")).find((f) => fs.existsSync(f));
+    if (v2) return parseCgroupCpuUsec(fs.readFileSync(v2, "utf8")) / 1e6;
+    let ticks = 0;
+    for (const pid of unitPids(host, unit)) {
+        try {
+            ticks += parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8")).ticks;
+        } catch { /* exited */ }
+    }
+    return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Where unitCpuSeconds reads a unit's CPU time from, for the report. */
+export function cpuAccounting(host: Host, unit: string): string {
+    const v2 = containerCgroups(host).map((d) => path.join(d, "system.slice", unit, "cpu.stat")).find((f) => fs.existsSync(f));
+    return v2 ? `cgroup v2 ${v2.replace(/^\/sys\/fs\/cgroup\/?/, "")} (usage_usec: exited processes included)` : "the sum of the unit's live processes' utime + stime (/proc; no cgroup v2 cpu.stat here)";
+}
+
+/** USER_HZ: 100 on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Every process in a cgroup and its descendants. */
+function cgroupProcs(dir: string): number[] {
+    const pids: number[] = [];
+    const walk = (d: string) => {
+        try {
+            for (const line of fs.readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n")) if (line) pids.push(Number(line));
+            for (const entry of fs.readdirSync(d, { withFileTypes: true })) if (entry.isDirectory()) walk(path.join(d, entry.name));
+        } catch { /* a cgroup that went away */ }
+    };
+    walk(dir);
+    return pids;
+}
+
+export function unitPids(host: Host, unit: string): number[] {
+    return cgroupProcs(unitCgroup(host, unit));
+}
+
+/**
+ * Pins the proxy under test (every process of `unit` in proxy-a) to PROXY_CORE and everything
+ * else of the stack (other containers, proxy-a's other services, this process) to LOAD_CORE.
+ * Threads included (taskset -a). Processes of this machine outside the stack are not moved.
+ */
+export const PROXY_CORE = 0;
+export const LOAD_CORE = 1;
+export function pinStack(proxyUnit: string): { proxyPids: number[]; otherPids: number } {
+    const proxyPids = unitPids(PROXY_UNDER_TEST, proxyUnit);
+    const others = HOSTS.flatMap((h) => cgroupProcs(containerCgroup(h))).filter((p) => !proxyPids.includes(p));
+    others.push(process.pid);
+    const script = [
+        ...proxyPids.map((p) => `taskset -a -p -c ${PROXY_CORE} ${p}`),
+        ...others.map((p) => `taskset -a -p -c ${LOAD_CORE} ${p}`),
+    ].join(" >/dev/null 2>&1; ");
+    spawnSync("bash", ["-c", `${script} >/dev/null 2>&1; true`], { timeout: 60_000 });
+    return { proxyPids, otherPids: others.length };
+}
+
+/**
+ * The load generator's side (the load balancer's network namespace, which only this bench's twin
+ * uses): every full-handshake run closes thousands of connections from one address, and their
+ * TIME_WAIT entries exhaust its ephemeral ports within seconds - connect() then searches the port
+ * space in the kernel and the client, not the proxy, becomes the bottleneck. Per-namespace
+ * sysctls (never this machine's): reuse TIME_WAIT ports for new outgoing connections (RFC 7323
+ * timestamps keep that safe) and the widest ephemeral range.
+ */
+export function prepareLoadNamespace(): void {
+    const r = spawnSync("nsenter", ["-t", String(containerInit("lb")), "-n", "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`load balancer namespace sysctls: ${r.stderr}`);
+}
+
+/** Whether something listens on the proxy's 443 (from the load balancer's network). */
+export function waitListening(timeoutMs = 15_000): void {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const r = spawnSync("nsenter", ["-t", String(containerInit("lb")), "-n", "bash", "-c", `exec 3<>/dev/tcp/${PROXY_ADDRESS}/443`], { timeout: 3000 });
+        if (r.status === 0) return;
+        spawnSync("sleep", ["0.2"]);
+    }
+    throw new Error(`nothing listens on ${PROXY_ADDRESS}:443 after ${timeoutMs} ms`);
+}
