@@ -235,9 +235,11 @@ cmd_boot() {
     local root="$1" machine="$2" ns="$3" cg
     for cg in $(cgroup_dirs "$machine"); do echo $$ >"$cg/cgroup.procs"; done
     # /proc/sys/net writable inside: the host applies its own per-namespace net.* sysctls.
+    # The container's console goes to console.log (read-only): a passive console is a pty nobody
+    # reads, and PID 1 blocks once its buffer is full (seen in the AWS boot test's containers).
     export SYSTEMD_NSPAWN_API_VFS_WRITABLE=network
     exec systemd-nspawn --boot --quiet --directory="$root" --machine="$machine" --register=no --keep-unit \
-        --console=passive --capability=CAP_NET_ADMIN --network-namespace-path="/run/netns/$ns"
+        --console=read-only --capability=CAP_NET_ADMIN --network-namespace-path="/run/netns/$ns"
 }
 
 cmd_host_down() {
