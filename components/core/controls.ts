@@ -229,7 +229,7 @@ export const CONTROLS: readonly Control[] = [
         id: "syn-flood", title: "SYN-flood and connection-queue hardening",
         statement: "SYN cookies on, SYN backlog and somaxconn sized, FIN timeout short.",
         level: "mandatory", sources: [seed, linux("sysctl-11"), unverified("CIS Ubuntu 22.04 3.3.8")],
-        provisioned: [{ file: "/etc/sysctl.d/99-zz-apiproxy.conf", pattern: "^net\\.ipv4\\.tcp_syncookies = 1" }],
+        provisioned: [{ file: "/etc/sysctl.d/zz-apiproxy.conf", pattern: "^net\\.ipv4\\.tcp_syncookies = 1" }],
         enforcedBy: ["sysctl-network-hardening"], verifiedBy: { check: "syn-flood" },
     },
     {

@@ -1,5 +1,5 @@
 /**
- * Kernel network and self-protection settings -> /etc/sysctl.d/99-zz-apiproxy.conf.
+ * Kernel network and self-protection settings -> /etc/sysctl.d/zz-apiproxy.conf.
  * The seed's SYN-flood/ephemeral-port keys are kept exactly (backlogs only ever scale up),
  * plus baseline hardening that does not break a reverse proxy. sysctl.d allows comments
  * only on their own line, so each key is preceded by the control it satisfies.
@@ -9,11 +9,13 @@ import { cite, file, lines } from "./common";
 import type { HostFile } from "../core/host-file";
 import type { HostSpec } from "./types";
 
-/** Named to sort after every file the distributions ship: sysctl --system applies all of
- *  /etc/sysctl.d, /run/sysctl.d and /usr/lib/sysctl.d in one lexicographic order and the last
- *  value wins (Debian's procps /usr/lib/sysctl.d/99-protect-links.conf set fs.protected_fifos
- *  back to 1 after a 60-apiproxy.conf, proved by the AWS boot test). */
-export const SYSCTL_PATH = "/etc/sysctl.d/99-zz-apiproxy.conf";
+/** Named to sort after every file the distributions ship: sysctl --system (and systemd-sysctl)
+ *  applies /etc/sysctl.d, /run/sysctl.d and /usr/lib/sysctl.d in one lexicographic order of file
+ *  names and the last value wins, and digits sort before letters. The AWS boot test proved both
+ *  Debian's procps files win over a numbered name: 99-protect-links.conf (Debian 12) after
+ *  60-apiproxy.conf, and protect-links.conf (Debian 11) even after 99-zz-apiproxy.conf, each
+ *  setting fs.protected_fifos back to 1. */
+export const SYSCTL_PATH = "/etc/sysctl.d/zz-apiproxy.conf";
 
 /** Seed: SYN backlog that absorbs bursts at the low end of 10k-100k sessions. */
 export const SEED_TCP_MAX_SYN_BACKLOG = 4096;

@@ -401,8 +401,9 @@ describe("AWS host delivery booted for real: cloud-init user data and Image Buil
         });
     });
 
-    // Before the file sorted last (it was 60-apiproxy.conf), Debian's procps
-    // /usr/lib/sysctl.d/99-protect-links.conf set fs.protected_fifos back to 1 at every boot.
+    // Before the file sorted last (60-apiproxy.conf, then 99-zz-apiproxy.conf), Debian's procps
+    // /usr/lib/sysctl.d/99-protect-links.conf (Debian 12) and protect-links.conf (Debian 11) set
+    // fs.protected_fifos back to 1 at every boot.
     it("every rendered sysctl value is the effective one after boot", () => {
         assert.ok(sysctlOverrides.size > 0, "no instance booted");
         assert.deepEqual(Object.fromEntries(sysctlOverrides), Object.fromEntries([...sysctlOverrides.keys()].map((k) => [k, []])));

@@ -155,7 +155,7 @@ server {
 }
 `;
 
-export const SYSCTL_CONF = `# /etc/sysctl.d/99-zz-apiproxy.conf - seed values
+export const SYSCTL_CONF = `# /etc/sysctl.d/zz-apiproxy.conf - seed values
 net.ipv4.tcp_syncookies = 1
 net.ipv4.tcp_max_syn_backlog = 4096
 net.ipv4.ip_local_port_range = 1024 65535
@@ -215,7 +215,7 @@ export const HOST_FILES: HostFiles = {
     "/etc/nginx/apiproxy/00-tls.conf": TLS_CONF,
     "/etc/nginx/apiproxy/10-servers.conf": SERVERS_CONF,
     "/etc/nginx/apiproxy/snippets/security-headers.inc": HEADERS_INC,
-    "/etc/sysctl.d/99-zz-apiproxy.conf": SYSCTL_CONF,
+    "/etc/sysctl.d/zz-apiproxy.conf": SYSCTL_CONF,
     "/etc/nftables.conf": NFTABLES_CONF,
     "/etc/systemd/system/nginx.service": NGINX_UNIT,
     "/etc/ssh/sshd_config": SSHD_CONFIG,

@@ -30,7 +30,7 @@ const NGINX = "/etc/nginx/nginx.conf";
 const TLS = "/etc/nginx/apiproxy/00-tls.conf";
 const SERVERS = "/etc/nginx/apiproxy/10-servers.conf";
 const HEADERS = "/etc/nginx/apiproxy/snippets/security-headers.inc";
-const SYSCTL = "/etc/sysctl.d/99-zz-apiproxy.conf";
+const SYSCTL = "/etc/sysctl.d/zz-apiproxy.conf";
 const SUBJECT = "subject";
 
 /** Runs a host-config stack policy on a stack holding one resource (named "subject"). */
@@ -404,7 +404,7 @@ describe("proxy-host-config-present", () => {
 
     it("rejects a proxy with no sysctl file anywhere", async () => {
         const stack = editStack("proxy-b", (e) => ({ ...e, props: { ...validInstance(nginxOnly), id: "i-proxy-b" } }));
-        assertViolation(await runStack(proxyHostConfigPresent, stack), NAME, /Proxy instance proxy-b gets no \/etc\/sysctl\.d\/99-zz-apiproxy\.conf/);
+        assertViolation(await runStack(proxyHostConfigPresent, stack), NAME, /Proxy instance proxy-b gets no \/etc\/sysctl\.d\/zz-apiproxy\.conf/);
     });
 
     it("accepts the files from an image component or the instance's launch template", async () => {
@@ -521,7 +521,7 @@ describe("host file sets", () => {
                 component("golden-files-0", HOST_FILES),
                 component("golden-files-1", { [SYSCTL]: `${HOST_FILES[SYSCTL]}net.core.somaxconn = 8192\n` }),
             ];
-            assertViolation(await runStack(nginxConfigParses, stack), "nginx-config-parses", /\/etc\/sysctl\.d\/99-zz-apiproxy\.conf is written with different content/);
+            assertViolation(await runStack(nginxConfigParses, stack), "nginx-config-parses", /\/etc\/sysctl\.d\/zz-apiproxy\.conf is written with different content/);
         });
         it("accepts the same content written twice", async () => {
             const stack = [

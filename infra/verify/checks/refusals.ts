@@ -111,7 +111,7 @@ export function sshdRows(ctx: VerifyContext): CheckRow[] {
 export function synFloodRows(ctx: VerifyContext): CheckRow[] {
     if (ctx.hosts.length === 0) return hostsNotNamed(ctx, "syn-flood", "sysctl net.ipv4.tcp_syncookies on each instance (Session Manager)");
     return ctx.hosts.filter((h) => h.role === "proxy").map((host) => {
-        const remediation = `sysctl net.ipv4.tcp_syncookies net.ipv4.tcp_max_syn_backlog on ${host.name}; /etc/sysctl.d/99-zz-apiproxy.conf sets them (sysctl --system)`;
+        const remediation = `sysctl net.ipv4.tcp_syncookies net.ipv4.tcp_max_syn_backlog on ${host.name}; /etc/sysctl.d/zz-apiproxy.conf sets them (sysctl --system)`;
         const shell = ctx.hostShell(host.name);
         if (typeof shell === "string") return row("syn-flood", host.name, "skip", shell, remediation);
         const result = shell(["sysctl", "-n", "net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog"]);

@@ -251,7 +251,7 @@ export async function carriedFiles(type: string, props: Props): Promise<CarriedF
 
 export const NGINX_CONF = "/etc/nginx/nginx.conf";
 export const NGINX_INCLUDE_DIR = "/etc/nginx/apiproxy/";
-export const SYSCTL_FILE = "/etc/sysctl.d/99-zz-apiproxy.conf";
+export const SYSCTL_FILE = "/etc/sysctl.d/zz-apiproxy.conf";
 
 /**
  * The nginx files of a carrier or host file set: nginx.conf, the includes under /etc/nginx/apiproxy/, and any

@@ -532,7 +532,7 @@ export function parseSysctl(text: string): Map<string, string> {
 
 export const sysctlNetworkHardening: StackValidationPolicy = {
     name: "sysctl-network-hardening",
-    description: "Checks that the carried /etc/sysctl.d/99-zz-apiproxy.conf sets the seed's SYN-flood and connection-queue values (syncookies, SYN backlog, port range, FIN timeout, somaxconn).",
+    description: "Checks that the carried /etc/sysctl.d/zz-apiproxy.conf sets the seed's SYN-flood and connection-queue values (syncookies, SYN backlog, port range, FIN timeout, somaxconn).",
     enforcementLevel: "mandatory",
     configSchema: configSchemaFor("minTcpMaxSynBacklog", "minSomaxconn", "maxTcpFinTimeoutSeconds"),
     validateStack: async (args, reportViolation) => {

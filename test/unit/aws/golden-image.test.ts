@@ -15,7 +15,7 @@ let GoldenImagePipeline: typeof PipelineModule.GoldenImagePipeline;
 
 const FILES: HostFile[] = [
     { path: "/etc/nginx/nginx.conf", content: "user www-data;\nworker_processes auto;\n", mode: "0644", owner: "root", group: "root", action: "nginx-reload" },
-    { path: "/etc/sysctl.d/99-zz-apiproxy.conf", content: "net.ipv4.tcp_syncookies = 1\n", mode: "0644", owner: "root", group: "root", action: "sysctl-reload" },
+    { path: "/etc/sysctl.d/zz-apiproxy.conf", content: "net.ipv4.tcp_syncookies = 1\n", mode: "0644", owner: "root", group: "root", action: "sysctl-reload" },
     { path: "/etc/nftables.conf", content: "table inet filter {}\n", mode: "0600", owner: "root", group: "root", action: "firewall-reload" },
     { path: "/etc/ssh/sshd_config.d/50-apiproxy.conf", content: "PermitRootLogin no\n", mode: "0600", owner: "root", group: "root", action: "sshd-reload" },
 ];
@@ -78,7 +78,7 @@ test("image: packages are installed before the files are written; validation che
     assert.equal(validate[0].action, "ExecuteBash");
     const commands: string[] = validate[0].inputs.commands;
     assert.ok(commands.includes("nft -c -f /etc/nftables.conf"));
-    assert.ok(commands.includes("sysctl -p '/etc/sysctl.d/99-zz-apiproxy.conf' >/dev/null"));
+    assert.ok(commands.includes("sysctl -p '/etc/sysctl.d/zz-apiproxy.conf' >/dev/null"));
     assert.ok(commands.includes("sshd -t"));
     assert.ok(commands.some((c) => c.includes("'/etc/nftables.conf'") && c.includes("'600 root:root'")));
     assert.ok(!commands.some((c) => /nginx -t/.test(c)), "nginx -t needs the certificates that arrive at boot");

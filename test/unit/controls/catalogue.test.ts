@@ -86,7 +86,7 @@ const FILE_MUTATIONS: Readonly<Record<string, (files: readonly HostFile[]) => Ho
     "logging": (f) => editFile(f, `${NGINX}/logging.conf`, replace(/^access_log [^;]+;/m, "access_log off;")),
     "session-tickets-off": (f) => editFile(f, `${NGINX}/tls.conf`, replace("ssl_session_tickets off;", "ssl_session_tickets on;")),
     "rate-limit-per-key": (f) => editFile(f, "/etc/systemd/system/apiproxy-keycheck.service", replace(/ --rate-per-second \d+/, "")),
-    "syn-flood": (f) => editFile(f, "/etc/sysctl.d/99-zz-apiproxy.conf", replace("net.ipv4.tcp_syncookies = 1", "net.ipv4.tcp_syncookies = 0")),
+    "syn-flood": (f) => editFile(f, "/etc/sysctl.d/zz-apiproxy.conf", replace("net.ipv4.tcp_syncookies = 1", "net.ipv4.tcp_syncookies = 0")),
     "host-firewall-default-deny": (f) => editFile(f, "/etc/nftables.conf", replace("type filter hook input priority filter; policy drop;", "type filter hook input priority filter; policy accept;")),
     "proxy-sandbox": (f) => editFile(f, "/etc/systemd/system/nginx.service", replace(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE/m, "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SYS_ADMIN")),
     "nofile": (f) => editFile(f, "/etc/systemd/system/nginx.service", replace(/^LimitNOFILE=\d+/m, "LimitNOFILE=1024")),

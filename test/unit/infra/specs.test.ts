@@ -30,7 +30,7 @@ const file = (p: string) => {
 const nginxText = renderNginx(nginxSpec).map((f) => f.content).join("\n");
 
 test("every nginx listener's backlog equals the host's net.core.somaxconn", () => {
-    const somaxconn = /^net\.core\.somaxconn = (\d+)/m.exec(file("/etc/sysctl.d/99-zz-apiproxy.conf"))?.[1];
+    const somaxconn = /^net\.core\.somaxconn = (\d+)/m.exec(file("/etc/sysctl.d/zz-apiproxy.conf"))?.[1];
     assert.ok(somaxconn);
     const backlogs = [...nginxText.matchAll(/^\s*listen [^;]*backlog=(\d+)/gm)].map((m) => m[1]);
     assert.equal(backlogs.length, 3);
