@@ -100,7 +100,7 @@ export function renderMarkdown(r: TierBenchReport): string {
         for (const v of ["provisioned", "poolSized", "bound204", "stock"] as const) {
             const c = k.closedLoop[v];
             if (!c) continue;
-            const name = v === "bound204" ? "provisioned, `return 204`" : v === "poolSized" ? `provisioned, upstream keepalive ${k.poolSizedKeepalive} (stack sets 8)` : v;
+            const name = v === "bound204" ? "provisioned, `return 204`" : v === "poolSized" ? `provisioned, upstream keepalive raised to ${k.poolSizedKeepalive}` : v;
             out.push(`| ${name} | ${fmt(c.requestsPerCpuSecond, 0)} | ${fmt(c.requestsPerSecond, 0)} | ${fmt(c.upstreamConnectionsPerRequest, 3)} | ${c.non2xx} | ${c.errors} |`);
         }
         out.push("", "Fixed request rates (64 connections; latency from each request's scheduled send time, in ms):", "");

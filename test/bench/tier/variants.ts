@@ -5,7 +5,7 @@
  * - `bound204`: the same service with the bench route's `proxy_pass` replaced by `return 204`
  *   (the no-upstream bound, reloaded, restored afterwards);
  * - `poolSized`: the same service with the bench pool's `keepalive` raised to
- *   POOL_SIZED_KEEPALIVE (what a stack gets by setting upstreams[].keepalive; the local stack sets 8);
+ *   POOL_SIZED_KEEPALIVE (what a stack gets by setting upstreams[].keepalive; the local stack keeps the default, 32);
  * - `stock`: Debian's default nginx.conf (checked unmodified against the package with dpkg -V
  *   on this machine, same nginx version as the container's) plus one server: `listen 443 ssl
  *   http2`, the same certificate, `location / { proxy_pass http://<upstream>; }`, run as the
