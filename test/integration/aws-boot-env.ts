@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { repoRoot } from "./engine-helpers";
+import { stopChild } from "../renderers/nginx/key-service";
 
 export const FABRIC = "apx-awsboot";
 const HOST_CONTROL = path.join(repoRoot, "components", "targets", "local", "host-control.sh");
@@ -124,14 +125,7 @@ export class Services {
     }
 
     async stopAll(): Promise<void> {
-        await Promise.all(this.children.map(async (child) => {
-            if (child.exitCode !== null || child.signalCode !== null) return;
-            const exited = new Promise((resolve) => child.once("exit", resolve));
-            child.kill("SIGTERM");
-            const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-            await exited;
-            clearTimeout(timer);
-        }));
+        await Promise.all(this.children.map(stopChild));
     }
 }
 

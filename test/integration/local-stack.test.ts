@@ -843,7 +843,6 @@ describe("the local stack: the whole tier on this machine, from the client segme
             const steady = load(30, 12, "/api/v1/orders/upstream-drill");
             await sleep(3000);
             inHost("upstream-1", ["systemctl", "stop", unit]);
-            let recoveredMs = 0;
             try {
                 await sleep(3000);
             } finally {
@@ -851,7 +850,7 @@ describe("the local stack: the whole tier on this machine, from the client segme
             }
             const startedAt = Date.now();
             await waitFor("the tier to serve from the restarted upstream", 10_000, async () => curl(443, "/api/v1/orders/back", key).status === "200");
-            recoveredMs = Date.now() - startedAt;
+            const recoveredMs = Date.now() - startedAt;
             // The slow route's read timeout is 2 s; the upstream would answer after 5 s.
             const slowAt = Date.now();
             const slow = curl(443, "/api/v1/slow?delay=5s", key);

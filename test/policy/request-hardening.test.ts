@@ -54,7 +54,7 @@ describe("request hardening policies", () => {
         assertViolation(await run(nginxLogging, editFile(NGINX, `"429:0" 0;`, `"429:0" 0; "401:0" 0;`)), name, /leaves "401:0" unlogged: only refusals \(429\) may be sampled/);
         assertViolation(await run(nginxLogging, editFile(NGINX, "if=$log_kept;", "if=$undefined_var;")), name, /\$undefined_var is not set by a map/);
         assertViolation(await run(nginxLogging, editFile(NGINX, "limit_req_log_level info;", "limit_req_log_level warn;")), name, /limit_req_log_level warn at .* is at or above error_log's level \(warn\)/);
-        assertViolation(await run(nginxLogging, editFile(NGINX, /\n\s*limit_conn_log_level info;/, "")), name, /limit_conn_log_level is unset \(nginx logs refusals at "error"\)/);
+        assertViolation(await run(nginxLogging, editFile(NGINX, /\n\s*limit_req_log_level info;/, "")), name, /limit_req_log_level unset \(nginx logs refusals at "error"\) is at or above error_log's level \(warn\)/);
     });
     it("nginx-session-tickets-off (advisory): tickets on, or left to nginx's default", async () => {
         const name = "nginx-session-tickets-off";

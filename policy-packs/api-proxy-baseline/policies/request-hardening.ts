@@ -128,17 +128,16 @@ export const nginxLogging: StackValidationPolicy = {
         }
         // One error-log line per refused request grows the log with the attacker's rate (~4 MB/s
         // at 19k refusals/s): refusals must log below the error_log level (and be sampled in the access log).
-        const errorLevel = LOG_LEVELS.indexOf(errorLog?.args[1] ?? "error");
-        for (const name of ["limit_req_log_level", "limit_conn_log_level"]) {
-            for (const d of [...everywhere(view.http?.directives ?? [], name)]) {
-                if (LOG_LEVELS.indexOf(d.args[0]) <= errorLevel || d.args[0] === undefined) {
-                    report(`${name} ${d.args[0]} at ${d.source} is at or above error_log's level (${errorLog?.args[1] ?? "error"}): each refused request writes an error-log line, so a flood fills the log; log refusals at a lower level and sample them in the access log.`);
-                }
+        const http = view.http?.directives ?? [];
+        const errorLevel = errorLog?.args[1] ?? "error";
+        for (const [name, zone] of [["limit_req_log_level", "limit_req_zone"], ["limit_conn_log_level", "limit_conn_zone"]]) {
+            const set = everywhere(http, name);
+            // Unset, nginx logs refusals at "error" - wherever the limit is used at all.
+            const levels = set.length > 0 ? set.map((d) => ({ level: d.args[0], what: `${name} ${d.args[0]} at ${d.source}` }))
+                : everywhere(http, zone).length > 0 ? [{ level: "error", what: `${name} unset (nginx logs refusals at "error")` }] : [];
+            for (const { what } of levels.filter((l) => LOG_LEVELS.indexOf(l.level) <= LOG_LEVELS.indexOf(errorLevel))) {
+                report(`${what} is at or above error_log's level (${errorLevel}): each refused request writes an error-log line, so a flood fills the log; log refusals at a lower level and sample them in the access log.`);
             }
-        }
-        const levelsUnset = ["limit_req_log_level", "limit_conn_log_level"].filter((n) => everywhere(view.http?.directives ?? [], n).length === 0);
-        if (levelsUnset.length > 0 && everywhere(view.http?.directives ?? [], "limit_req_zone").length > 0 && errorLevel >= LOG_LEVELS.indexOf("error")) {
-            report(`${levelsUnset.join(" and ")} ${levelsUnset.length > 1 ? "are" : "is"} unset (nginx logs refusals at "error"), at or above error_log's level: each refused request writes an error-log line, so a flood fills the log.`);
         }
     }),
 };

@@ -40,7 +40,8 @@ async function waitFor(what: string, probe: () => Promise<boolean>, log: () => s
     throw new Error(`${what} did not come up\n${log()}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
