@@ -30,6 +30,8 @@ export const ACCESS_LOG_FIELDS: readonly (readonly [string, string])[] = [
     ["upstream_response_time", "$upstream_response_time"],
     ["tls_protocol", "$ssl_protocol"],
     ["tls_cipher", "$ssl_cipher"],
+    // "r" when the TLS session was resumed, "." for a full handshake: the session cache's hit rate, from the log.
+    ["tls_session_reused", "$ssl_session_reused"],
     ["client_cert_subject", "$ssl_client_s_dn"],
     ["client_cert_verify", "$ssl_client_verify"],
     ["api_key_present", "$api_key_present"],

@@ -411,7 +411,7 @@ describe("logging", () => {
         const json = JSON.parse(format.args[2].replace(/\$[a-z_0-9]+/g, "x")) as Record<string, string>;
         for (const field of ["time", "request_id", "client_ip", "method", "uri", "status", "bytes_sent", "request_time",
             "upstream_addr", "upstream_status", "upstream_response_time", "tls_protocol", "tls_cipher",
-            "client_cert_subject", "api_key_present", "api_key_id", "limit_req", "limit_conn", "sample_rate"]) {
+            "tls_session_reused", "client_cert_subject", "api_key_present", "api_key_id", "limit_req", "limit_conn", "sample_rate"]) {
             assert.ok(field in json, field);
         }
         assert.deepEqual(values(r.http, "access_log"), [`${validSpec.logDirectory}/access.log apiproxy_json if=$apiproxy_log_kept`]);
