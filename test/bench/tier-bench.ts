@@ -13,7 +13,8 @@
  *     policy pack on the deployed twin
  * Phases, so the shared local-stack lock is held only while the stack exists:
  *   --phase offline  bound, IaC reviews, validation (no stack)
- *   --phase stack    deploy the bench twin, items 1-5 + engine timings, destroy (under the lock)
+ *   --phase stack    deploy the bench twin (or reuse npm run up's running local stack), items 1-5 +
+ *                    engine timings, destroy the twin (or put the local stack back) (under the lock)
  *   --phase report   bench/results/<date>.{json,md,png}
  *   (default: all three in one process; --no-stack skips the stack, --only bound,iac,validation,
  *   handshakes,resumption,keepalive,idle,ratelimit picks items; `npm run bench:review` = --no-stack --only iac)
@@ -132,7 +133,7 @@ async function stackPhase(args: Args, report: TierBenchReport): Promise<void> {
         const stockCpu = cpuAccounting(PROXY_UNDER_TEST, unitOf("stock"));
         proxy.use("provisioned");
         report.setup = [
-            `The proxy under test runs in proxy-a's container of a twin of the local stack (stack tier-bench: stacks/Pulumi.local.yaml plus a public route to the upstream's /healthz and per-IP limits at the schema's ceiling, 10,000 r/s, so the limiter runs but never refuses), pinned to core ${PROXY_CORE}; the load generator (test/bench/tier/loadgen, Go), the upstream and every other container are pinned to the other core.`,
+            `The proxy under test runs in proxy-a's container of ${stack.mode === "twin" ? "a twin of the local stack (stack tier-bench" : "the running local stack (npm run up's, updated for the bench and put back after"}: stacks/Pulumi.local.yaml plus a public route to the upstream's /healthz and per-IP limits at the schema's ceiling, 10,000 r/s, so the limiter runs but never refuses), pinned to core ${PROXY_CORE}; the load generator (test/bench/tier/loadgen, Go), the upstream and every other container are pinned to the other core.`,
             `Stock twin: Debian's default nginx.conf (dpkg -V clean; nginx ${proxy.stockSource.hostVersion} here, ${proxy.stockSource.containerVersion} in the container) plus one server, \`listen 443 ssl http2\`, the same certificate and \`proxy_pass http://${proxy.upstream}\`, in the same container, address and port (one proxy runs at a time).`,
             "Load comes from the load balancer's network namespace (tcp_tw_reuse=1 and ports 1024-65535 there, so the client's TIME_WAITs never throttle it) straight to proxy-a: the provisioned listener requires a PROXY v2 header (the local stack's HAProxy sends one), so the load generator sends one naming a client address from 100.64.0.0/10 per connection (the stock twin gets plain TLS). HAProxy itself is not in the path.",
             `CPU per run is the proxy's own: provisioned from ${provisionedCpu}, stock from ${stockCpu}; ${p.runs} runs per cell, A/B order flipped each run, ${p.seconds} s per run; ratios are of medians.`,
@@ -168,9 +169,9 @@ async function stackPhase(args: Args, report: TierBenchReport): Promise<void> {
         try {
             proxy?.restore();
         } finally {
-            log("destroying the bench stack");
+            log(stack.mode === "twin" ? "destroying the bench stack" : "putting the local stack back");
             const destroyMs = await stack.destroy();
-            if (report.iac?.engine) report.iac.engine.destroyMs = destroyMs;
+            if (report.iac?.engine && stack.mode === "twin") report.iac.engine.destroyMs = destroyMs;
         }
     }
 }

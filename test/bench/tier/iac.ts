@@ -95,6 +95,6 @@ export async function engineTimings(stack: BenchStack, log: (s: string) => void)
     return {
         firstUpMs: stack.timings.firstUpMs, previewMs: preview.ms, noOpUpMs: noOp.ms, policyPreviewMs: policy.ms, policyPreviewExit: policy.code,
         policyOverheadMs: policy.ms - preview.ms,
-        note: "bin/pulumi on the bench stack (the local stack's config + bench routes), temp file backend; the pack with its default configuration",
+        note: `${stack.describe}; the pack with its default configuration`,
     };
 }

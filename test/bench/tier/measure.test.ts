@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import * as YAML from "yaml";
 import { validateTierConfig } from "../../../infra/config/load";
 import {
-    expectedAccepted, handshakeBound, linearFit, median, parseCgroupCpuUsec, parseOpensslSpeed, parseProcStat, parseSsSocketMemory,
+    countSessionReuse, expectedAccepted, handshakeBound, linearFit, median, parseCgroupCpuUsec, parseOpensslSpeed, parseProcStat, parseSsSocketMemory,
     percentile, perCpuSecond, ratio, round, targetMet,
 } from "./measure";
 import { renderMarkdown, renderSvg, targetRows, type TierBenchReport } from "./report";
@@ -18,6 +18,18 @@ import { stockNginxConf, stockServer } from "./variants";
 const root = path.resolve(__dirname, "..", "..", "..");
 
 describe("tier bench arithmetic", () => {
+    test("session reuse is read from the access log's tls_session_reused field", () => {
+        const lines = [
+            '{"status":"200","tls_session_reused":"r"}',
+            '{"status":"200","tls_session_reused":"."}',
+            '{"status":"200","tls_session_reused":"r"}',
+            '{"status":"200","tls_session_reused":""}',
+            '{"status":"200"}',
+            '{"status":"200","tls_session_re',
+        ].join("\n");
+        assert.deepEqual(countSessionReuse(lines), { resumed: 2, full: 1 });
+        assert.deepEqual(countSessionReuse(""), { resumed: 0, full: 0 });
+    });
     test("median and nearest-rank percentiles", () => {
         assert.equal(median([3, 1, 2]), 2);
         assert.equal(median([4, 1, 2, 3]), 2.5);
@@ -90,6 +102,8 @@ describe("tier bench configs and report", () => {
     test("the bench stack is the local stack plus two declared public routes, valid against the schema", () => {
         const yaml = benchConfig(fs.readFileSync(path.join(root, "stacks", "Pulumi.local.yaml"), "utf8") + "encryptionsalt: v1:abc\n");
         assert.doesNotMatch(yaml, /^encryptionsalt:/m);
+        // Reusing the running local stack: its secrets are encrypted under the stack file's salt.
+        assert.match(benchConfig(fs.readFileSync(path.join(root, "stacks", "Pulumi.local.yaml"), "utf8") + "encryptionsalt: v1:abc\n", { keepSalt: true }), /^encryptionsalt: v1:abc$/m);
         assert.match(yaml, /notAfter: '2026-11-01T00:00:00Z'/, "times stay quoted (the engine's YAML would read a timestamp)");
         const tier = validateTierConfig((YAML.parse(yaml) as { config: Record<string, unknown> }).config["api-proxy-security:tier"]);
         const bench = tier.routes.find((r) => r.path === BENCH_PATH)!;

@@ -150,3 +150,19 @@ export function linearFit(xs: readonly number[], ys: readonly number[]): { inter
     const slope = sxx > 0 ? sxy / sxx : Number.NaN;
     return { intercept: my - slope * mx, slope, r2: sxx > 0 && syy > 0 ? (sxy * sxy) / (sxx * syy) : 1 };
 }
+
+/**
+ * The provisioned access log's verdict on TLS sessions: lines whose `tls_session_reused` is "r"
+ * (nginx's $ssl_session_reused: resumed) and "." (a full handshake). Lines without the field
+ * (plain HTTP, a partial line at the cut) are not counted.
+ */
+export function countSessionReuse(accessLogLines: string): { resumed: number; full: number } {
+    let resumed = 0;
+    let full = 0;
+    for (const line of accessLogLines.split("\n")) {
+        const m = /"tls_session_reused":"([^"]*)"/.exec(line);
+        if (m?.[1] === "r") resumed++;
+        else if (m?.[1] === ".") full++;
+    }
+    return { resumed, full };
+}

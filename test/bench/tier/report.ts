@@ -89,9 +89,12 @@ export function renderMarkdown(r: TierBenchReport): string {
         out.push("", `Profile: ${r.profile.note}.`);
     }
     if (r.resumption?.length) {
-        out.push("", "TLS 1.3 session resumption (one request per connection; resumption confirmed by the client: the proxy accepted the PSK):", "");
-        out.push("| proxy | full /CPU-s | resumed /CPU-s | gain | resumed share |", "| --- | ---: | ---: | ---: | ---: |");
-        for (const x of r.resumption) out.push(`| ${x.variant} | ${fmt(x.fullPerCpuSecond, 0)} | ${fmt(x.resumedPerCpuSecond, 0)} | ${fmt(x.gain)}x | ${fmt((x.resumedShare ?? NaN) * 100, 1)} % |`);
+        out.push("", "TLS 1.3 session resumption (one request per connection; resumed share as the client saw it (the proxy accepted the PSK) and as the provisioned proxy logged it (`tls_session_reused`, $ssl_session_reused, over the resumed runs)):", "");
+        out.push("| proxy | full /CPU-s | resumed /CPU-s | gain | resumed share (client) | resumed share (proxy's log) |", "| --- | ---: | ---: | ---: | ---: | ---: |");
+        for (const x of r.resumption) {
+            const fromLog = x.logged ? `${fmt((x.logged.share ?? NaN) * 100, 1)} % (${x.logged.resumed} r, ${x.logged.full} .)` : "not logged (stock's format)";
+            out.push(`| ${x.variant} | ${fmt(x.fullPerCpuSecond, 0)} | ${fmt(x.resumedPerCpuSecond, 0)} | ${fmt(x.gain)}x | ${fmt((x.resumedShare ?? NaN) * 100, 1)} % | ${fromLog} |`);
+        }
     }
     if (r.keepalive) {
         const k = r.keepalive;

@@ -11,12 +11,12 @@ import * as path from "node:path";
 import { DEFAULT_RATE_ZONE_MEGABYTES } from "../../../components/nginx/constants";
 import { repoRoot } from "../../integration/engine-helpers";
 import {
-    bytesPerConnection, expectedAccepted, handshakeBound, median, parseProcStat, parseSsSocketMemory, perCpuSecond, ratio, round,
+    bytesPerConnection, countSessionReuse, expectedAccepted, handshakeBound, median, parseProcStat, parseSsSocketMemory, perCpuSecond, ratio, round,
     type SpeedResult,
 } from "./measure";
 import {
     BENCH_PATH, CLIENT_ADDRESS, CLIENT_NAMESPACE, LB_ADDRESS, LIMITED_PATH, LIMITED_RATE, LOAD_CORE, PROXY_ADDRESS, SERVER_NAME,
-    containerInit, inHost,
+    containerInit, containerPath, inHost, PROXY_UNDER_TEST,
 } from "./stack";
 import { POOL_SIZED_KEEPALIVE, type KeyKind, type ProxyUnderTest, type Variant } from "./variants";
 
@@ -149,17 +149,43 @@ export interface ResumptionResult {
     variant: "provisioned" | "stock"; tls: "1.3";
     fullPerCpuSecond: number | null; resumedPerCpuSecond: number | null; gain: number | null;
     resumedShare: number | null;
+    /** The proxy's own access log over the resumed runs (provisioned only: its \`tls_session_reused\` field, $ssl_session_reused). */
+    logged?: { resumed: number; full: number; share: number | null };
+}
+
+/** Bytes of proxy-a's access log so far, and the lines written since an earlier size. */
+const ACCESS_LOG = "/var/log/nginx/access.log";
+function accessLogSize(): number {
+    return fs.statSync(containerPath(PROXY_UNDER_TEST, ACCESS_LOG)).size;
+}
+function accessLogSince(offset: number): string {
+    const fd = fs.openSync(containerPath(PROXY_UNDER_TEST, ACCESS_LOG), "r");
+    try {
+        const size = fs.fstatSync(fd).size;
+        const buf = Buffer.alloc(Math.max(0, size - offset));
+        fs.readSync(fd, buf, 0, buf.length, offset);
+        return buf.toString("utf8");
+    } finally {
+        fs.closeSync(fd);
+    }
 }
 
 /** Item 2: one request per connection, full vs resumed TLS 1.3 handshakes (the client's DidResume says the proxy accepted the session). */
 export function resumption(proxy: ProxyUnderTest, plan: Plan, log: (s: string) => void): ResumptionResult[] {
     const samples: Record<string, { full: number[]; resumed: number[]; share: number[] }> = { provisioned: { full: [], resumed: [], share: [] }, stock: { full: [], resumed: [], share: [] } };
+    const logged = { resumed: 0, full: 0 };
     for (let run = 0; run < plan.runs; run++) {
         for (const variant of alternate(["provisioned", "stock"] as const, run)) {
             proxy.use(variant);
             const base = { mode: "handshake", tls: "1.3", groups: CLIENT_ORDERS["P-256-first"], conns: 16, duration: `${plan.seconds}s`, path: BENCH_PATH };
             const full = measured(proxy, variant, { ...base, request: true }, plan.seconds);
+            const logFrom = variant === "provisioned" ? accessLogSize() : 0;
             const resumed = measured(proxy, variant, { ...base, resume: true }, plan.seconds);
+            if (variant === "provisioned") {
+                const seen = countSessionReuse(accessLogSince(logFrom));
+                logged.resumed += seen.resumed;
+                logged.full += seen.full;
+            }
             samples[variant].full.push(perCpuSecond(full.load.handshakes, full.cpuSeconds));
             samples[variant].resumed.push(perCpuSecond(resumed.load.handshakes, resumed.cpuSeconds));
             samples[variant].share.push(resumed.load.resumed / Math.max(1, resumed.load.handshakes));
@@ -169,7 +195,10 @@ export function resumption(proxy: ProxyUnderTest, plan: Plan, log: (s: string) =
     return (["provisioned", "stock"] as const).map((variant) => {
         const full = median(samples[variant].full);
         const resumed = median(samples[variant].resumed);
-        return { variant, tls: "1.3", fullPerCpuSecond: round(full), resumedPerCpuSecond: round(resumed), gain: round(ratio(resumed, full)), resumedShare: round(median(samples[variant].share)) };
+        return {
+            variant, tls: "1.3", fullPerCpuSecond: round(full), resumedPerCpuSecond: round(resumed), gain: round(ratio(resumed, full)), resumedShare: round(median(samples[variant].share)),
+            ...(variant === "provisioned" ? { logged: { ...logged, share: round(ratio(logged.resumed, logged.resumed + logged.full)) } } : {}),
+        };
     });
 }
 

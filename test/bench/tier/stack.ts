@@ -1,11 +1,18 @@
 /**
  * The tier bench's own deployment of the local target, and how it reaches into the containers.
  *
- * The bench deploys a twin of `stacks/Pulumi.local.yaml` as stack `tier-bench` (temp backend,
- * temp config file: a user's `local` state and stack file are never touched), with only what
- * a throughput bench needs changed, each reason in `benchConfig`. It uses the local target's
- * fixed address plan, so no other local stack may run at the same time (scripts/bench.sh holds
- * /tmp/apx-local-stack.lock for the whole deploy -> measure -> destroy cycle).
+ * With no local stack running, the bench deploys a twin of `stacks/Pulumi.local.yaml` as stack
+ * `tier-bench` (temp backend, temp config file), with only what a throughput bench needs changed,
+ * each reason in `benchConfig`, and destroys it afterwards. It uses the local target's fixed
+ * address plan, so no other local stack may run at the same time (scripts/bench.sh holds
+ * /tmp/apx-local-stack.lock for the whole cycle).
+ *
+ * With the user's `local` stack running (`npm run up`), the bench reuses it instead: it updates
+ * that stack to the same bench config (`up --config-file`, a temp copy of the stack file with
+ * its encryption salt; stacks/Pulumi.local.yaml itself is never written), measures, and then
+ * puts it back: `up` with the stack file as it is (its certificates and keys are the same
+ * resources throughout, so app teams' CA bundle does not change), the load balancer's
+ * namespace sysctls and every process's CPU affinity as they were.
  *
  * Containers are reached as test/integration/local-stack.test.ts does: the systemd-nspawn pid in
  * .tools/local-stacks/<fabric>/<host>/nspawn.pid, its child is the container's init, and
@@ -14,6 +21,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { makeTempDir, removeDir, repoRoot, runPulumi, runPulumiOk, runUpdate } from "../../integration/engine-helpers";
@@ -46,10 +54,11 @@ export const LIMITED_RATE = { ratePerSecond: 50, burst: 20 };
  *   /bench/limited with the local stack's own 50 r/s, burst 20, per IP (limit_req fidelity);
  * - the proxies' own status endpoint moved to /status (healthPath), as /healthz is now a route.
  */
-export function benchConfig(localStackYaml: string): string {
+export function benchConfig(localStackYaml: string, options: { keepSalt?: boolean } = {}): string {
     // Edited as a document, so the file keeps its quoting (an unquoted RFC 3339 time would reach the engine as a YAML timestamp).
     const doc = YAML.parseDocument(localStackYaml);
-    doc.delete("encryptionsalt");
+    // The twin has its own passphrase; a reused stack's secrets are encrypted under the stack file's salt.
+    if (!options.keepSalt) doc.delete("encryptionsalt");
     const tier = ["config", "api-proxy-security:tier"];
     doc.setIn([...tier, "concurrencyTarget"], 100_000);
     doc.setIn([...tier, "healthPath"], "/status");
@@ -66,6 +75,10 @@ export function benchConfig(localStackYaml: string): string {
 export interface BenchStack {
     caFile: string;
     work: string;
+    /** "twin": deployed for the bench and destroyed after; "reused": the user's running `local` stack, restored after. */
+    mode: "twin" | "reused";
+    /** The stack the engine timings ran on, for the report. */
+    describe: string;
     timings: { firstUpMs: number };
     pulumi(args: string[], timeoutMs?: number): Promise<{ code: number; ms: number; stdout: string; stderr: string }>;
     destroy(): Promise<number>;
@@ -76,10 +89,7 @@ export function localStackRunning(): boolean {
 }
 
 export async function deployBenchStack(log: (line: string) => void): Promise<BenchStack> {
-    if (localStackRunning()) {
-        throw new Error(`a local stack is running (namespaces ${FABRIC}-*): the bench deploys its own twin on the same address plan; ` +
-            "run it under the lock after `npm run down` (scripts/bench.sh takes /tmp/apx-local-stack.lock)");
-    }
+    if (localStackRunning()) return reuseLocalStack(log);
     const work = makeTempDir("tier-bench");
     const configFile = path.join(repoRoot, "stacks", `Pulumi.${STACK}.yaml`);
     const opts = {
@@ -103,7 +113,8 @@ export async function deployBenchStack(log: (line: string) => void): Promise<Ben
         const caFile = path.join(work, "ca.pem");
         fs.writeFileSync(caFile, ca);
         return {
-            caFile, work, timings: { firstUpMs },
+            caFile, work, mode: "twin", timings: { firstUpMs },
+            describe: "bin/pulumi on the bench stack (the local stack's config + bench routes), temp file backend",
             async pulumi(args, timeoutMs = 600_000) {
                 const begin = Date.now();
                 const r = await runPulumi([...args, "--stack", STACK], { ...opts, timeoutMs });
@@ -123,6 +134,72 @@ export async function deployBenchStack(log: (line: string) => void): Promise<Ben
     } catch (err) {
         if (created) await runPulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK], opts);
         cleanup();
+        throw err;
+    }
+}
+
+/** The user's stack that `npm run up` deploys (scripts/up.sh), in the repo's own backend (bin/pulumi). */
+const LOCAL_STACK = "local";
+
+/**
+ * The running local stack, updated to the bench config and put back afterwards (see the header).
+ * Only `npm run up`'s own stack is reused: namespaces of another deployment (a test's stack) are
+ * not this bench's to change.
+ */
+async function reuseLocalStack(log: (line: string) => void): Promise<BenchStack> {
+    // bin/pulumi's defaults: the repo's backend and passphrase, as scripts/up.sh runs it.
+    const opts = { cwd: repoRoot, timeoutMs: 900_000, env: {} };
+    const owner = await runPulumi(["stack", "output", "local", "--json", "--stack", LOCAL_STACK], opts);
+    let clientNamespace: string | undefined;
+    try {
+        clientNamespace = (JSON.parse(owner.stdout) as { clientNamespace?: string }).clientNamespace;
+    } catch { /* no such stack, or no outputs */ }
+    if (owner.code !== 0 || clientNamespace !== CLIENT_NAMESPACE) {
+        throw new Error(`a local stack is running (namespaces ${FABRIC}-*) that is not this checkout's \`npm run up\` stack ` +
+            `(bin/pulumi stack output local --stack ${LOCAL_STACK}: exit ${owner.code}, clientNamespace ${clientNamespace ?? "none"}): ` +
+            "the bench reuses only that one; remove the other deployment first");
+    }
+    const stackFile = path.join(repoRoot, "stacks", `Pulumi.${LOCAL_STACK}.yaml`);
+    const original = fs.readFileSync(stackFile, "utf8");
+    const work = makeTempDir("tier-bench");
+    const configFile = path.join(work, `Pulumi.${LOCAL_STACK}.bench.yaml`);
+    fs.writeFileSync(configFile, benchConfig(original, { keepSalt: true }));
+    const lbSysctls = inHost("lb", ["sysctl", "-n", "net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range"], { networkOnly: true })
+        .trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+    const restore = async (): Promise<number> => {
+        const begin = Date.now();
+        try {
+            log(`putting the local stack back: bin/pulumi up --stack ${LOCAL_STACK} with stacks/Pulumi.${LOCAL_STACK}.yaml`);
+            if (fs.readFileSync(stackFile, "utf8") !== original) throw new Error(`stacks/Pulumi.${LOCAL_STACK}.yaml changed during the bench: not restoring over it; run npm run up`);
+            await runUpdate(["up", "--yes", "--skip-preview", "--stack", LOCAL_STACK], opts, LOCAL_STACK);
+            return Date.now() - begin;
+        } finally {
+            spawnSync("nsenter", ["-t", String(containerInit("lb")), "-n", "sysctl", "-qw", `net.ipv4.tcp_tw_reuse=${lbSysctls[0]}`, `net.ipv4.ip_local_port_range=${lbSysctls[1]}`]);
+            inHost(PROXY_UNDER_TEST, ["rm", "-rf", "/var/lib/apx-bench"], { allowFail: true });
+            unpinStack();
+            removeDir(work);
+        }
+    };
+    try {
+        log(`reusing the running local stack: bin/pulumi up --stack ${LOCAL_STACK} with the bench config (put back when the bench ends)`);
+        const started = Date.now();
+        await runUpdate(["up", "--yes", "--skip-preview", "--stack", LOCAL_STACK, "--config-file", configFile], opts, LOCAL_STACK);
+        const firstUpMs = Date.now() - started;
+        const ca = (await runPulumiOk(["stack", "output", "caBundlePem", "--show-secrets", "--stack", LOCAL_STACK], opts)).stdout;
+        const caFile = path.join(work, "ca.pem");
+        fs.writeFileSync(caFile, ca);
+        return {
+            caFile, work, mode: "reused", timings: { firstUpMs },
+            describe: `bin/pulumi on the running local stack (npm run up's), updated to the bench config with --config-file; "first up" is that update, not a creation`,
+            async pulumi(args, timeoutMs = 600_000) {
+                const begin = Date.now();
+                const r = await runPulumi([...args, "--stack", LOCAL_STACK, "--config-file", configFile], { ...opts, timeoutMs });
+                return { ...r, ms: Date.now() - begin };
+            },
+            destroy: restore,
+        };
+    } catch (err) {
+        await restore().catch((e: unknown) => log(`putting the local stack back failed too: ${e instanceof Error ? e.message : String(e)}`));
         throw err;
     }
 }
@@ -237,6 +314,19 @@ export function pinStack(proxyUnit: string): { proxyPids: number[]; otherPids: n
     ].join(" >/dev/null 2>&1; ");
     spawnSync("bash", ["-c", `${script} >/dev/null 2>&1; true`], { timeout: 60_000 });
     return { proxyPids, otherPids: others.length };
+}
+
+/** Every process of the stack's containers back on every core (a reused stack outlives the bench). */
+export function unpinStack(): void {
+    const all = `0-${Math.max(0, os.cpus().length - 1)}`;
+    const pids = HOSTS.flatMap((h) => {
+        try {
+            return cgroupProcs(containerCgroup(h));
+        } catch {
+            return [];
+        }
+    });
+    spawnSync("bash", ["-c", `${pids.map((p) => `taskset -a -p -c ${all} ${p}`).join(" >/dev/null 2>&1; ")} >/dev/null 2>&1; true`], { timeout: 60_000 });
 }
 
 /**
