@@ -13,6 +13,7 @@ import {
 } from "./measure";
 import { renderMarkdown, renderSvg, targetRows, type TierBenchReport } from "./report";
 import { benchConfig, BENCH_PATH, LIMITED_PATH } from "./stack";
+import { IDLE_PER_CLIENT, splitIdleTarget } from "./scenarios";
 import { stockNginxConf, stockServer } from "./variants";
 
 const root = path.resolve(__dirname, "..", "..", "..");
@@ -29,6 +30,13 @@ describe("tier bench arithmetic", () => {
         ].join("\n");
         assert.deepEqual(countSessionReuse(lines), { resumed: 2, full: 1 });
         assert.deepEqual(countSessionReuse(""), { resumed: 0, full: 0 });
+    });
+    test("an idle target is split over client processes under the per-process open-file ceiling", () => {
+        assert.deepEqual(splitIdleTarget(5_000, IDLE_PER_CLIENT), [5_000]);
+        assert.deepEqual(splitIdleTarget(50_000, 18_000), [16_667, 16_667, 16_666]);
+        const shares = splitIdleTarget(100_000, IDLE_PER_CLIENT);
+        assert.equal(shares.reduce((a, b) => a + b, 0), 100_000);
+        assert.ok(shares.every((n) => n <= IDLE_PER_CLIENT && n < 20_000), JSON.stringify(shares));
     });
     test("median and nearest-rank percentiles", () => {
         assert.equal(median([3, 1, 2]), 2);
@@ -100,10 +108,12 @@ describe("tier bench parsers", () => {
 
 describe("tier bench configs and report", () => {
     test("the bench stack is the local stack plus two declared public routes, valid against the schema", () => {
-        const yaml = benchConfig(fs.readFileSync(path.join(root, "stacks", "Pulumi.local.yaml"), "utf8") + "encryptionsalt: v1:abc\n");
+        // The stack file as `npm run up` leaves it: with its encryption salt (replaced here, so the test does not depend on whether up ran).
+        const salted = fs.readFileSync(path.join(root, "stacks", "Pulumi.local.yaml"), "utf8").replace(/^encryptionsalt:.*\n?/m, "") + "encryptionsalt: v1:abc\n";
+        const yaml = benchConfig(salted);
         assert.doesNotMatch(yaml, /^encryptionsalt:/m);
         // Reusing the running local stack: its secrets are encrypted under the stack file's salt.
-        assert.match(benchConfig(fs.readFileSync(path.join(root, "stacks", "Pulumi.local.yaml"), "utf8") + "encryptionsalt: v1:abc\n", { keepSalt: true }), /^encryptionsalt: v1:abc$/m);
+        assert.match(benchConfig(salted, { keepSalt: true }), /^encryptionsalt: v1:abc$/m);
         assert.match(yaml, /notAfter: '2026-11-01T00:00:00Z'/, "times stay quoted (the engine's YAML would read a timestamp)");
         const tier = validateTierConfig((YAML.parse(yaml) as { config: Record<string, unknown> }).config["api-proxy-security:tier"]);
         const bench = tier.routes.find((r) => r.path === BENCH_PATH)!;

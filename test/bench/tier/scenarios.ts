@@ -336,6 +336,17 @@ export interface IdleResult {
 }
 
 /** Item 4: idle TLS connections held (each with one request, then a heartbeat GET below keepalive_timeout), memory per connection. */
+/** Connections one idle client process opens: under this machine's per-process ceiling of 20,000 open files, with room for the Go runtime's own. */
+export const IDLE_PER_CLIENT = 18_000;
+/** Extra hold so that the clients that finished opening first still hold while the last ones open. */
+const IDLE_STAGGER_SECONDS = 30;
+
+/** A target split over client processes of at most `perClient` connections each, as evenly as possible. */
+export function splitIdleTarget(target: number, perClient: number): number[] {
+    const processes = Math.max(1, Math.ceil(target / perClient));
+    return Array.from({ length: processes }, (_, i) => Math.floor(target / processes) + (i < target % processes ? 1 : 0));
+}
+
 export async function idle(proxy: ProxyUnderTest, plan: Plan, log: (s: string) => void): Promise<IdleResult[]> {
     const lb = String(containerInit("lb"));
     // One source address can hold ~64k connections to one destination port with the widest
@@ -355,23 +366,31 @@ export async function idle(proxy: ProxyUnderTest, plan: Plan, log: (s: string) =
                 const sockBefore = socketMemory();
                 const started = Date.now();
                 let measuredAt: { mem: ReturnType<typeof proxyMemory>; sock: ReturnType<typeof socketMemory>; open: number } | undefined;
-                const child = spawn("nsenter", ["-t", lb, "-n", "taskset", "-c", String(LOAD_CORE), LOADGEN, ...loadArgs(variant, {
-                    mode: "idle", n: target, conns: 64, clients: 65_536, hold: `${plan.idleHoldSeconds}s`, heartbeat: "7s", duration: "240s", timeout: "10s", path: BENCH_PATH,
-                })], { stdio: ["ignore", "pipe", "pipe"] });
-                let out = "";
-                const final = await new Promise<LoadResult>((resolve, reject) => {
-                    const killer = setTimeout(() => child.kill("SIGKILL"), (240 + plan.idleHoldSeconds + 60) * 1000);
+                // One client process holds at most IDLE_PER_CLIENT connections (each process has this
+                // machine's per-process open-file ceiling, 20,000 here): the target is split over several,
+                // each naming its own block of client addresses in its PROXY headers.
+                const shares = splitIdleTarget(target, IDLE_PER_CLIENT);
+                const holdSeconds = plan.idleHoldSeconds + IDLE_STAGGER_SECONDS;
+                const heldBy = new Map<number, number>();
+                const finals = await Promise.all(shares.map((n, i) => new Promise<LoadResult>((resolve, reject) => {
+                    const child = spawn("nsenter", ["-t", lb, "-n", "taskset", "-c", String(LOAD_CORE), LOADGEN, ...loadArgs(variant, {
+                        mode: "idle", n, conns: 64, clients: 65_536, "client-base": `100.${64 + i}.0.1`, hold: `${holdSeconds}s`, heartbeat: "7s", duration: "240s", timeout: "10s", path: BENCH_PATH,
+                    })], { stdio: ["ignore", "pipe", "pipe"] });
+                    let out = "";
+                    const killer = setTimeout(() => child.kill("SIGKILL"), (240 + holdSeconds + 60) * 1000);
                     child.stdout.on("data", (chunk: Buffer) => {
                         out += chunk.toString();
                         const lines = out.split("\n");
                         out = lines.pop() ?? "";
                         for (const line of lines) {
                             if (line.includes("\"event\":\"held\"")) {
-                                const held = JSON.parse(line) as { open: number };
-                                // Let the last connections' first requests finish, then measure while all are held.
-                                setTimeout(() => {
-                                    measuredAt = { mem: proxyMemory(proxy, variant), sock: socketMemory(), open: held.open };
-                                }, 2000);
+                                heldBy.set(i, (JSON.parse(line) as { open: number }).open);
+                                // Once every client holds what it could open: let the last first requests finish, then measure.
+                                if (heldBy.size === shares.length) {
+                                    setTimeout(() => {
+                                        measuredAt = { mem: proxyMemory(proxy, variant), sock: socketMemory(), open: [...heldBy.values()].reduce((a, b) => a + b, 0) };
+                                    }, 2000);
+                                }
                             } else if (line.startsWith("{\"mode\"")) {
                                 clearTimeout(killer);
                                 resolve(JSON.parse(line) as LoadResult);
@@ -380,9 +399,14 @@ export async function idle(proxy: ProxyUnderTest, plan: Plan, log: (s: string) =
                     });
                     child.on("close", (code) => {
                         clearTimeout(killer);
-                        if (code !== 0) reject(new Error(`idle load generator exited ${code}`));
+                        if (code !== 0) reject(new Error(`idle load generator ${i + 1} of ${shares.length} exited ${code}`));
                     });
-                });
+                })));
+                const final = {
+                    maxOpen: finals.reduce((a, f) => a + (f.maxOpen ?? 0), 0),
+                    errors: finals.reduce((a, f) => a + f.errors, 0),
+                    firstError: finals.find((f) => f.firstError)?.firstError,
+                };
                 const m = measuredAt;
                 // The proxy's own count: nginx closes idle keep-alive connections to make room when it runs
                 // out of worker_connections, which the client only notices at its next heartbeat.
