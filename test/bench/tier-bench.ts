@@ -142,7 +142,11 @@ async function stackPhase(args: Args, report: TierBenchReport): Promise<void> {
             log("1. full TLS handshakes");
             if (!report.bound) throw new Error("no openssl speed bound: run --phase offline first");
             report.handshakes = handshakes(proxy, p, report.bound, log);
-            if (p.profile) report.profile = await profileHandshakes(proxy, 6, log);
+            if (p.profile) {
+                report.profile = await profileHandshakes(proxy, "provisioned", 6, log);
+                report.profileStock = await profileHandshakes(proxy, "stock", 6, log);
+                proxy.use("provisioned");
+            }
             save(args.state, report);
         }
         if (wanted(args, "resumption")) {

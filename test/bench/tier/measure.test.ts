@@ -13,7 +13,7 @@ import {
 } from "./measure";
 import { renderMarkdown, renderSvg, targetRows, type TierBenchReport } from "./report";
 import { benchConfig, BENCH_PATH, LIMITED_PATH } from "./stack";
-import { IDLE_PER_CLIENT, splitIdleTarget } from "./scenarios";
+import { IDLE_PER_CLIENT, perHandshakeByObject, splitIdleTarget } from "./scenarios";
 import { stockNginxConf, stockServer } from "./variants";
 
 const root = path.resolve(__dirname, "..", "..", "..");
@@ -37,6 +37,16 @@ describe("tier bench arithmetic", () => {
         const shares = splitIdleTarget(100_000, IDLE_PER_CLIENT);
         assert.equal(shares.reduce((a, b) => a + b, 0), 100_000);
         assert.ok(shares.every((n) => n <= IDLE_PER_CLIENT && n < 20_000), JSON.stringify(shares));
+    });
+    test("CPU per handshake by object: the profile's share of the run's CPU time over its handshakes, side by side", () => {
+        const rows = perHandshakeByObject({
+            provisioned: { ok: true, note: "", handshakes: 1000, cpuSeconds: 0.4, byObject: [{ object: "libcrypto.so.3", percent: 50 }, { object: "nginx", percent: 5 }] },
+            stock: { ok: true, note: "", handshakes: 1000, cpuSeconds: 0.3, byObject: [{ object: "libcrypto.so.3", percent: 60 }] },
+        });
+        assert.deepEqual(rows, [
+            { object: "libcrypto.so.3", provisionedUs: 200, stockUs: 180 },
+            { object: "nginx", provisionedUs: 20, stockUs: null },
+        ]);
     });
     test("median and nearest-rank percentiles", () => {
         assert.equal(median([3, 1, 2]), 2);

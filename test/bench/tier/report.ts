@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { targetMet, type Target } from "./measure";
 import type { EngineTimings, PairScaling, ReviewTiming } from "./iac";
-import type { HandshakeCell, IdleResult, KeepaliveResult, RateLimitResult, ResumptionResult } from "./scenarios";
+import { perHandshakeByObject, type HandshakeCell, type HandshakeProfile, type IdleResult, type KeepaliveResult, type RateLimitResult, type ResumptionResult } from "./scenarios";
 
 export interface TargetRow { id: string; label: string; value: number | null; target: Target; met: boolean | null; note?: string }
 
@@ -21,7 +21,9 @@ export interface TierBenchReport {
     setup: string[];
     bound?: { sign: Record<string, number>; ecdh: Record<string, number>; core: number };
     handshakes?: HandshakeCell[];
-    profile?: { ok: boolean; note: string; byObject?: { object: string; percent: number }[]; topSymbols?: { symbol: string; object: string; percent: number }[] };
+    profile?: HandshakeProfile;
+    /** The same profile of the stock twin: where the two differ per handshake. */
+    profileStock?: HandshakeProfile;
     resumption?: ResumptionResult[];
     keepalive?: KeepaliveResult;
     idle?: IdleResult[];
@@ -85,6 +87,16 @@ export function renderMarkdown(r: TierBenchReport): string {
     if (r.profile?.byObject?.length) {
         out.push("", `Where the provisioned proxy's CPU goes in full handshakes (TLS 1.3, X25519-first clients; ${r.profile.note}): ${r.profile.byObject.slice(0, 8).map((o) => `${o.object} ${o.percent} %`).join(", ")}.`);
         if (r.profile.topSymbols?.length) out.push(`Top symbols: ${r.profile.topSymbols.slice(0, 8).map((s) => `${s.symbol} (${s.object}) ${s.percent} %`).join(", ")}.`);
+        if (r.profileStock?.byObject?.length && r.profile.handshakes && r.profileStock.handshakes) {
+            const rows = perHandshakeByObject({ provisioned: r.profile, stock: r.profileStock });
+            const total = (p: HandshakeProfile) => fmt(((p.cpuSeconds ?? NaN) * 1e6) / (p.handshakes ?? NaN), 0);
+            out.push("", `CPU per full handshake by object, provisioned vs stock (the same profiled run each: ${r.profile.handshakes} and ${r.profileStock.handshakes} handshakes; total ${total(r.profile)} µs vs ${total(r.profileStock)} µs):`, "");
+            out.push("| object | provisioned µs | stock µs | difference µs |", "| --- | ---: | ---: | ---: |");
+            for (const x of rows.slice(0, 8)) {
+                const diff = x.provisionedUs !== null && x.stockUs !== null ? fmt(x.provisionedUs - x.stockUs, 1) : "";
+                out.push(`| ${x.object} | ${fmt(x.provisionedUs, 1)} | ${fmt(x.stockUs, 1)} | ${diff} |`);
+            }
+        }
     } else if (r.profile) {
         out.push("", `Profile: ${r.profile.note}.`);
     }

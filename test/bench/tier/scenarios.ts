@@ -126,14 +126,23 @@ export function handshakes(proxy: ProxyUnderTest, plan: Plan, speed: SpeedResult
 }
 
 /** Where the proxy's CPU goes during full handshakes: perf's cpu-clock samples by shared object (hardware counters are not available here). */
-export async function profileHandshakes(proxy: ProxyUnderTest, seconds: number, log: (s: string) => void): Promise<{ ok: boolean; note: string; byObject?: { object: string; percent: number }[]; topSymbols?: { symbol: string; object: string; percent: number }[] }> {
-    proxy.use("provisioned");
-    const pids = proxy.pids("provisioned");
+export interface HandshakeProfile {
+    ok: boolean; note: string;
+    byObject?: { object: string; percent: number }[];
+    topSymbols?: { symbol: string; object: string; percent: number }[];
+    /** Full handshakes and the proxy's CPU seconds during the profiled run: with byObject, CPU per handshake by object. */
+    handshakes?: number; cpuSeconds?: number;
+}
+
+/** Where a proxy's CPU goes in full TLS 1.3 handshakes from X25519-first clients (perf, sampled by a software clock). */
+export async function profileHandshakes(proxy: ProxyUnderTest, variant: "provisioned" | "stock", seconds: number, log: (s: string) => void): Promise<HandshakeProfile> {
+    proxy.use(variant);
+    const pids = proxy.pids(variant);
     const data = path.join(repoRoot, ".tools", "bench", "perf.data");
     const perf = spawn("perf", ["record", "-e", "cpu-clock", "-F", "999", "-g", "-o", data, "-p", pids.join(","), "--", "sleep", String(seconds)], { stdio: "ignore" });
     const done = new Promise<number>((resolve) => perf.on("close", (code) => resolve(code ?? 1)));
     await new Promise((r) => setTimeout(r, 500));
-    runLoad("provisioned", { mode: "handshake", tls: "1.3", groups: CLIENT_ORDERS["X25519-first"], conns: 16, duration: `${seconds - 1}s` }, seconds);
+    const { load, cpuSeconds } = measured(proxy, variant, { mode: "handshake", tls: "1.3", groups: CLIENT_ORDERS["X25519-first"], conns: 16, duration: `${seconds - 1}s` }, seconds);
     const code = await done;
     if (code !== 0 || !fs.existsSync(data)) return { ok: false, note: `perf record exited ${code}` };
     const byDso = spawnSync("perf", ["report", "-i", data, "--no-children", "--sort", "dso", "--stdio", "--percent-limit", "0.5"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -141,8 +150,23 @@ export async function profileHandshakes(proxy: ProxyUnderTest, seconds: number, 
     const byObject = [...byDso.stdout.matchAll(/^\s+([\d.]+)%\s+(\S+)\s*$/gm)].map((m) => ({ object: m[2], percent: Number(m[1]) }));
     const topSymbols = [...bySym.stdout.matchAll(/^\s+([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.+?)\s*$/gm)].slice(0, 15).map((m) => ({ percent: Number(m[1]), object: m[2], symbol: m[3] }));
     fs.rmSync(data, { force: true });
-    log(`  perf: ${byObject.slice(0, 6).map((o) => `${o.object} ${o.percent}%`).join(", ")}`);
-    return { ok: byObject.length > 0, note: "perf record -e cpu-clock (a software clock: this VM exposes no hardware counters, perf stat -e instructions says <not supported>)", byObject, topSymbols };
+    log(`  perf ${variant}: ${load.handshakes} handshakes, ${cpuSeconds.toFixed(2)} s CPU; ${byObject.slice(0, 6).map((o) => `${o.object} ${o.percent}%`).join(", ")}`);
+    return {
+        ok: byObject.length > 0, note: "perf record -e cpu-clock (a software clock: this VM exposes no hardware counters, perf stat -e instructions says <not supported>)",
+        byObject, topSymbols, handshakes: load.handshakes, cpuSeconds,
+    };
+}
+
+/** CPU microseconds per handshake by object, for each profiled proxy (objects under 0.5 % of either are left out). */
+export function perHandshakeByObject(profiles: Record<"provisioned" | "stock", HandshakeProfile>): { object: string; provisionedUs: number | null; stockUs: number | null }[] {
+    const us = (p: HandshakeProfile, object: string): number | null => {
+        const hit = p.byObject?.find((o) => o.object === object);
+        if (!hit || !p.handshakes || p.cpuSeconds === undefined) return null;
+        return round((p.cpuSeconds * 1e6 * hit.percent) / 100 / p.handshakes, 1);
+    };
+    const objects = [...new Set([...(profiles.provisioned.byObject ?? []), ...(profiles.stock.byObject ?? [])].map((o) => o.object))];
+    return objects.map((object) => ({ object, provisionedUs: us(profiles.provisioned, object), stockUs: us(profiles.stock, object) }))
+        .sort((a, b) => (b.provisionedUs ?? 0) - (a.provisionedUs ?? 0));
 }
 
 export interface ResumptionResult {

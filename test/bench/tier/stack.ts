@@ -106,20 +106,11 @@ export async function deployBenchStack(log: (line: string) => void): Promise<Ben
         await runPulumiOk(["stack", "init", STACK], opts);
         created = true;
         log("deploying the bench stack (tier-bench: the local stack's config + bench routes)");
-        const started = Date.now();
-        await runUpdate(["up", "--yes", "--skip-preview", "--stack", STACK], opts, STACK);
-        const firstUpMs = Date.now() - started;
-        const ca = (await runPulumiOk(["stack", "output", "caBundlePem", "--show-secrets", "--stack", STACK], opts)).stdout;
-        const caFile = path.join(work, "ca.pem");
-        fs.writeFileSync(caFile, ca);
+        const { firstUpMs, caFile } = await upWithCa([], STACK, opts, work);
         return {
             caFile, work, mode: "twin", timings: { firstUpMs },
             describe: "bin/pulumi on the bench stack (the local stack's config + bench routes), temp file backend",
-            async pulumi(args, timeoutMs = 600_000) {
-                const begin = Date.now();
-                const r = await runPulumi([...args, "--stack", STACK], { ...opts, timeoutMs });
-                return { ...r, ms: Date.now() - begin };
-            },
+            pulumi: stackRunner([], STACK, opts),
             async destroy() {
                 const begin = Date.now();
                 try {
@@ -136,6 +127,27 @@ export async function deployBenchStack(log: (line: string) => void): Promise<Ben
         cleanup();
         throw err;
     }
+}
+
+type EngineOptions = Parameters<typeof runPulumi>[1];
+
+/** `up` of the bench's stack (with `extra` arguments), timed, and the stack's CA bundle written to `work`/ca.pem. */
+async function upWithCa(extra: string[], stack: string, opts: EngineOptions, work: string): Promise<{ firstUpMs: number; caFile: string }> {
+    const started = Date.now();
+    await runUpdate(["up", "--yes", "--skip-preview", "--stack", stack, ...extra], opts, stack);
+    const firstUpMs = Date.now() - started;
+    const caFile = path.join(work, "ca.pem");
+    fs.writeFileSync(caFile, (await runPulumiOk(["stack", "output", "caBundlePem", "--show-secrets", "--stack", stack], opts)).stdout);
+    return { firstUpMs, caFile };
+}
+
+/** Timed engine commands on the bench's stack (with `extra` arguments), for the IaC timings. */
+function stackRunner(extra: string[], stack: string, opts: EngineOptions): BenchStack["pulumi"] {
+    return async (args, timeoutMs = 600_000) => {
+        const begin = Date.now();
+        const r = await runPulumi([...args, "--stack", stack, ...extra], { ...opts, timeoutMs });
+        return { ...r, ms: Date.now() - begin };
+    };
 }
 
 /** The user's stack that `npm run up` deploys (scripts/up.sh), in the repo's own backend (bin/pulumi). */
@@ -182,20 +194,11 @@ async function reuseLocalStack(log: (line: string) => void): Promise<BenchStack>
     };
     try {
         log(`reusing the running local stack: bin/pulumi up --stack ${LOCAL_STACK} with the bench config (put back when the bench ends)`);
-        const started = Date.now();
-        await runUpdate(["up", "--yes", "--skip-preview", "--stack", LOCAL_STACK, "--config-file", configFile], opts, LOCAL_STACK);
-        const firstUpMs = Date.now() - started;
-        const ca = (await runPulumiOk(["stack", "output", "caBundlePem", "--show-secrets", "--stack", LOCAL_STACK], opts)).stdout;
-        const caFile = path.join(work, "ca.pem");
-        fs.writeFileSync(caFile, ca);
+        const { firstUpMs, caFile } = await upWithCa(["--config-file", configFile], LOCAL_STACK, opts, work);
         return {
             caFile, work, mode: "reused", timings: { firstUpMs },
             describe: `bin/pulumi on the running local stack (npm run up's), updated to the bench config with --config-file; "first up" is that update, not a creation`,
-            async pulumi(args, timeoutMs = 600_000) {
-                const begin = Date.now();
-                const r = await runPulumi([...args, "--stack", LOCAL_STACK, "--config-file", configFile], { ...opts, timeoutMs });
-                return { ...r, ms: Date.now() - begin };
-            },
+            pulumi: stackRunner(["--config-file", configFile], LOCAL_STACK, opts),
             destroy: restore,
         };
     } catch (err) {
