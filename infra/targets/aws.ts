@@ -32,12 +32,14 @@ import type { TierDeployment } from "../program";
 /** The OS of AWS proxy hosts (golden image parent and stock AMI alike). */
 const AWS_HOST_OS: HostOs = "ubuntu-22.04";
 
-/** The host name of each pair's instances: proxy-a for pair 0, proxy-b for pair 1, ... Both
- *  proxies of a pair come from one launch template (its Auto Scaling group launches and replaces
- *  them), so they receive the same files, user data and name; the review writes one file set
- *  per pair, under that name. */
+/** The host name of each pair's instances: proxy-a for pair 0, proxy-b for pair 1, ... proxy-z,
+ *  proxy-aa, proxy-ab, ... (letters as spreadsheet columns, so any count has valid, distinct
+ *  names). Both proxies of a pair come from one launch template (its Auto Scaling group launches
+ *  and replaces them), so they receive the same files, user data and name; the review writes one
+ *  file set per pair, under that name. */
 export function proxyHostNames(pairCount: number): string[] {
-    return Array.from({ length: pairCount }, (_, p) => `proxy-${String.fromCharCode(97 + p)}`);
+    const letters = (n: number): string => (n < 26 ? "" : letters(Math.floor(n / 26) - 1)) + String.fromCharCode(97 + (n % 26));
+    return Array.from({ length: pairCount }, (_, p) => `proxy-${letters(p)}`);
 }
 
 /** Files whose path and content the image already carries are left out of user data. */
