@@ -145,6 +145,9 @@ describe("tier bench configs and report", () => {
         assert.match(server, /listen 443 ssl http2;/);
         assert.match(server, /proxy_pass http:\/\/198\.18\.4\.10:8080;/);
         assert.ok(!/ssl_ciphers|ssl_ecdh_curve|keepalive/.test(server), "nothing tuned");
+        // The stockTierGroups twin: exactly one line more, the tier's groups.
+        const withGroups = stockServer("/etc/c.pem", "/etc/k.pem", "198.18.4.10:8080", "P-256:P-384");
+        assert.deepEqual(withGroups.split("\n").filter((l) => !server.split("\n").includes(l)), ["    ssl_ecdh_curve P-256:P-384;"]);
     });
 
     test("the report judges each target and renders a table and a chart", () => {

@@ -79,10 +79,14 @@ export function renderMarkdown(r: TierBenchReport): string {
     }
     if (r.handshakes?.length) {
         out.push("", "Full TLS handshakes (no resumption) per second of the proxy's own CPU time (median of the runs):", "");
-        out.push("| key | TLS | client offers | provisioned | stock | bound (1/(1/sign+1/ECDH P-256)) | vs stock | vs bound | stock vs its bound (X25519) |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        const withTierGroups = r.handshakes.some((c) => c.perCpuSecond.stockTierGroups != null);
+        out.push(`| key | TLS | client offers | provisioned | stock |${withTierGroups ? " stock + the tier's groups |" : ""} bound (1/(1/sign+1/ECDH P-256)) | vs stock |${withTierGroups ? " the groups' cost to stock | vs stock + the tier's groups |" : ""} vs bound | stock vs its bound (X25519) |`,
+            `| --- | --- | --- | ---: | ---: |${withTierGroups ? " ---: |" : ""} ---: | ---: |${withTierGroups ? " ---: | ---: |" : ""} ---: | ---: |`);
         for (const c of r.handshakes) {
-            out.push(`| ${c.key} | ${c.tls} | ${c.client} | ${fmt(c.perCpuSecond.provisioned, 0)} | ${fmt(c.perCpuSecond.stock, 0)} | ${fmt(c.boundPerCpuSecond, 0)} | ${fmt(c.vsStock)} | ${fmt(c.vsBound)} | ${fmt(c.stockVsItsBound)} |`);
+            const tierGroups = (cells: string[]) => (withTierGroups ? cells.map((x) => ` ${x} |`).join("") : "");
+            out.push(`| ${c.key} | ${c.tls} | ${c.client} | ${fmt(c.perCpuSecond.provisioned, 0)} | ${fmt(c.perCpuSecond.stock, 0)} |${tierGroups([fmt(c.perCpuSecond.stockTierGroups, 0)])} ${fmt(c.boundPerCpuSecond, 0)} | ${fmt(c.vsStock)} |${tierGroups([fmt(c.stockTierGroupsVsStock), fmt(c.vsStockTierGroups)])} ${fmt(c.vsBound)} | ${fmt(c.stockVsItsBound)} |`);
         }
+        if (withTierGroups) out.push("", "\"stock + the tier's groups\" is the stock twin with one line added, the tier's own `ssl_ecdh_curve` (NIST SP 800-52r2: P-256/P-384, no X25519): its ratio to stock is what that control costs a handshake, and the tier against it is what everything else costs.");
     }
     if (r.profile?.byObject?.length) {
         out.push("", `Where the provisioned proxy's CPU goes in full handshakes (TLS 1.3, X25519-first clients; ${r.profile.note}): ${r.profile.byObject.slice(0, 8).map((o) => `${o.object} ${o.percent} %`).join(", ")}.`);

@@ -18,7 +18,7 @@ import {
     BENCH_PATH, CLIENT_ADDRESS, CLIENT_NAMESPACE, LB_ADDRESS, LIMITED_PATH, LIMITED_RATE, LOAD_CORE, PROXY_ADDRESS, SERVER_NAME,
     containerInit, containerPath, inHost, PROXY_UNDER_TEST,
 } from "./stack";
-import { POOL_SIZED_KEEPALIVE, type KeyKind, type ProxyUnderTest, type Variant } from "./variants";
+import { isStock, POOL_SIZED_KEEPALIVE, type KeyKind, type ProxyUnderTest, type Variant } from "./variants";
 
 export const LOADGEN = path.join(repoRoot, ".tools", "bench", "benchload");
 
@@ -40,7 +40,7 @@ export interface LoadResult {
 }
 
 function loadArgs(variant: Variant, args: Record<string, string | number | boolean>): string[] {
-    const all: Record<string, string | number | boolean> = { addr: `${PROXY_ADDRESS}:443`, sni: SERVER_NAME, proxy: variant !== "stock", ...args };
+    const all: Record<string, string | number | boolean> = { addr: `${PROXY_ADDRESS}:443`, sni: SERVER_NAME, proxy: !isStock(variant), ...args };
     return Object.entries(all).flatMap(([k, v]) => (typeof v === "boolean" ? (v ? [`-${k}`] : []) : [`-${k}`, String(v)]));
 }
 
@@ -68,15 +68,22 @@ export function alternate<T>(variants: readonly T[], run: number): T[] {
 const CLIENT_ORDERS = { "X25519-first": "x25519,p256", "P-256-first": "p256,x25519" } as const;
 type ClientOrder = keyof typeof CLIENT_ORDERS;
 
+/** The proxies whose full handshakes are compared: the tier, stock, and stock with only the tier's groups added. */
+type HandshakeVariant = "provisioned" | "stock" | "stockTierGroups";
+const HANDSHAKE_VARIANTS: readonly HandshakeVariant[] = ["provisioned", "stock", "stockTierGroups"];
+
 export interface HandshakeCell {
     key: KeyKind; tls: "1.2" | "1.3"; client: ClientOrder;
-    perCpuSecond: Record<"provisioned" | "stock", number | null>;
-    handshakesPerSecond: Record<"provisioned" | "stock", number | null>;
-    samples: Record<"provisioned" | "stock", { handshakes: number; cpuSeconds: number; errors: number; firstError?: string }[]>;
+    perCpuSecond: Record<HandshakeVariant, number | null>;
+    handshakesPerSecond: Record<HandshakeVariant, number | null>;
+    samples: Record<HandshakeVariant, { handshakes: number; cpuSeconds: number; errors: number; firstError?: string }[]>;
     boundPerCpuSecond: number | null;
     vsStock: number | null;
     vsBound: number | null;
     stockVsItsBound: number | null;
+    /** What the tier's key-exchange groups alone cost stock (stock with them / stock), and the tier against that twin. */
+    stockTierGroupsVsStock?: number | null;
+    vsStockTierGroups?: number | null;
 }
 
 /** Item 1: full handshakes per proxy-CPU-second, both keys, both versions, both client group orders. */
@@ -87,14 +94,14 @@ export function handshakes(proxy: ProxyUnderTest, plan: Plan, speed: SpeedResult
         proxy.setKey(key);
         const byCell = new Map<string, HandshakeCell>();
         for (let run = 0; run < plan.runs; run++) {
-            for (const variant of alternate(["provisioned", "stock"] as const, run)) {
+            for (const variant of alternate(HANDSHAKE_VARIANTS, run)) {
                 proxy.use(variant);
                 for (const tls of ["1.2", "1.3"] as const) {
                     for (const client of Object.keys(CLIENT_ORDERS) as ClientOrder[]) {
                         const id = `${key} ${tls} ${client}`;
                         const cell = byCell.get(id) ?? {
-                            key, tls, client, perCpuSecond: { provisioned: null, stock: null }, handshakesPerSecond: { provisioned: null, stock: null },
-                            samples: { provisioned: [], stock: [] }, boundPerCpuSecond: null, vsStock: null, vsBound: null, stockVsItsBound: null,
+                            key, tls, client, perCpuSecond: { provisioned: null, stock: null, stockTierGroups: null }, handshakesPerSecond: { provisioned: null, stock: null, stockTierGroups: null },
+                            samples: { provisioned: [], stock: [], stockTierGroups: [] }, boundPerCpuSecond: null, vsStock: null, vsBound: null, stockVsItsBound: null,
                         };
                         byCell.set(id, cell);
                         const { load, cpuSeconds } = measured(proxy, variant, { mode: "handshake", tls, groups: CLIENT_ORDERS[client], conns: 16, duration: `${plan.seconds}s` }, plan.seconds);
@@ -105,7 +112,7 @@ export function handshakes(proxy: ProxyUnderTest, plan: Plan, speed: SpeedResult
             }
         }
         for (const cell of byCell.values()) {
-            for (const v of ["provisioned", "stock"] as const) {
+            for (const v of HANDSHAKE_VARIANTS) {
                 cell.perCpuSecond[v] = round(median(cell.samples[v].map((s) => perCpuSecond(s.handshakes, s.cpuSeconds))));
                 cell.handshakesPerSecond[v] = round(median(cell.samples[v].map((s) => s.handshakes / plan.seconds)));
             }
@@ -118,6 +125,8 @@ export function handshakes(proxy: ProxyUnderTest, plan: Plan, speed: SpeedResult
             cell.vsStock = round(ratio(cell.perCpuSecond.provisioned ?? NaN, cell.perCpuSecond.stock ?? NaN));
             cell.vsBound = round(ratio(cell.perCpuSecond.provisioned ?? NaN, bound));
             cell.stockVsItsBound = round(ratio(cell.perCpuSecond.stock ?? NaN, stockBound));
+            cell.stockTierGroupsVsStock = round(ratio(cell.perCpuSecond.stockTierGroups ?? NaN, cell.perCpuSecond.stock ?? NaN));
+            cell.vsStockTierGroups = round(ratio(cell.perCpuSecond.provisioned ?? NaN, cell.perCpuSecond.stockTierGroups ?? NaN));
             cells.push(cell);
         }
     }
@@ -234,8 +243,11 @@ function passiveOpens(host: "upstream-1"): number {
     return Number(values[names.indexOf("PassiveOpens")]);
 }
 
+/** The proxies of the keepalive runs (the groups only matter for handshakes). */
+type KeepaliveVariant = Exclude<Variant, "stockTierGroups">;
+
 export interface KeepaliveResult {
-    closedLoop: Record<Variant, { requestsPerCpuSecond: number | null; requestsPerSecond: number | null; upstreamConnectionsPerRequest: number | null; non2xx: number; errors: number }>;
+    closedLoop: Record<KeepaliveVariant, { requestsPerCpuSecond: number | null; requestsPerSecond: number | null; upstreamConnectionsPerRequest: number | null; non2xx: number; errors: number }>;
     vsStock: number | null; vsBound204: number | null;
     /** The same ratios with the upstream pool sized to the client concurrency (variant poolSized). */
     poolSizedVsStock: number | null; poolSizedVsBound204: number | null; poolSizedKeepalive: number;
@@ -248,8 +260,8 @@ export interface KeepaliveResult {
 /** Item 3: keepalive proxied requests per proxy-CPU-second (provisioned, stock, return-204 bound), fixed-rate latency, HTTP/2. */
 export function keepalive(proxy: ProxyUnderTest, plan: Plan, log: (s: string) => void): KeepaliveResult {
     const connections = 32;
-    const variants: Variant[] = ["provisioned", "poolSized", "bound204", "stock"];
-    const samples = Object.fromEntries(variants.map((v) => [v, [] as { rps: number; perCpu: number; upstreamPerRequest: number; non2xx: number; errors: number }[]])) as Record<Variant, { rps: number; perCpu: number; upstreamPerRequest: number; non2xx: number; errors: number }[]>;
+    const variants: KeepaliveVariant[] = ["provisioned", "poolSized", "bound204", "stock"];
+    const samples = Object.fromEntries(variants.map((v) => [v, [] as { rps: number; perCpu: number; upstreamPerRequest: number; non2xx: number; errors: number }[]])) as Record<KeepaliveVariant, { rps: number; perCpu: number; upstreamPerRequest: number; non2xx: number; errors: number }[]>;
     for (let run = 0; run < plan.runs; run++) {
         for (const variant of alternate(variants, run)) {
             proxy.use(variant);

@@ -21,7 +21,12 @@ import {
     PROXY_UNDER_TEST, SERVER_NAME, containerPath, inHost, pinStack, unitCpuSeconds, unitPids, waitListening,
 } from "./stack";
 
-export type Variant = "provisioned" | "poolSized" | "bound204" | "stock";
+export type Variant = "provisioned" | "poolSized" | "bound204" | "stock" | "stockTierGroups";
+
+/** The stock twin, as Debian ships it (`stock`) or with only the tier's key-exchange groups added (`stockTierGroups`). */
+export function isStock(variant: Variant | undefined): boolean {
+    return variant === "stock" || variant === "stockTierGroups";
+}
 
 /** The upstream keepalive pool of the `poolSized` variant: idle connections cached per worker, at least the client connections a worker serves here. */
 export const POOL_SIZED_KEEPALIVE = 64;
@@ -33,7 +38,7 @@ const STOCK_DIR = "/var/lib/apx-bench/stock";
 const HOST = PROXY_UNDER_TEST;
 
 export function unitOf(variant: Variant): string {
-    return variant === "stock" ? STOCK_UNIT : PROVISIONED_UNIT;
+    return isStock(variant) ? STOCK_UNIT : PROVISIONED_UNIT;
 }
 
 /** Debian's default nginx.conf as this machine's package installed it (verified unmodified), pointed at the bench's own files. */
@@ -47,13 +52,14 @@ export function stockNginxConf(debianDefault: string): string {
         .replace(/^\s*include \/etc\/nginx\/sites-enabled\/\*;\s*$/m, "");
 }
 
-export function stockServer(cert: string, key: string, upstream: string): string {
+export function stockServer(cert: string, key: string, upstream: string, groups?: string): string {
     return [
         "server {",
         "    listen 443 ssl http2;",
         `    server_name ${SERVER_NAME};`,
         `    ssl_certificate ${cert};`,
         `    ssl_certificate_key ${key};`,
+        ...(groups ? [`    ssl_ecdh_curve ${groups};`] : []),
         "    location / {",
         `        proxy_pass http://${upstream};`,
         "    }",
@@ -68,6 +74,8 @@ export class ProxyUnderTest {
     readonly routesFile: string;
     readonly upstreamsFile: string;
     readonly upstream: string;
+    /** The tier's key-exchange groups, as its rendered ssl_ecdh_curve says (the `stockTierGroups` variant adds them to stock). */
+    readonly tierGroups: string;
     readonly stockSource: { dpkgVerify: string; hostVersion: string; containerVersion: string };
     private current: Variant | undefined;
     private keyKind: KeyKind = "ECDSA-P256";
@@ -81,8 +89,9 @@ export class ProxyUnderTest {
         this.upstreamsFile = inHost(HOST, ["bash", "-c", "grep -rl 'upstream pool_orders ' /etc/nginx | head -1"]).trim();
         const upstreams = fs.readFileSync(containerPath(HOST, this.upstreamsFile), "utf8");
         this.upstream = /upstream pool_orders \{[^}]*?server (\S+) /s.exec(upstreams)?.[1] ?? "";
-        if (!this.cert || !this.key || !this.routesFile || !this.upstream) {
-            throw new Error(`proxy-a's config: certificate ${this.cert}, key ${this.key}, bench route in ${this.routesFile}, upstream ${this.upstream}`);
+        this.tierGroups = /^\s*ssl_ecdh_curve\s+([^;\s]+)\s*;/m.exec(inHost(HOST, ["bash", "-c", "cat $(grep -rl '^ *ssl_ecdh_curve ' /etc/nginx) /dev/null"]))?.[1] ?? "";
+        if (!this.cert || !this.key || !this.routesFile || !this.upstream || !this.tierGroups) {
+            throw new Error(`proxy-a's config: certificate ${this.cert}, key ${this.key}, bench route in ${this.routesFile}, upstream ${this.upstream}, groups ${this.tierGroups}`);
         }
         // The stock twin's nginx.conf is Debian's, verified unmodified on this machine (same package version as the container's).
         const verify = spawnSync("dpkg", ["-V", "nginx-common"], { encoding: "utf8" });
@@ -154,20 +163,22 @@ export class ProxyUnderTest {
 
     use(variant: Variant): void {
         if (variant !== this.current) {
-            if (variant === "stock") {
-                inHost(HOST, ["systemctl", "stop", PROVISIONED_UNIT]);
+            if (isStock(variant)) {
+                fs.writeFileSync(path.join(containerPath(HOST, STOCK_DIR), "conf.d", "bench.conf"),
+                    stockServer(this.cert, this.key, this.upstream, variant === "stockTierGroups" ? this.tierGroups : undefined));
+                inHost(HOST, ["systemctl", "stop", isStock(this.current) ? STOCK_UNIT : PROVISIONED_UNIT], { allowFail: isStock(this.current) });
                 inHost(HOST, ["systemctl", "reset-failed", STOCK_UNIT], { allowFail: true });
                 inHost(HOST, ["systemd-run", `--unit=${STOCK_UNIT}`, "--property=Type=forking", "--property=PIDFile=/run/apx-bench-stock.pid",
                     "/usr/sbin/nginx", "-c", `${STOCK_DIR}/nginx.conf`]);
             } else {
-                if (this.current === "stock") inHost(HOST, ["systemctl", "stop", STOCK_UNIT], { allowFail: true });
+                if (isStock(this.current)) inHost(HOST, ["systemctl", "stop", STOCK_UNIT], { allowFail: true });
                 this.remember(this.routesFile);
                 this.remember(this.upstreamsFile);
                 const original = this.originals.get(this.routesFile)!.content.toString("utf8");
                 this.write(this.routesFile, variant === "bound204" ? this.boundRoutes(original) : original);
                 const upstreams = this.originals.get(this.upstreamsFile)!.content.toString("utf8");
                 this.write(this.upstreamsFile, variant === "poolSized" ? this.sizedPool(upstreams) : upstreams);
-                if (this.current === "stock" || this.current === undefined) inHost(HOST, ["systemctl", "start", PROVISIONED_UNIT]);
+                if (isStock(this.current) || this.current === undefined) inHost(HOST, ["systemctl", "start", PROVISIONED_UNIT]);
                 else this.reloadProvisioned();
             }
             this.current = variant;
@@ -195,12 +206,12 @@ export class ProxyUnderTest {
         }
         this.keyKind = kind;
         const variant = this.current;
-        if (variant === "stock") {
+        if (variant && isStock(variant)) {
             inHost(HOST, ["systemctl", "stop", STOCK_UNIT], { allowFail: true });
             this.current = undefined;
             inHost(HOST, ["systemctl", "start", PROVISIONED_UNIT]);
             this.current = "provisioned";
-            this.use("stock");
+            this.use(variant);
         } else {
             this.reloadProvisioned();
             if (variant) this.use(variant);
@@ -218,7 +229,7 @@ export class ProxyUnderTest {
     /** Back to the delivered files and the provisioned service. */
     restore(): void {
         try {
-            if (this.current === "stock") inHost(HOST, ["systemctl", "stop", STOCK_UNIT], { allowFail: true });
+            if (isStock(this.current)) inHost(HOST, ["systemctl", "stop", STOCK_UNIT], { allowFail: true });
         } finally {
             for (const [file, o] of this.originals) {
                 const p = containerPath(HOST, file);
