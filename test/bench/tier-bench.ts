@@ -118,6 +118,7 @@ async function stackPhase(args: Args, report: TierBenchReport): Promise<void> {
     const p = plan(args.quick);
     const stack = await deployBenchStack(log);
     let proxy: ProxyUnderTest | undefined;
+    let restoreLoadNamespace: (() => void) | undefined;
     try {
         // The engine timings need ~20 s of previews and a no-op up: full runs only (--quick stays under 5 minutes).
         if (wanted(args, "iac") && !args.quick) {
@@ -125,7 +126,7 @@ async function stackPhase(args: Args, report: TierBenchReport): Promise<void> {
             report.iac = { ...report.iac, engine: await engineTimings(stack, log) };
             save(args.state, report);
         }
-        prepareLoadNamespace();
+        restoreLoadNamespace = prepareLoadNamespace();
         proxy = new ProxyUnderTest();
         proxy.use("provisioned");
         const provisionedCpu = cpuAccounting(PROXY_UNDER_TEST, unitOf("provisioned"));
@@ -172,6 +173,7 @@ async function stackPhase(args: Args, report: TierBenchReport): Promise<void> {
     } finally {
         try {
             proxy?.restore();
+            restoreLoadNamespace?.();
         } finally {
             log(stack.mode === "twin" ? "destroying the bench stack" : "putting the local stack back");
             const destroyMs = await stack.destroy();

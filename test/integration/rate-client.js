@@ -69,13 +69,10 @@ function attempt(sentAt, n) {
             if (++done === total) finish();
         });
     });
-    let timedOut = false;
-    req.on("timeout", () => {
-        timedOut = true;
-        req.destroy(new Error("timeout"));
-    });
+    // A timeout's error carries no code, so it is never taken for a closed connection.
+    req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", (err) => {
-        if (req.reusedSocket && !answered && !timedOut && n < MAX_ATTEMPTS && (err.code === "ECONNRESET" || err.code === "EPIPE")) {
+        if (req.reusedSocket && !answered && n < MAX_ATTEMPTS && (err.code === "ECONNRESET" || err.code === "EPIPE")) {
             counts.retried++;
             retries[err.code] = (retries[err.code] ?? 0) + 1;
             attempt(sentAt, n + 1);

@@ -371,7 +371,6 @@ export interface IdleResult {
     workers: number; workerNofile: number[]; reached: boolean; openSeconds: number;
 }
 
-/** Item 4: idle TLS connections held (each with one request, then a heartbeat GET below keepalive_timeout), memory per connection. */
 /** Connections one idle client process opens: under this machine's per-process ceiling of 20,000 open files, with room for the Go runtime's own. */
 export const IDLE_PER_CLIENT = 18_000;
 /** Extra hold so that the clients that finished opening first still hold while the last ones open. */
@@ -383,86 +382,81 @@ export function splitIdleTarget(target: number, perClient: number): number[] {
     return Array.from({ length: processes }, (_, i) => Math.floor(target / processes) + (i < target % processes ? 1 : 0));
 }
 
+/** Item 4: idle TLS connections held (each with one request, then a heartbeat GET below keepalive_timeout), memory per connection. */
 export async function idle(proxy: ProxyUnderTest, plan: Plan, log: (s: string) => void): Promise<IdleResult[]> {
     const lb = String(containerInit("lb"));
-    // One source address can hold ~64k connections to one destination port with the widest
-    // ephemeral range (a per-namespace sysctl of the load balancer's namespace, restored after).
-    const portRange = spawnSync("nsenter", ["-t", lb, "-n", "sysctl", "-n", "net.ipv4.ip_local_port_range"], { encoding: "utf8" }).stdout.trim().replace(/\s+/g, " ");
-    spawnSync("nsenter", ["-t", lb, "-n", "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65535"]);
+    // One source address can hold ~64k connections to one destination port: the widest ephemeral
+    // range is set for every item by prepareLoadNamespace (stack.ts), which also puts it back.
     const results: IdleResult[] = [];
-    try {
-        for (const target of plan.idleTargets) {
-            for (const variant of ["provisioned", "stock"] as const) {
-                // Once a variant stopped short of a smaller target, a bigger one stops at the same place: not re-run.
-                const earlier = results.find((r) => r.variant === variant && !r.reached);
-                if (earlier) continue;
-                proxy.use(variant);
-                spawnSync("sleep", ["1"]);
-                const memBefore = proxyMemory(proxy, variant);
-                const sockBefore = socketMemory();
-                const started = Date.now();
-                let measuredAt: { mem: ReturnType<typeof proxyMemory>; sock: ReturnType<typeof socketMemory>; open: number } | undefined;
-                // One client process holds at most IDLE_PER_CLIENT connections (each process has this
-                // machine's per-process open-file ceiling, 20,000 here): the target is split over several,
-                // each naming its own block of client addresses in its PROXY headers.
-                const shares = splitIdleTarget(target, IDLE_PER_CLIENT);
-                const holdSeconds = plan.idleHoldSeconds + IDLE_STAGGER_SECONDS;
-                const heldBy = new Map<number, number>();
-                const finals = await Promise.all(shares.map((n, i) => new Promise<LoadResult>((resolve, reject) => {
-                    const child = spawn("nsenter", ["-t", lb, "-n", "taskset", "-c", String(LOAD_CORE), LOADGEN, ...loadArgs(variant, {
-                        mode: "idle", n, conns: 64, clients: 65_536, "client-base": `100.${64 + i}.0.1`, hold: `${holdSeconds}s`, heartbeat: "7s", duration: "240s", timeout: "10s", path: BENCH_PATH,
-                    })], { stdio: ["ignore", "pipe", "pipe"] });
-                    let out = "";
-                    const killer = setTimeout(() => child.kill("SIGKILL"), (240 + holdSeconds + 60) * 1000);
-                    child.stdout.on("data", (chunk: Buffer) => {
-                        out += chunk.toString();
-                        const lines = out.split("\n");
-                        out = lines.pop() ?? "";
-                        for (const line of lines) {
-                            if (line.includes("\"event\":\"held\"")) {
-                                heldBy.set(i, (JSON.parse(line) as { open: number }).open);
-                                // Once every client holds what it could open: let the last first requests finish, then measure.
-                                if (heldBy.size === shares.length) {
-                                    setTimeout(() => {
-                                        measuredAt = { mem: proxyMemory(proxy, variant), sock: socketMemory(), open: [...heldBy.values()].reduce((a, b) => a + b, 0) };
-                                    }, 2000);
-                                }
-                            } else if (line.startsWith("{\"mode\"")) {
-                                clearTimeout(killer);
-                                resolve(JSON.parse(line) as LoadResult);
+    for (const target of plan.idleTargets) {
+        for (const variant of ["provisioned", "stock"] as const) {
+            // Once a variant stopped short of a smaller target, a bigger one stops at the same place: not re-run.
+            const earlier = results.find((r) => r.variant === variant && !r.reached);
+            if (earlier) continue;
+            proxy.use(variant);
+            spawnSync("sleep", ["1"]);
+            const memBefore = proxyMemory(proxy, variant);
+            const sockBefore = socketMemory();
+            const started = Date.now();
+            let measuredAt: { mem: ReturnType<typeof proxyMemory>; sock: ReturnType<typeof socketMemory>; open: number } | undefined;
+            // One client process holds at most IDLE_PER_CLIENT connections (each process has this
+            // machine's per-process open-file ceiling, 20,000 here): the target is split over several,
+            // each naming its own block of client addresses in its PROXY headers.
+            const shares = splitIdleTarget(target, IDLE_PER_CLIENT);
+            const holdSeconds = plan.idleHoldSeconds + IDLE_STAGGER_SECONDS;
+            const heldBy = new Map<number, number>();
+            const finals = await Promise.all(shares.map((n, i) => new Promise<LoadResult>((resolve, reject) => {
+                const child = spawn("nsenter", ["-t", lb, "-n", "taskset", "-c", String(LOAD_CORE), LOADGEN, ...loadArgs(variant, {
+                    mode: "idle", n, conns: 64, clients: 65_536, "client-base": `100.${64 + i}.0.1`, hold: `${holdSeconds}s`, heartbeat: "7s", duration: "240s", timeout: "10s", path: BENCH_PATH,
+                })], { stdio: ["ignore", "pipe", "pipe"] });
+                let out = "";
+                const killer = setTimeout(() => child.kill("SIGKILL"), (240 + holdSeconds + 60) * 1000);
+                child.stdout.on("data", (chunk: Buffer) => {
+                    out += chunk.toString();
+                    const lines = out.split("\n");
+                    out = lines.pop() ?? "";
+                    for (const line of lines) {
+                        if (line.includes("\"event\":\"held\"")) {
+                            heldBy.set(i, (JSON.parse(line) as { open: number }).open);
+                            // Once every client holds what it could open: let the last first requests finish, then measure.
+                            if (heldBy.size === shares.length) {
+                                setTimeout(() => {
+                                    measuredAt = { mem: proxyMemory(proxy, variant), sock: socketMemory(), open: [...heldBy.values()].reduce((a, b) => a + b, 0) };
+                                }, 2000);
                             }
+                        } else if (line.startsWith("{\"mode\"")) {
+                            clearTimeout(killer);
+                            resolve(JSON.parse(line) as LoadResult);
                         }
-                    });
-                    child.on("close", (code) => {
-                        clearTimeout(killer);
-                        if (code !== 0) reject(new Error(`idle load generator ${i + 1} of ${shares.length} exited ${code}`));
-                    });
-                })));
-                const final = {
-                    maxOpen: finals.reduce((a, f) => a + (f.maxOpen ?? 0), 0),
-                    errors: finals.reduce((a, f) => a + f.errors, 0),
-                    firstError: finals.find((f) => f.firstError)?.firstError,
-                };
-                const m = measuredAt;
-                // The proxy's own count: nginx closes idle keep-alive connections to make room when it runs
-                // out of worker_connections, which the client only notices at its next heartbeat.
-                const open = m ? m.sock.sockets - sockBefore.sockets : 0;
-                const workerPer = m ? bytesPerConnection(memBefore.pssBytes, m.mem.pssBytes, open) : NaN;
-                const socketPer = m ? bytesPerConnection(sockBefore.bytes, m.sock.bytes, open) : NaN;
-                const kernelObjects = kernelSocketObjectBytes();
-                results.push({
-                    variant, target, maxOpen: final.maxOpen ?? 0, openWhenMeasured: open, clientOpenWhenMeasured: m?.open ?? 0, errors: final.errors, firstError: final.firstError,
-                    workerBytesPerConnection: round(workerPer), socketBytesPerConnection: round(socketPer), kernelObjectBytesPerConnection: round(kernelObjects),
-                    totalBytesPerConnection: round(workerPer + socketPer + kernelObjects),
-                    workers: memBefore.workers, workerNofile: memBefore.nofile, reached: open >= target * 0.99, openSeconds: (Date.now() - started) / 1000,
+                    }
                 });
-                log(`  idle ${variant} target ${target}: client opened ${final.maxOpen}, the proxy held ${open}: worker ${round(workerPer)} B + socket queues ${round(socketPer)} B + kernel objects ${kernelObjects} B per connection${final.errors ? `; ${final.errors} errors (${final.firstError})` : ""}`);
-                // Give the proxy time to close everything before the next run.
-                spawnSync("sleep", ["3"]);
-            }
+                child.on("close", (code) => {
+                    clearTimeout(killer);
+                    if (code !== 0) reject(new Error(`idle load generator ${i + 1} of ${shares.length} exited ${code}`));
+                });
+            })));
+            const final = {
+                maxOpen: finals.reduce((a, f) => a + (f.maxOpen ?? 0), 0),
+                errors: finals.reduce((a, f) => a + f.errors, 0),
+                firstError: finals.find((f) => f.firstError)?.firstError,
+            };
+            const m = measuredAt;
+            // The proxy's own count: nginx closes idle keep-alive connections to make room when it runs
+            // out of worker_connections, which the client only notices at its next heartbeat.
+            const open = m ? m.sock.sockets - sockBefore.sockets : 0;
+            const workerPer = m ? bytesPerConnection(memBefore.pssBytes, m.mem.pssBytes, open) : NaN;
+            const socketPer = m ? bytesPerConnection(sockBefore.bytes, m.sock.bytes, open) : NaN;
+            const kernelObjects = kernelSocketObjectBytes();
+            results.push({
+                variant, target, maxOpen: final.maxOpen ?? 0, openWhenMeasured: open, clientOpenWhenMeasured: m?.open ?? 0, errors: final.errors, firstError: final.firstError,
+                workerBytesPerConnection: round(workerPer), socketBytesPerConnection: round(socketPer), kernelObjectBytesPerConnection: round(kernelObjects),
+                totalBytesPerConnection: round(workerPer + socketPer + kernelObjects),
+                workers: memBefore.workers, workerNofile: memBefore.nofile, reached: open >= target * 0.99, openSeconds: (Date.now() - started) / 1000,
+            });
+            log(`  idle ${variant} target ${target}: client opened ${final.maxOpen}, the proxy held ${open}: worker ${round(workerPer)} B + socket queues ${round(socketPer)} B + kernel objects ${kernelObjects} B per connection${final.errors ? `; ${final.errors} errors (${final.firstError})` : ""}`);
+            // Give the proxy time to close everything before the next run.
+            spawnSync("sleep", ["3"]);
         }
-    } finally {
-        if (portRange) spawnSync("nsenter", ["-t", lb, "-n", "sysctl", "-qw", `net.ipv4.ip_local_port_range=${portRange}`]);
     }
     return results;
 }

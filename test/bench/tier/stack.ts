@@ -176,8 +176,6 @@ async function reuseLocalStack(log: (line: string) => void): Promise<BenchStack>
     const work = makeTempDir("tier-bench");
     const configFile = path.join(work, `Pulumi.${LOCAL_STACK}.bench.yaml`);
     fs.writeFileSync(configFile, benchConfig(original, { keepSalt: true }));
-    const lbSysctls = inHost("lb", ["sysctl", "-n", "net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range"], { networkOnly: true })
-        .trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "));
     const restore = async (): Promise<number> => {
         const begin = Date.now();
         try {
@@ -186,9 +184,6 @@ async function reuseLocalStack(log: (line: string) => void): Promise<BenchStack>
             await runUpdate(["up", "--yes", "--skip-preview", "--stack", LOCAL_STACK], opts, LOCAL_STACK);
             return Date.now() - begin;
         } finally {
-            spawnSync("nsenter", ["-t", String(containerInit("lb")), "-n", "sysctl", "-qw", `net.ipv4.tcp_tw_reuse=${lbSysctls[0]}`, `net.ipv4.ip_local_port_range=${lbSysctls[1]}`]);
-            inHost(PROXY_UNDER_TEST, ["rm", "-rf", "/var/lib/apx-bench"], { allowFail: true });
-            unpinStack();
             removeDir(work);
         }
     };
@@ -311,17 +306,18 @@ export function pinStack(proxyUnit: string): { proxyPids: number[]; otherPids: n
     const proxyPids = unitPids(PROXY_UNDER_TEST, proxyUnit);
     const others = HOSTS.flatMap((h) => cgroupProcs(containerCgroup(h))).filter((p) => !proxyPids.includes(p));
     others.push(process.pid);
-    const script = [
-        ...proxyPids.map((p) => `taskset -a -p -c ${PROXY_CORE} ${p}`),
-        ...others.map((p) => `taskset -a -p -c ${LOAD_CORE} ${p}`),
-    ].join(" >/dev/null 2>&1; ");
-    spawnSync("bash", ["-c", `${script} >/dev/null 2>&1; true`], { timeout: 60_000 });
+    setAffinity([[proxyPids, String(PROXY_CORE)], [others, String(LOAD_CORE)]]);
     return { proxyPids, otherPids: others.length };
+}
+
+/** Every thread of each process on the given CPU list (processes that exited meanwhile are skipped). */
+function setAffinity(assignments: readonly (readonly [readonly number[], string])[]): void {
+    const script = assignments.flatMap(([pids, cpus]) => pids.map((p) => `taskset -a -p -c ${cpus} ${p}`)).join(" >/dev/null 2>&1; ");
+    spawnSync("bash", ["-c", `${script} >/dev/null 2>&1; true`], { timeout: 60_000 });
 }
 
 /** Every process of the stack's containers back on every core (a reused stack outlives the bench). */
 export function unpinStack(): void {
-    const all = `0-${Math.max(0, os.cpus().length - 1)}`;
     const pids = HOSTS.flatMap((h) => {
         try {
             return cgroupProcs(containerCgroup(h));
@@ -329,20 +325,29 @@ export function unpinStack(): void {
             return [];
         }
     });
-    spawnSync("bash", ["-c", `${pids.map((p) => `taskset -a -p -c ${all} ${p}`).join(" >/dev/null 2>&1; ")} >/dev/null 2>&1; true`], { timeout: 60_000 });
+    setAffinity([[pids, `0-${Math.max(0, os.cpus().length - 1)}`]]);
 }
 
 /**
- * The load generator's side (the load balancer's network namespace, which only this bench's twin
- * uses): every full-handshake run closes thousands of connections from one address, and their
- * TIME_WAIT entries exhaust its ephemeral ports within seconds - connect() then searches the port
- * space in the kernel and the client, not the proxy, becomes the bottleneck. Per-namespace
- * sysctls (never this machine's): reuse TIME_WAIT ports for new outgoing connections (RFC 7323
- * timestamps keep that safe) and the widest ephemeral range.
+ * The load generator's side (the load balancer's network namespace): every full-handshake run
+ * closes thousands of connections from one address, and their TIME_WAIT entries exhaust its
+ * ephemeral ports within seconds - connect() then searches the port space in the kernel and the
+ * client, not the proxy, becomes the bottleneck. Per-namespace sysctls (never this machine's):
+ * reuse TIME_WAIT ports for new outgoing connections (RFC 7323 timestamps keep that safe) and the
+ * widest ephemeral range. Returns what puts the namespace's own values back (a reused local stack
+ * outlives the bench).
  */
-export function prepareLoadNamespace(): void {
-    const r = spawnSync("nsenter", ["-t", String(containerInit("lb")), "-n", "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"], { encoding: "utf8" });
+export function prepareLoadNamespace(): () => void {
+    const lb = String(containerInit("lb"));
+    const sysctl = (args: string[]) => spawnSync("nsenter", ["-t", lb, "-n", "sysctl", ...args], { encoding: "utf8" });
+    const keys = ["net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range"];
+    const before = sysctl(["-n", ...keys]).stdout.trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+    if (before.length !== keys.length) throw new Error(`load balancer namespace sysctls: could not read ${keys.join(", ")}`);
+    const r = sysctl(["-qw", "net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"]);
     if (r.status !== 0) throw new Error(`load balancer namespace sysctls: ${r.stderr}`);
+    return () => {
+        sysctl(["-qw", ...keys.map((k, i) => `${k}=${before[i]}`)]);
+    };
 }
 
 /** Whether something listens on the proxy's 443 (from the load balancer's network). */

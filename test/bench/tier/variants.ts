@@ -18,7 +18,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-    PROXY_UNDER_TEST, SERVER_NAME, containerPath, inHost, pinStack, unitCpuSeconds, unitPids, waitListening,
+    PROXY_UNDER_TEST, SERVER_NAME, containerPath, inHost, pinStack, unitCpuSeconds, unitPids, unpinStack, waitListening,
 } from "./stack";
 
 export type Variant = "provisioned" | "poolSized" | "bound204" | "stock" | "stockTierGroups";
@@ -226,7 +226,7 @@ export class ProxyUnderTest {
         return unitPids(HOST, unitOf(variant));
     }
 
-    /** Back to the delivered files and the provisioned service. */
+    /** Back to the delivered files and the provisioned service, the stock twin's files gone, every process on every core. */
     restore(): void {
         try {
             if (isStock(this.current)) inHost(HOST, ["systemctl", "stop", STOCK_UNIT], { allowFail: true });
@@ -240,6 +240,9 @@ export class ProxyUnderTest {
             inHost(HOST, ["systemctl", "restart", PROVISIONED_UNIT], { allowFail: true });
             this.current = "provisioned";
             this.keyKind = "ECDSA-P256";
+            fs.rmSync(containerPath(HOST, path.dirname(STOCK_DIR)), { recursive: true, force: true });
+            // After the restart, so that the new workers inherit an unpinned master.
+            unpinStack();
         }
     }
 }
